@@ -1,0 +1,3 @@
+from d2asim.cli import main
+
+main()

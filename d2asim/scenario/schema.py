@@ -1,0 +1,399 @@
+"""The scenario schema: one frozen pydantic model per block of a scenario YAML file.
+
+Units are in field names or descriptions: days, hours, beds, patients per day,
+pounds (GBP). Unknown keys are rejected everywhere. A scenario is never mutated:
+``Scenario.model_copy(update=...)`` or :func:`d2asim.scenario.loader.with_overrides`
+make re-validated copies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from d2asim.scenario.distributions import Distribution
+
+PATHWAYS = ("P0", "P1", "P2", "P3")
+REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
+ORGS = ("nhs", "social_care", "both")
+OUTCOMES = ("home", "home_care", "care_home", "readmission", "death")
+SERVICE_NAMES = ("p1", "p2", "p3", "home_care", "care_home")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHARE_TOLERANCE = 1e-6
+
+Pathway = Literal["P0", "P1", "P2", "P3"]
+ServiceName = Literal["p1", "p2", "p3", "home_care", "care_home"]
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class Strict(BaseModel):
+    """Base for every scenario block: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def check_shares(shares: dict[str, float], what: str = "shares") -> None:
+    """Raise ``ValueError`` unless the non-negative ``shares`` sum to 1."""
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"{what} must sum to 1 (got {total:.6g})")
+
+
+class RunSettings(Strict):
+    """Simulated period. The clock starts ``warmup_days`` before ``start_date``;
+    metrics cover ``start_date`` to ``start_date + duration_days``."""
+
+    start_date: dt.date = Field(dt.date(2025, 4, 1), description="first day of the reported period")
+    warmup_days: NonNegativeInt = Field(60, description="days simulated before start_date, not reported")
+    duration_days: PositiveInt = Field(365, description="reported period, days")
+    replications: PositiveInt = Field(30, description="default number of replications")
+    seed: NonNegativeInt = Field(20250401, description="default master seed")
+
+
+class Population(Strict):
+    """Resident population served (denominators for ASCOF/BCF rates)."""
+
+    adults_18plus: PositiveInt | None = Field(None, description="people aged 18+ (DTOC rate per 100,000)")
+    aged_65plus: PositiveInt | None = Field(None, description="people aged 65+ (care-home admissions per 100,000)")
+
+
+class AgeBand(Strict):
+    name: str = Field(description="label, e.g. '85+'")
+    min_age: NonNegativeInt = Field(description="youngest age in the band, years")
+    share: float = Field(ge=0, le=1, description="share of admissions")
+
+
+def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
+    if values is not None and len(values) != n:
+        raise ValueError(f"{what} needs {n} multipliers (got {len(values)})")
+
+
+class ArrivalStream(Strict):
+    """Admissions per day, modulated by calendar multipliers (multiplied together)."""
+
+    per_day: NonNegativeFloat = Field(description="mean admissions per day before multipliers")
+    day_of_week: tuple[NonNegativeFloat, ...] | None = Field(
+        None, description="7 multipliers, Monday first"
+    )
+    month_of_year: tuple[NonNegativeFloat, ...] | None = Field(
+        None, description="12 multipliers, January first"
+    )
+    hour_of_day: tuple[NonNegativeFloat, ...] | None = Field(
+        None, description="24 relative weights of arrival hour (uniform within the day if absent)"
+    )
+
+    @model_validator(mode="after")
+    def _profile_lengths(self) -> ArrivalStream:
+        _check_profile(self.day_of_week, 7, "day_of_week")
+        _check_profile(self.month_of_year, 12, "month_of_year")
+        _check_profile(self.hour_of_day, 24, "hour_of_day")
+        if self.hour_of_day is not None and sum(self.hour_of_day) <= 0:
+            raise ValueError("hour_of_day weights must not all be 0")
+        return self
+
+
+class ElectiveStream(ArrivalStream):
+    """Planned admissions with their own calendar and time to discharge ready."""
+
+    time_to_discharge_ready_days: Distribution | None = Field(
+        None, description="elective stay before discharge ready (default: the pathway's)"
+    )
+
+
+class Arrivals(Strict):
+    non_elective: ArrivalStream
+    elective: ElectiveStream | None = None
+
+
+class Escalation(Strict):
+    """Extra beds opened at a daily check (08:00) when core occupancy is high."""
+
+    beds: NonNegativeInt = Field(0, description="escalation beds")
+    open_at_occupancy: float = Field(0.97, gt=0, le=1.0, description="share of core beds occupied")
+
+
+class Window(Strict):
+    """A weekly calendar: allowed weekdays and an hour window [start_hour, end_hour)."""
+
+    days: tuple[Weekday, ...] = Field(WEEKDAYS, description="weekdays on which it is open")
+    start_hour: float = Field(0.0, ge=0, lt=24, description="opening hour, 0-24")
+    end_hour: float = Field(24.0, gt=0, le=24, description="closing hour, 0-24")
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> Window:
+        if not self.days:
+            raise ValueError("days must name at least one weekday")
+        if self.end_hour <= self.start_hour:
+            raise ValueError(f"end_hour must be after start_hour (got {self.start_hour}-{self.end_hour})")
+        return self
+
+    def always_open(self) -> bool:
+        return len(set(self.days)) == 7 and self.start_hour == 0 and self.end_hour == 24
+
+
+class Acute(Strict):
+    """Adult general and acute (G&A) beds."""
+
+    beds: PositiveInt = Field(description="core G&A beds available")
+    escalation: Escalation | None = None
+    time_to_discharge_ready_days: dict[Pathway, Distribution] = Field(
+        description="stay from admission to discharge ready, by pathway, days"
+    )
+    time_to_discharge_ready_by_age_band: dict[str, dict[Pathway, Distribution]] = Field(
+        default_factory=dict, description="optional overrides by age band name, then pathway"
+    )
+    death_probability: float | dict[str, float] = Field(
+        0.0, description="probability of dying in hospital, overall or by age band name"
+    )
+    discharge_window: Window = Field(
+        default_factory=Window, description="when patients can leave the acute bed"
+    )
+    bed_day_cost_gbp: NonNegativeFloat = Field(0.0, description="cost of one acute bed day, GBP")
+    delayed_bed_day_cost_gbp: NonNegativeFloat | None = Field(
+        None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
+    )
+
+    @field_validator("time_to_discharge_ready_days")
+    @classmethod
+    def _all_pathways(cls, v: dict[str, object]) -> dict[str, object]:
+        missing = [p for p in PATHWAYS if p not in v]
+        if missing:
+            raise ValueError(f"needs a distribution for every pathway (missing {', '.join(missing)})")
+        return v
+
+    @field_validator("death_probability")
+    @classmethod
+    def _probabilities(cls, v: float | dict[str, float]) -> float | dict[str, float]:
+        values = v.values() if isinstance(v, dict) else [v]
+        if any(not 0 <= p <= 1 for p in values):
+            raise ValueError("probabilities must be between 0 and 1")
+        return v
+
+
+class AssessmentTeam(Strict):
+    concurrent_assessments: PositiveInt = Field(description="assessments in progress at once")
+
+
+class Assessment(Strict):
+    """Where the assessment of longer-term needs happens.
+
+    ``on_ward``: the patient keeps the acute bed for ``delay_days`` after discharge
+    ready (and waits for a free assessor if ``team`` is set); then asks for a place.
+    ``d2a``: the patient asks for a place at once and is assessed there, so
+    ``delay_days`` is spent in the downstream service instead.
+    """
+
+    mode: Literal["on_ward", "d2a"] = "d2a"
+    delay_days: Distribution | None = Field(None, description="time to complete the assessment, days")
+    team: str | None = Field(None, description="name in assessment_teams (on_ward only)")
+
+
+class PathwaySettings(Strict):
+    service: ServiceName | None = Field(None, description="downstream service (none: home at once)")
+    assessment: Assessment = Field(default_factory=Assessment)
+
+
+def _default_pathway_settings() -> dict[str, PathwaySettings]:
+    return {
+        "P0": PathwaySettings(),
+        "P1": PathwaySettings(service="p1"),
+        "P2": PathwaySettings(service="p2"),
+        "P3": PathwaySettings(service="p3"),
+    }
+
+
+class Pathways(Strict):
+    shares: dict[Pathway, float] = Field(description="share of discharge-ready patients by pathway")
+    shares_by_age_band: dict[str, dict[Pathway, float]] = Field(
+        default_factory=dict, description="optional shares by age band name"
+    )
+    settings: dict[Pathway, PathwaySettings] = Field(default_factory=_default_pathway_settings)
+
+    @field_validator("shares")
+    @classmethod
+    def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(s < 0 for s in v.values()):
+            raise ValueError("shares must be >= 0")
+        check_shares(v)
+        return v
+
+    @field_validator("shares_by_age_band")
+    @classmethod
+    def _each_sums_to_one(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for band, shares in v.items():
+            check_shares(shares, f"shares for age band {band!r}")
+        return v
+
+    @field_validator("settings")
+    @classmethod
+    def _fill_missing(cls, v: dict[str, PathwaySettings]) -> dict[str, PathwaySettings]:
+        return {**_default_pathway_settings(), **v}
+
+
+class Service(Strict):
+    """A downstream service with finite capacity (``capacity: null`` = unlimited)."""
+
+    label: str = Field("", description="plain-words name for reports")
+    setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
+    capacity: NonNegativeInt | None = Field(
+        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
+    )
+    capacity_unit: Literal["places", "visits_per_day"] = "places"
+    visits_per_patient_per_day: PositiveFloat = Field(
+        1.0, description="mean visits a patient needs per day (capacity_unit: visits_per_day)"
+    )
+    duration_days: Distribution = Field(description="length of the service episode, days")
+    max_duration_days: PositiveFloat | None = Field(None, description="cap on the episode, days")
+    start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
+    outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
+        default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
+    )
+    cost_per_day_gbp: NonNegativeFloat = Field(0.0, description="cost per occupied day, GBP")
+    counts_as_dtoc: bool = Field(
+        False, description="delays while occupying this service count as (non-acute) DTOC days"
+    )
+
+    @field_validator("outcomes")
+    @classmethod
+    def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(s < 0 for s in v.values()):
+            raise ValueError("shares must be >= 0")
+        check_shares(v)
+        return v
+
+    def places(self) -> float:
+        """Concurrent places (math.inf when unlimited)."""
+        if self.capacity is None:
+            return math.inf
+        if self.capacity_unit == "visits_per_day":
+            return math.floor(self.capacity / self.visits_per_patient_per_day)
+        return self.capacity
+
+
+class DelayAttribution(Strict):
+    reason: Literal["A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O"]
+    org: Literal["nhs", "social_care", "both"]
+
+
+def _default_delay_reasons() -> dict[str, DelayAttribution]:
+    table = {
+        "assessment": ("A", "both"),
+        "discharge_window": ("O", "nhs"),
+        "p1": ("E", "social_care"),
+        "p2": ("C", "nhs"),
+        "p3": ("Dii", "social_care"),
+        "home_care": ("E", "social_care"),
+        "care_home": ("Di", "social_care"),
+    }
+    return {k: DelayAttribution(reason=r, org=o) for k, (r, o) in table.items()}
+
+
+DELAY_CAUSES = ("assessment", "discharge_window", *SERVICE_NAMES)
+
+
+class Readmission(Strict):
+    delay_days: Distribution = Field(description="time at home before the readmission, days")
+
+
+class InitialState(Strict):
+    """Start from today's position instead of empty (remaining stays are drawn from
+    the length-biased residual distribution)."""
+
+    acute_occupied: NonNegativeInt = Field(0, description="patients in acute beds still under treatment")
+    admission_queue: NonNegativeInt = Field(0, description="patients waiting for an acute bed")
+    nctr_waiting: dict[Pathway, NonNegativeInt] = Field(
+        default_factory=dict, description="discharge-ready patients in acute beds, by pathway"
+    )
+    services_occupied: dict[ServiceName, NonNegativeInt] = Field(
+        default_factory=dict, description="people in each downstream service"
+    )
+
+
+class Scenario(Strict):
+    """A complete d2asim scenario."""
+
+    name: str = Field(description="short identifier, used in output folder names")
+    description: str = ""
+    extends: str | None = Field(None, description="baseline file this one overrides (resolved by the loader)")
+    run: RunSettings = Field(default_factory=RunSettings)
+    population: Population = Field(default_factory=Population)
+    age_bands: tuple[AgeBand, ...] = Field(
+        (AgeBand(name="all", min_age=18, share=1.0),), description="admissions by age band"
+    )
+    arrivals: Arrivals
+    acute: Acute
+    pathways: Pathways
+    assessment_teams: dict[str, AssessmentTeam] = Field(default_factory=dict)
+    services: dict[ServiceName, Service] = Field(default_factory=dict)
+    delay_reasons: dict[
+        Literal["assessment", "discharge_window", "p1", "p2", "p3", "home_care", "care_home"],
+        DelayAttribution,
+    ] = Field(default_factory=_default_delay_reasons, description="reason code and organisation by cause")
+    readmission: Readmission | None = None
+    initial_state: InitialState | None = None
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands(cls, v: tuple[AgeBand, ...]) -> tuple[AgeBand, ...]:
+        names = [b.name for b in v]
+        if len(set(names)) != len(names):
+            raise ValueError("age band names must be unique")
+        check_shares({b.name: b.share for b in v}, "age band shares")
+        return v
+
+    @field_validator("delay_reasons")
+    @classmethod
+    def _fill_reasons(cls, v: dict[str, DelayAttribution]) -> dict[str, DelayAttribution]:
+        return {**_default_delay_reasons(), **v}
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        bands = {b.name for b in self.age_bands}
+        refs = [
+            ("pathways.shares_by_age_band", self.pathways.shares_by_age_band),
+            ("acute.time_to_discharge_ready_by_age_band", self.acute.time_to_discharge_ready_by_age_band),
+        ]
+        if isinstance(self.acute.death_probability, dict):
+            refs.append(("acute.death_probability", self.acute.death_probability))
+        for where, mapping in refs:
+            unknown = sorted(set(mapping) - bands)
+            if unknown:
+                raise ValueError(f"{where}: unknown age band {unknown[0]!r} (allowed: {', '.join(sorted(bands))})")
+        for pathway, settings in self.pathways.settings.items():
+            self._check_pathway(pathway, settings)
+        for name, service in self.services.items():
+            for outcome in ("home_care", "care_home"):
+                if service.outcomes.get(outcome, 0) > 0 and outcome not in self.services:
+                    raise ValueError(f"services.{name}.outcomes.{outcome}: needs a services.{outcome} block")
+            if service.outcomes.get("readmission", 0) > 0 and self.readmission is None:
+                raise ValueError(f"services.{name}.outcomes.readmission: needs a readmission block")
+        return self
+
+    def _check_pathway(self, pathway: str, settings: PathwaySettings) -> None:
+        where = f"pathways.settings.{pathway}"
+        if settings.service is not None and settings.service not in self.services:
+            raise ValueError(
+                f"{where}.service: {settings.service!r} has no services block "
+                f"(defined: {', '.join(self.services) or 'none'})"
+            )
+        team = settings.assessment.team
+        if team is not None and team not in self.assessment_teams:
+            raise ValueError(
+                f"{where}.assessment.team: unknown team {team!r} "
+                f"(defined: {', '.join(self.assessment_teams) or 'none'})"
+            )
+        if team is not None and settings.assessment.mode != "on_ward":
+            raise ValueError(f"{where}.assessment.team: only used with mode: on_ward")
