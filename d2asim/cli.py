@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 import click
 
 from d2asim import __version__
+from d2asim.headline import headline_text
+from d2asim.run_folder import new_run_dir, summary_document, write_run
+from d2asim.runner import run_replications
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
 from d2asim.scenario.schema import Scenario
@@ -54,3 +57,21 @@ def validate(scenario_file: Path) -> None:
 def schema() -> None:
     """Print the scenario JSON schema (field names, units, defaults)."""
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--reps", type=click.IntRange(min=1), default=None, help="replications [default: run.replications]")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="run folder [default: outputs/NAME-TIME]")
+@reports_bad_input
+def run(scenario_file: Path, reps: int | None, seed: int | None, out: Path | None) -> None:
+    """Run SCENARIO_FILE and write a run folder (summary.json, daily.csv, ...)."""
+    scenario = load_scenario(scenario_file)
+    reps = reps or scenario.run.replications
+    seed = scenario.run.seed if seed is None else seed
+    folder = new_run_dir(scenario.name, out)
+    result = run_replications(scenario, reps, seed)
+    write_run(result, folder)
+    click.echo(headline_text(summary_document(result)))
+    click.echo(f"\nRun folder: {folder}")

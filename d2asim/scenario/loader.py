@@ -18,12 +18,28 @@ from d2asim.scenario.errors import ScenarioError, format_validation_error
 from d2asim.scenario.schema import Scenario
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` whose invalid dates (``2025-13-01``) are syntax errors with a
+    line and column; plain PyYAML raises a bare ``ValueError`` for them."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date {node.value!r} ({exc})", node.start_mark
+            ) from None
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse one YAML mapping, turning I/O and syntax problems into :class:`ScenarioError`."""
     if not path.is_file():
         raise ScenarioError([f"{path}: file not found"])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -31,6 +47,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError([f"{path}: YAML syntax error{where}: {problem}"]) from None
     except UnicodeDecodeError:
         raise ScenarioError([f"{path}: not a UTF-8 text file"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read file ({exc.strerror or exc})"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -82,14 +100,19 @@ def _read_csv_column(path: Path, where: str, csv_name: str, column: Any) -> list
     csv_path = path.parent / csv_name
     if not csv_path.is_file():
         raise ScenarioError([f"{path}: {where}.csv: file not found: {csv_path}"])
-    with csv_path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = reader.fieldnames or []
-        if column not in columns:
-            raise ScenarioError(
-                [f"{path}: {where}.column: {column!r} is not a column of {csv_name} (allowed: {', '.join(columns)})"]
-            )
-        values, bad = _parse_numbers(row.get(column) for row in reader)
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = reader.fieldnames or []
+            if column not in columns:
+                raise ScenarioError(
+                    [f"{path}: {where}.column: {column!r} is not a column of {csv_name} (allowed: {', '.join(columns)})"]
+                )
+            values, bad = _parse_numbers(row.get(column) for row in reader)
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: {where}.csv: {csv_path} is not a UTF-8 text file"]) from None
+    except (OSError, csv.Error) as exc:
+        raise ScenarioError([f"{path}: {where}.csv: cannot read {csv_path} ({exc})"]) from None
     if bad:
         raise ScenarioError([f"{path}: {where}.csv: {bad} value(s) in column {column!r} are not numbers >= 0"])
     return values

@@ -1,0 +1,91 @@
+"""Daily and monthly time series of one replication (stocks as time averages).
+
+Daily values cover the whole simulation, warm-up included (``reported`` marks
+the reported period), so warm-up can be judged from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from d2asim.metrics.intervals import count_in, interval_integrals
+from d2asim.model.log import ACUTE_PLACE, EventLog
+from d2asim.scenario.schema import DELAY_CAUSES, PATHWAYS, SERVICE_NAMES, Scenario
+
+
+def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Delay segments that count as DTOC: all in acute beds, plus those in services
+    marked ``counts_as_dtoc`` (non-acute delays)."""
+    d = log.table("delays")
+    counted = [SERVICE_NAMES.index(n) for n, s in scenario.services.items() if s.counts_as_dtoc]
+    keep = (d["place"] == ACUTE_PLACE) | np.isin(d["place"], counted)
+    return {k: v[keep] for k, v in d.items()}
+
+
+def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
+    """One row per simulated day: time-average stocks and daily flows."""
+    n_days = int(log.horizon)
+    bounds = np.arange(n_days + 1, dtype=float)
+    acute = log.table("acute")
+    delays = log.table("delays")
+    dtoc = dtoc_segments(log, scenario)
+    admitted_leave = np.where(np.isnan(acute["admit"]), np.nan, acute["leave"])
+    cols: dict[str, np.ndarray] = {
+        "acute_occupied": interval_integrals(acute["admit"], admitted_leave, bounds),
+        "admission_queue": interval_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), bounds),
+        "delayed_acute": _delayed(delays, bounds, delays["place"] == ACUTE_PLACE),
+        "delayed_dtoc": interval_integrals(dtoc["start"], dtoc["end"], bounds),
+        "admissions": count_in(acute["admit"], bounds),
+        "discharges": count_in(acute["leave"][acute["died"] == 0], bounds),
+        "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
+    }
+    services = log.table("services")
+    for name in scenario.services:
+        idx = SERVICE_NAMES.index(name)
+        mine = services["service"] == idx
+        cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
+        cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == DELAY_CAUSES.index(name))
+    frame = pd.DataFrame(cols)
+    frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
+    frame.insert(1, "day", np.arange(n_days))
+    frame.insert(2, "reported", frame["day"] >= scenario.run.warmup_days)
+    return frame
+
+
+def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
+    """Delayed (DTOC) bed days per calendar month of the reported period, by
+    pathway, reason code and responsible organisation (long format)."""
+    first = pd.Timestamp(scenario.run.start_date)
+    last = first + pd.Timedelta(days=scenario.run.duration_days)
+    months = pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
+    edges = sorted({first, *[m for m in months if first < m < last], last})
+    bounds = np.array([(e - pd.Timestamp(sim_start)).days for e in edges], dtype=float)
+    labels = [e.strftime("%Y-%m") for e in edges[:-1]]
+    dtoc = dtoc_segments(log, scenario)
+    reason = np.array([scenario.delay_reasons[c].reason for c in DELAY_CAUSES])  # type: ignore[index]
+    org = np.array([scenario.delay_reasons[c].org for c in DELAY_CAUSES])  # type: ignore[index]
+    cause = dtoc["cause"].astype(int)
+    groups = {
+        "pathway": np.array(PATHWAYS)[dtoc["pathway"].astype(int)],
+        "reason": reason[cause],
+        "org": org[cause],
+    }
+    rows = []
+    for dimension, values in groups.items():
+        for value in sorted(set(values.tolist())):
+            keep = values == value
+            days = interval_integrals(dtoc["start"][keep], dtoc["end"][keep], bounds)
+            rows += [(m, dimension, value, d) for m, d in zip(labels, days, strict=True)]
+    frame = pd.DataFrame(rows, columns=["month", "dimension", "value", "delayed_bed_days"])
+    return frame
+
+
+def _delayed(delays: dict[str, np.ndarray], bounds: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    return interval_integrals(delays["start"][keep], delays["end"][keep], bounds)
+
+
+def _first_finite(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(a), b, a)

@@ -1,0 +1,77 @@
+"""Weekly opening windows and calendar arrival rates on the simulation clock.
+
+The clock counts **days** from the simulation start (``run.start_date`` minus the
+warm-up); day 0 starts at midnight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, Window
+
+
+class OpenWindow:
+    """Answers "when is the earliest time at or after ``t`` that this window is open?"."""
+
+    def __init__(self, window: Window, first_weekday: int) -> None:
+        self.always = window.always_open()
+        self.days = frozenset(WEEKDAYS.index(d) for d in window.days)
+        self.start = window.start_hour / 24.0
+        self.end = window.end_hour / 24.0
+        self.first_weekday = first_weekday
+
+    def next_open(self, t: float) -> float:
+        """Earliest time >= ``t`` (days) inside the window."""
+        if self.always:
+            return t
+        day = math.floor(t)
+        frac = t - day
+        for k in range(8):
+            if (self.first_weekday + day + k) % 7 not in self.days:
+                continue
+            if k > 0 or frac < self.start:
+                return day + k + self.start
+            if frac < self.end:
+                return t
+        raise AssertionError("a window with at least one weekday is open within 8 days")
+
+
+def earliest_common(t: float, windows: list[OpenWindow]) -> float:
+    """Earliest time >= ``t`` at which every window is open (days)."""
+    for _ in range(64):
+        start = t
+        for window in windows:
+            t = window.next_open(t)
+        if t == start:
+            return t
+    raise ValueError("the windows never overlap: check the discharge window and service start calendars")
+
+
+def daily_rates(stream: ArrivalStream, sim_start: dt.date, n_days: int) -> np.ndarray:
+    """Expected arrivals on each simulated day: per_day x weekday x month multipliers."""
+    dates = [sim_start + dt.timedelta(days=d) for d in range(n_days)]
+    rates = np.full(n_days, stream.per_day, dtype=float)
+    if stream.day_of_week is not None:
+        rates *= np.array([stream.day_of_week[d.weekday()] for d in dates])
+    if stream.month_of_year is not None:
+        rates *= np.array([stream.month_of_year[d.month - 1] for d in dates])
+    return rates
+
+
+def arrival_times(stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted arrival times (days) of a Poisson process piecewise constant by day,
+    with times of day from ``hour_of_day`` weights (uniform if absent)."""
+    counts = rng.poisson(daily_rates(stream, sim_start, n_days))
+    days = np.repeat(np.arange(n_days, dtype=float), counts)
+    n = int(counts.sum())
+    if stream.hour_of_day is None:
+        within = rng.random(n)
+    else:
+        weights = np.asarray(stream.hour_of_day, dtype=float)
+        hours = rng.choice(24, size=n, p=weights / weights.sum())
+        within = (hours + rng.random(n)) / 24.0
+    return np.sort(days + within, kind="stable")

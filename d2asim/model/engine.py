@@ -1,0 +1,345 @@
+"""The discharge-pathway model: one SimPy environment, events as callbacks.
+
+Flow of one episode (times in days)::
+
+    arrive -> [admission queue] -> acute bed -> time to discharge ready
+      -> died in hospital, or discharge ready: the DELAY starts
+      -> on_ward assessment (waiting for an assessor, then assessing) | d2a: none
+      -> waits for a downstream place (keeps the acute bed)
+      -> waits for the discharge window and the service's start calendar
+      -> leaves the bed: home (P0) or into the service (P1-P3)
+    service -> outcome: home | home_care | care_home | readmission | death;
+      waiting for the next place keeps the current one (delays chain back).
+
+SimPy is the event scheduler; patients are plain objects moved by callbacks
+rather than one generator process each, which keeps a replication fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+
+import simpy
+from simpy.events import Timeout
+
+from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
+from d2asim.model.initial_state import seed_initial_state
+from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
+from d2asim.model.patients import SERVICE_INDEX, Patient, PatientFactory, cumulative, pick
+from d2asim.model.pool import Pool
+from d2asim.model.streams import Streams
+from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
+
+CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
+OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
+REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
+FOLLOW_UP_DAYS = 91.0
+ESCALATION_CHECK_HOUR = 8.0
+
+
+def sim_start_date(scenario: Scenario) -> dt.date:
+    """Calendar date of simulation day 0 (the first warm-up day)."""
+    return scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
+
+
+class ServiceRuntime:
+    """A downstream service during a run: its pool, calendar, stays and outcomes."""
+
+    def __init__(self, name: str, spec: Service, streams: Streams, first_weekday: int) -> None:
+        self.index = SERVICE_INDEX[name]
+        self.name = name
+        self.spec = spec
+        self.pool: Pool[Patient] = Pool(spec.places())
+        self.window = OpenWindow(spec.start_calendar, first_weekday)
+        self.max_days = spec.max_duration_days or math.inf
+        self.draw_stay = streams.sampler(f"{name}.duration", spec.duration_days)
+        self.draw_outcome = streams.uniform(f"{name}.outcome")
+        self.outcome_cum = cumulative(spec.outcomes, OUTCOMES)
+        self.cause = CAUSE[name]
+
+
+class DischargeModel:
+    """One replication of a scenario. ``run()`` returns the :class:`EventLog`."""
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int) -> None:
+        self.scenario = scenario
+        self.streams = Streams(seed, replication)
+        self.env = simpy.Environment()
+        self.log = EventLog()
+        self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
+        self.start_date = sim_start_date(scenario)
+        weekday = self.start_date.weekday()
+        acute = scenario.acute
+        self.beds: Pool[Patient] = Pool(acute.beds)
+        self.discharge_window = OpenWindow(acute.discharge_window, weekday)
+        self.services = {n: ServiceRuntime(n, s, self.streams, weekday) for n, s in scenario.services.items()}
+        self.by_index = {s.index: s for s in self.services.values()}
+        self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
+        self.pathways = [self._pathway_plan(p) for p in PATHWAYS]
+        self.live: dict[int, Patient] = {}
+        self._pid = 0
+        self.factories = self._factories()
+        readmission = scenario.readmission
+        self.draw_readmission_delay = (
+            self.streams.sampler("readmission.delay", readmission.delay_days) if readmission else None
+        )
+
+    # ----------------------------------------------------------------- set-up
+    def _next_pid(self) -> int:
+        self._pid += 1
+        return self._pid
+
+    def _factories(self) -> dict[str, PatientFactory]:
+        sc, st = self.scenario, self.streams
+        elective = sc.arrivals.elective
+        factories = {
+            name: PatientFactory(sc, st, SOURCES.index(name), name, self._next_pid)
+            for name in ("non_elective", "readmission", "initial")
+        }
+        if elective is not None:
+            factories["elective"] = PatientFactory(
+                sc, st, SOURCES.index("elective"), "elective", self._next_pid, elective.time_to_discharge_ready_days
+            )
+        return factories
+
+    def _pathway_plan(self, pathway: str) -> tuple[bool, Pool[Patient] | None, ServiceRuntime | None]:
+        settings = self.scenario.pathways.settings[pathway]  # type: ignore[index]
+        on_ward = settings.assessment.mode == "on_ward"
+        team = self.teams[settings.assessment.team] if settings.assessment.team else None
+        service = self.services[settings.service] if settings.service else None
+        return on_ward, team, service
+
+    def run(self) -> EventLog:
+        """Simulate warm-up plus the reported period and return the event log."""
+        sc = self.scenario
+        days = int(self.horizon)
+        if sc.initial_state is not None:
+            seed_initial_state(self, sc.initial_state)
+        self._schedule_stream(arrival_times(sc.arrivals.non_elective, self.start_date, days,
+                                            self.streams.rng("non_elective.arrivals")), "non_elective")
+        if sc.arrivals.elective is not None:
+            self._schedule_stream(arrival_times(sc.arrivals.elective, self.start_date, days,
+                                                self.streams.rng("elective.arrivals")), "elective")
+        escalation = sc.acute.escalation
+        if escalation is not None and escalation.beds > 0:
+            self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
+        self.env.run(until=self.horizon)
+        self._close_open_records()
+        self.log.horizon = self.horizon
+        return self.log
+
+    # -------------------------------------------------------------- scheduling
+    def after(self, delay: float, handler: Callable[[Patient], None], patient: Patient | None) -> None:
+        """Call ``handler(patient)`` after ``delay`` days."""
+        Timeout(self.env, delay, patient).callbacks.append(lambda ev: handler(ev._value))
+
+    def _schedule_stream(self, times: list[float] | object, source: str) -> None:
+        factory = self.factories[source]
+        it = iter(times.tolist())  # type: ignore[attr-defined]
+
+        def next_arrival(_: object) -> None:
+            self.arrive(factory.new())
+            t = next(it, None)
+            if t is not None:
+                self.after(t - self.env.now, next_arrival, None)
+
+        first = next(it, None)
+        if first is not None:
+            self.after(first, next_arrival, None)
+
+    def _escalation_check(self, _: object) -> None:
+        esc = self.scenario.acute.escalation
+        assert esc is not None
+        core = self.scenario.acute.beds
+        is_open = self.beds.busy >= esc.open_at_occupancy * core
+        self.beds.set_capacity(core + esc.beds if is_open else core)
+        self.log.escalation_open.append((math.floor(self.env.now), int(is_open)))
+        self.after(1.0, self._escalation_check, None)
+
+    # ------------------------------------------------------------------ acute
+    def arrive(self, p: Patient) -> None:
+        p.arrival = self.env.now
+        self.live[p.pid] = p
+        self.beds.request(p, self._admit)
+
+    def _admit(self, p: Patient) -> None:
+        p.admit = self.env.now
+        p.location = ACUTE
+        self.after(p.time_to_ready, self._treated, p)
+
+    def _treated(self, p: Patient) -> None:
+        if p.dies:
+            self._leave_acute(p, died=True)
+            return
+        p.ready = self.env.now
+        on_ward, team, _ = self.pathways[p.pathway]
+        if on_ward and p.assessment_days > 0:
+            self._open_delay(p, ACUTE_PLACE, CAUSE["assessment"])
+            if team is not None:
+                team.request(p, self._assess)
+            else:
+                self._assess(p)
+        else:
+            self._ask_for_place(p)
+
+    def _assess(self, p: Patient) -> None:
+        self.after(p.assessment_days, self._assessed, p)
+
+    def _assessed(self, p: Patient) -> None:
+        team = self.pathways[p.pathway][1]
+        if team is not None:
+            team.release()
+        self._ask_for_place(p)
+
+    def _ask_for_place(self, p: Patient) -> None:
+        service = self.pathways[p.pathway][2]
+        if service is None:
+            self._move_when_open(p, None)
+            return
+        self._open_delay(p, ACUTE_PLACE, service.cause)
+        p.request = self.env.now
+        service.pool.request(p, self._place_granted)
+
+    def _place_granted(self, p: Patient) -> None:
+        self._move_when_open(p, self.pathways[p.pathway][2])
+
+    def _move_when_open(self, p: Patient, service: ServiceRuntime | None) -> None:
+        """Leave the acute bed at the first time the discharge window (and the
+        service's start calendar) allow."""
+        now = self.env.now
+        windows = [self.discharge_window] if service is None else [self.discharge_window, service.window]
+        t = earliest_common(now, windows)
+        if t > now:
+            bound_by_ward = self.discharge_window.next_open(now) == t
+            cause = CAUSE["discharge_window"] if bound_by_ward or service is None else service.cause
+            self._open_delay(p, ACUTE_PLACE, cause)
+            self.after(t - now, self._discharge, p)
+        else:
+            self._discharge(p)
+
+    def _discharge(self, p: Patient) -> None:
+        service = self.pathways[p.pathway][2]
+        self._leave_acute(p, died=False)
+        if service is None:
+            self._go_home(p)
+            return
+        on_ward = self.pathways[p.pathway][0]
+        stay = p.first_stay_days + (0.0 if on_ward else p.assessment_days)
+        self._start_service(p, service, stay, p.first_outcome_u)
+        if service.name == "p1":
+            self.after(FOLLOW_UP_DAYS, self._follow_up, p)
+
+    def _leave_acute(self, p: Patient, died: bool) -> None:
+        now = self.env.now
+        self._close_delay(p)
+        self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, now, int(died)))
+        self.beds.release()
+        if died:
+            self._die(p)
+
+    # ---------------------------------------------------------- downstream
+    def _start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
+        p.location = service.index
+        p.service = service.index
+        p.start = self.env.now
+        if math.isnan(p.request):
+            p.request = p.start
+        stay = min(stay, service.max_days)
+        outcome = pick(service.outcome_cum, outcome_u)
+        self.after(stay, lambda q: self._service_ended(q, service, outcome), p)
+
+    def _service_ended(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
+        p.end = self.env.now
+        target = REACHABLE_FROM_OUTCOME.get(outcome)
+        if target is None:
+            self._leave_service(p, service, outcome)
+            self._after_outcome(p, outcome)
+            return
+        nxt = self.services[target]
+        self._open_delay(p, service.index, nxt.cause)
+        nxt_request = self.env.now
+        nxt.pool.request(p, lambda q: self._next_place_granted(q, service, nxt, outcome, nxt_request))
+
+    def _next_place_granted(
+        self, p: Patient, service: ServiceRuntime, nxt: ServiceRuntime, outcome: int, requested: float
+    ) -> None:
+        def move(q: Patient) -> None:
+            self._leave_service(q, service, outcome)
+            q.request = requested
+            if nxt.name == "care_home":
+                self.log.care_home_admissions.append((self.env.now, int(q.aged_65plus)))
+            self._start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
+
+        t = nxt.window.next_open(self.env.now)
+        if t > self.env.now:
+            self.after(t - self.env.now, move, p)
+        else:
+            move(p)
+
+    def _leave_service(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
+        self._close_delay(p)
+        self.log.services.append(
+            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env.now, outcome)
+        )
+        p.request = p.start = p.end = math.nan
+        p.service = -1
+        service.pool.release()
+
+    def _after_outcome(self, p: Patient, outcome: int) -> None:
+        if outcome == OUTCOME["death"]:
+            self._die(p)
+        elif outcome == OUTCOME["readmission"]:
+            self._go_home(p)
+            assert self.draw_readmission_delay is not None
+            self.after(self.draw_readmission_delay(), self._readmit, p)
+        else:
+            self._go_home(p)
+
+    def _readmit(self, p: Patient) -> None:
+        if p.location != HOME:
+            return
+        self.factories["readmission"].redraw(p)
+        p.admit = p.ready = math.nan
+        self.arrive(p)
+
+    def _go_home(self, p: Patient) -> None:
+        p.location = HOME
+        self.live.pop(p.pid, None)
+
+    def _die(self, p: Patient) -> None:
+        p.location = DEAD
+        self.live.pop(p.pid, None)
+
+    def _follow_up(self, p: Patient) -> None:
+        at_home = p.location == HOME or p.location == SERVICE_INDEX["home_care"]
+        self.log.reablement_checks.append((self.env.now - FOLLOW_UP_DAYS, int(p.aged_65plus), int(at_home)))
+
+    # ------------------------------------------------------------- delays
+    def _open_delay(self, p: Patient, place: int, cause: int) -> None:
+        """Start (or switch the cause of) the patient's current delay segment."""
+        if p.seg_cause == cause and p.seg_place == place:
+            return
+        self._close_delay(p)
+        p.seg_start = self.env.now
+        p.seg_cause = cause
+        p.seg_place = place
+
+    def _close_delay(self, p: Patient) -> None:
+        if p.seg_cause >= 0:
+            now = self.env.now
+            if now > p.seg_start:
+                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now))
+            p.seg_cause = -1
+
+    def _close_open_records(self) -> None:
+        """Write rows for episodes still open at the horizon (leave = inf)."""
+        inf = math.inf
+        for p in self.live.values():
+            if p.seg_cause >= 0:
+                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, self.horizon))
+            if p.location in (ACUTE, QUEUE):
+                self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, inf, 0))
+            elif p.location >= 0:
+                self.log.services.append((p.pid, p.location, p.band, p.pathway, p.request, p.start, p.end, inf, -1))

@@ -1,0 +1,78 @@
+"""The append-only event log a replication produces, with its documented columns.
+
+All times are on the simulation clock in **days** (day 0 = start of warm-up).
+Episodes still open when the simulation stops have ``leave = inf`` (and ``admit``
+or ``start = nan`` if they never got a bed or place). Metrics are pure functions
+of this log (see :mod:`d2asim.metrics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Where a patient is: a service index (0..4, in SERVICE_NAMES order) or one of these.
+HOME, DEAD, QUEUE, ACUTE = -1, -2, -3, -4
+ACUTE_PLACE = -1  # ``place`` of a delay spent in an acute bed (else the service index)
+
+# How a patient entered an acute episode.
+SOURCES = ("non_elective", "elective", "readmission", "initial")
+
+# What happened at the end of a service episode.
+OUTCOME_NAMES = ("home", "home_care", "care_home", "readmission", "death")
+
+ACUTE_COLUMNS = ("patient", "source", "band", "pathway", "arrival", "admit", "ready", "leave", "died")
+SERVICE_COLUMNS = ("patient", "service", "band", "pathway", "request", "start", "end", "leave", "outcome")
+DELAY_COLUMNS = ("patient", "place", "cause", "pathway", "start", "end")
+CHECK_COLUMNS = ("discharged", "aged_65plus", "at_home")
+CARE_HOME_COLUMNS = ("time", "aged_65plus")
+
+
+@dataclass
+class EventLog:
+    """Rows appended during a replication (plain tuples, converted once at the end).
+
+    acute
+        one row per acute episode: patient id, source (index into SOURCES), age band
+        index, pathway index (0-3), arrival, admit, discharge-ready (nan if died
+        before), leave, died (0/1).
+    services
+        one row per downstream episode: patient, service index, band, pathway,
+        request (asked for the place), start, end (service finished), leave (left
+        the place; > end when blocked waiting for the next place), outcome index.
+    delays
+        one row per delay segment of a discharge-ready patient: patient, place
+        (ACUTE_PLACE or the service index being occupied), cause (index into
+        DELAY_CAUSES: what was waited for), pathway, start, end.
+    reablement_checks
+        one row per person discharged from hospital into reablement (P1) whose
+        91-day follow-up fell inside the run: discharge time, aged 65+ (0/1),
+        at home 91 days later (0/1).
+    care_home_admissions
+        one row per permanent care-home admission: time, aged 65+ (0/1).
+    escalation_open
+        one row per daily escalation check: day, open (0/1).
+    """
+
+    acute: list[tuple] = field(default_factory=list)
+    services: list[tuple] = field(default_factory=list)
+    delays: list[tuple] = field(default_factory=list)
+    reablement_checks: list[tuple] = field(default_factory=list)
+    care_home_admissions: list[tuple] = field(default_factory=list)
+    escalation_open: list[tuple] = field(default_factory=list)
+    horizon: float = 0.0
+
+    def table(self, name: str) -> dict[str, np.ndarray]:
+        """Columns of table ``name`` as float arrays (empty arrays when no rows)."""
+        columns = {
+            "acute": ACUTE_COLUMNS,
+            "services": SERVICE_COLUMNS,
+            "delays": DELAY_COLUMNS,
+            "reablement_checks": CHECK_COLUMNS,
+            "care_home_admissions": CARE_HOME_COLUMNS,
+            "escalation_open": ("day", "open"),
+        }[name]
+        rows = getattr(self, name)
+        data = np.asarray(rows, dtype=float).reshape(len(rows), len(columns))
+        return {c: data[:, i] for i, c in enumerate(columns)}

@@ -1,0 +1,132 @@
+"""Patients and the factory that draws their attributes at arrival.
+
+Everything random about an acute episode (age band, pathway, time to discharge
+ready, death, assessment time, first downstream stay and its outcome) is drawn
+when the patient arrives, from streams named by the arrival source. So the same
+arrivals carry the same attributes whatever the capacities are (common random
+numbers), even when queues reorder who is served first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Callable
+
+from d2asim.model.log import QUEUE
+from d2asim.model.streams import Streams
+from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.schema import PATHWAYS, SERVICE_NAMES, Scenario
+
+
+class Patient:
+    """One person's current episode. Times in days on the simulation clock."""
+
+    __slots__ = (
+        "pid", "source", "band", "aged_65plus", "pathway", "time_to_ready", "dies",
+        "assessment_days", "first_stay_days", "first_outcome_u",
+        "arrival", "admit", "ready", "location",
+        "service", "request", "start", "end", "seg_start", "seg_cause", "seg_place",
+    )  # fmt: skip
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.location = QUEUE
+        self.admit = math.nan
+        self.ready = math.nan
+        self.service = -1
+        self.request = math.nan
+        self.start = math.nan
+        self.end = math.nan
+        self.seg_start = math.nan
+        self.seg_cause = -1
+        self.seg_place = -1
+
+
+def cumulative(shares: dict[str, float], keys: tuple[str, ...]) -> list[float]:
+    """Cumulative shares in ``keys`` order, the last forced to 1."""
+    cum = list(itertools.accumulate(shares.get(k, 0.0) for k in keys))
+    cum[-1] = 1.0
+    return cum
+
+
+def pick(cum: list[float], u: float) -> int:
+    """Index chosen by uniform ``u`` against cumulative shares ``cum``."""
+    return min(bisect.bisect_right(cum, u), len(cum) - 1)
+
+
+class PatientFactory:
+    """Draws new episodes for one arrival source from that source's own streams."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: Streams,
+        source: int,
+        prefix: str,
+        next_pid: Callable[[], int],
+        time_to_ready: Distribution | None = None,
+    ) -> None:
+        self.source = source
+        self.next_pid = next_pid
+        bands = scenario.age_bands
+        self.band_names = [b.name for b in bands]
+        self.band_cum = cumulative({b.name: b.share for b in bands}, tuple(self.band_names))
+        self.band_65 = [b.min_age >= 65 for b in bands]
+        pw = scenario.pathways
+        self.pathway_cum = [cumulative(pw.shares_by_age_band.get(b, pw.shares), PATHWAYS) for b in self.band_names]
+        death = scenario.acute.death_probability
+        self.death_p = [death.get(b, 0.0) if isinstance(death, dict) else death for b in self.band_names]
+        self.u_band = streams.uniform(f"{prefix}.age_band")
+        self.u_pathway = streams.uniform(f"{prefix}.pathway")
+        self.u_death = streams.uniform(f"{prefix}.death")
+        self.u_outcome = streams.uniform(f"{prefix}.outcome")
+        self.ttr = [
+            [streams.sampler(f"{prefix}.ttr.{b}.{p}", time_to_ready or self._ttr_dist(scenario, b, p)) for p in PATHWAYS]
+            for b in self.band_names
+        ]
+        self.assessment = [self._pathway_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
+        self.first_stay = [self._stay_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
+
+    @staticmethod
+    def _ttr_dist(scenario: Scenario, band: str, pathway: str) -> Distribution:
+        override = scenario.acute.time_to_discharge_ready_by_age_band.get(band, {})
+        return override.get(pathway) or scenario.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+
+    @staticmethod
+    def _pathway_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> Callable[[], float] | None:
+        dist = scenario.pathways.settings[p].assessment.delay_days  # type: ignore[index]
+        return None if dist is None else streams.sampler(f"{prefix}.assessment.{p}", dist)
+
+    @staticmethod
+    def _stay_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> Callable[[], float] | None:
+        service = scenario.pathways.settings[p].service  # type: ignore[index]
+        if service is None:
+            return None
+        return streams.sampler(f"{prefix}.{service}.duration", scenario.services[service].duration_days)
+
+    def new(self, pid: int | None = None) -> Patient:
+        """A new episode (for ``pid``, or a new patient) with every attribute drawn."""
+        p = Patient(self.next_pid() if pid is None else pid)
+        self.redraw(p)
+        return p
+
+    def redraw(self, p: Patient) -> None:
+        """Draw a fresh episode's attributes for ``p`` (used for readmissions too)."""
+        band = pick(self.band_cum, self.u_band())
+        pathway = pick(self.pathway_cum[band], self.u_pathway())
+        p.source = self.source
+        p.band = band
+        p.aged_65plus = self.band_65[band]
+        p.pathway = pathway
+        p.time_to_ready = self.ttr[band][pathway]()
+        p.dies = self.u_death() < self.death_p[band]
+        assess = self.assessment[pathway]
+        p.assessment_days = assess() if assess is not None else 0.0
+        stay = self.first_stay[pathway]
+        p.first_stay_days = stay() if stay is not None else 0.0
+        p.first_outcome_u = self.u_outcome()
+
+
+SERVICE_INDEX = {name: i for i, name in enumerate(SERVICE_NAMES)}

@@ -1,0 +1,48 @@
+"""Summaries across replications: mean with a t-based 95% confidence interval."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+
+def mean_ci(values: np.ndarray | pd.Series, confidence: float = CONFIDENCE) -> dict[str, float]:
+    """Mean and t-based confidence interval of replication values (equal for one value)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    mean = float(x.mean())
+    if x.size == 1:
+        return {"mean": mean, "ci_low": mean, "ci_high": mean}
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def summarise(table: pd.DataFrame) -> dict[str, Any]:
+    """Nested ``{metric: {mean, ci_low, ci_high}}``; ``a.b`` keys become ``{a: {b: ...}}``."""
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        entry = mean_ci(table[column].to_numpy())
+        head, _, tail = column.partition(".")
+        if tail:
+            out.setdefault(head, {})[tail] = entry
+        else:
+            out[head] = entry
+    return out
+
+
+def summary_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric: mean, ci_low, ci_high, p5, p95 across replications."""
+    rows = []
+    for column in table.columns:
+        values = table[column].to_numpy(dtype=float)
+        rows.append({"metric": column, **mean_ci(values),
+                     "p5": float(np.nanpercentile(values, 5)), "p95": float(np.nanpercentile(values, 95))})
+    return pd.DataFrame(rows).set_index("metric")
