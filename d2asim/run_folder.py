@@ -5,6 +5,7 @@
 ``scenario.yaml`` the resolved scenario, every default filled in
 ``replications.csv`` one row per replication, one column per metric
 ``daily.csv``     one row per replication x simulated day (stocks are time averages)
+``monthly.csv``   one row per replication x month: occupancy, flows, delayed bed days, DTOC rate
 ``monthly_delays.csv`` delayed bed days per month by pathway / reason / org
 ``metrics.csv``   one row per metric: mean, CI and p5/p95 across replications
 
@@ -75,7 +76,8 @@ def write_run(result: RunResult, folder: Path) -> None:
     result.metrics_table().to_csv(folder / "replications.csv", float_format="%.6g")
     summary_frame(result.metrics_table()).to_csv(folder / "metrics.csv", float_format="%.6g")
     result.daily_table().to_csv(folder / "daily.csv", index=False, float_format="%.4f")
-    result.monthly_table().to_csv(folder / "monthly_delays.csv", index=False, float_format="%.4f")
+    result.monthly_table().to_csv(folder / "monthly.csv", index=False, float_format="%.4f")
+    result.monthly_delays_table().to_csv(folder / "monthly_delays.csv", index=False, float_format="%.4f")
 
 
 def _finite_or_null(node: Any) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from d2asim.metrics.replication import replication_metrics
-from d2asim.metrics.series import daily_series, monthly_delays
+from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.scenario.schema import Scenario
 
@@ -18,6 +18,7 @@ class ReplicationResult:
     metrics: dict[str, float]
     daily: pd.DataFrame
     monthly: pd.DataFrame
+    monthly_delays: pd.DataFrame
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationResult:
@@ -29,7 +30,8 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
         replication=replication,
         metrics=replication_metrics(log, scenario, daily),
         daily=daily,
-        monthly=monthly_delays(log, scenario, start),
+        monthly=monthly_series(daily, scenario),
+        monthly_delays=monthly_delays(log, scenario, start),
     )
 
 
@@ -46,11 +48,20 @@ class RunResult:
         rows = [{"replication": r.replication, **r.metrics} for r in self.replications]
         return pd.DataFrame(rows).set_index("replication").sort_index()
 
-    def daily_table(self) -> pd.DataFrame:
-        return pd.concat([r.daily.assign(replication=r.replication) for r in self.replications], ignore_index=True)
-
     def monthly_table(self) -> pd.DataFrame:
-        return pd.concat([r.monthly.assign(replication=r.replication) for r in self.replications], ignore_index=True)
+        return self._stack("monthly")
+
+    def monthly_delays_table(self) -> pd.DataFrame:
+        return self._stack("monthly_delays")
+
+    def daily_table(self) -> pd.DataFrame:
+        return self._stack("daily")
+
+    def _stack(self, attribute: str) -> pd.DataFrame:
+        """Concatenate one per-replication table, with a leading replication column."""
+        frames = [getattr(r, attribute).assign(replication=r.replication) for r in self.replications]
+        table = pd.concat(frames, ignore_index=True)
+        return table[["replication", *[c for c in table.columns if c != "replication"]]]
 
 
 def run_replications(scenario: Scenario, replications: int, seed: int) -> RunResult:

@@ -89,3 +89,24 @@ def _delayed(delays: dict[str, np.ndarray], bounds: np.ndarray, keep: np.ndarray
 
 def _first_finite(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), b, a)
+
+
+def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Reported days grouped by calendar month: mean stocks (beds), summed flows and
+    delayed bed days, and the DTOC rate per 100,000 adults."""
+    reported = daily[daily["reported"]]
+    month = reported["date"].dt.strftime("%Y-%m")
+    grouped = reported.groupby(month)
+    frame = pd.DataFrame({
+        "days": grouped.size(),
+        "acute_occupancy_mean": grouped["acute_occupied"].mean(),
+        "admission_queue_mean": grouped["admission_queue"].mean(),
+        "admissions": grouped["admissions"].sum(),
+        "discharges": grouped["discharges"].sum(),
+        "delayed_bed_days": grouped["delayed_dtoc"].sum(),
+        "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
+    })
+    adults = scenario.population.adults_18plus
+    if adults:
+        frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000
+    return frame.rename_axis("month").reset_index()

@@ -33,6 +33,7 @@ OUTCOMES = ("home", "home_care", "care_home", "readmission", "death")
 SERVICE_NAMES = ("p1", "p2", "p3", "home_care", "care_home")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
+REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
 
 Pathway = Literal["P0", "P1", "P2", "P3"]
 ServiceName = Literal["p1", "p2", "p3", "home_care", "care_home"]
@@ -256,7 +257,9 @@ class Service(Strict):
         1.0, description="mean visits a patient needs per day (capacity_unit: visits_per_day)"
     )
     duration_days: Distribution = Field(description="length of the service episode, days")
-    max_duration_days: PositiveFloat | None = Field(None, description="cap on the episode, days")
+    max_duration_days: PositiveFloat | None = Field(
+        None, description="cap on the episode, days (p1 reablement default: 42)"
+    )
     start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
     outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
         default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
@@ -352,6 +355,14 @@ class Scenario(Strict):
         if len(set(names)) != len(names):
             raise ValueError("age band names must be unique")
         check_shares({b.name: b.share for b in v}, "age band shares")
+        return v
+
+    @field_validator("services")
+    @classmethod
+    def _reablement_cap(cls, v: dict[str, Service]) -> dict[str, Service]:
+        p1 = v.get("p1")
+        if p1 is not None and p1.max_duration_days is None:
+            v = {**v, "p1": p1.model_copy(update={"max_duration_days": REABLEMENT_MAX_DAYS})}
         return v
 
     @field_validator("delay_reasons")
