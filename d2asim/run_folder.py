@@ -50,8 +50,8 @@ def new_run_dir(name: str, out: Path | None, now: dt.datetime | None = None) -> 
             candidate = base.with_name(f"{base.name}-{n}")
 
 
-def summary_document(result: RunResult) -> dict[str, Any]:
-    """The ``summary.json`` content."""
+def summary_document(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``summary.json`` content (``extra`` adds run details such as a stopping rule)."""
     return {
         "scenario": result.scenario.name,
         "seed": result.seed,
@@ -62,22 +62,24 @@ def summary_document(result: RunResult) -> dict[str, Any]:
             "duration_days": result.scenario.run.duration_days,
             "warmup_days": result.scenario.run.warmup_days,
         },
+        **(extra or {}),
         "metrics": summarise(result.metrics_table()),
     }
 
 
-def write_run(result: RunResult, folder: Path) -> None:
-    """Write every run-folder file into ``folder``."""
-    doc = summary_document(result)
-    (folder / "summary.json").write_text(json.dumps(_finite_or_null(doc), indent=2, allow_nan=False) + "\n")
-    (folder / "scenario.yaml").write_text(
-        yaml.safe_dump(scenario_to_dict(result.scenario), sort_keys=False, allow_unicode=True)
-    )
+def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write every run-folder file into ``folder`` (summary.json last: its presence
+    marks a complete run)."""
+    scenario_file = folder / "scenario.yaml"
+    if not scenario_file.exists():
+        scenario_file.write_text(yaml.safe_dump(scenario_to_dict(result.scenario), sort_keys=False, allow_unicode=True))
     result.metrics_table().to_csv(folder / "replications.csv", float_format="%.6g")
     summary_frame(result.metrics_table()).to_csv(folder / "metrics.csv", float_format="%.6g")
     result.daily_table().to_csv(folder / "daily.csv", index=False, float_format="%.4f")
     result.monthly_table().to_csv(folder / "monthly.csv", index=False, float_format="%.4f")
     result.monthly_delays_table().to_csv(folder / "monthly_delays.csv", index=False, float_format="%.4f")
+    doc = summary_document(result, extra)
+    (folder / "summary.json").write_text(json.dumps(_finite_or_null(doc), indent=2, allow_nan=False) + "\n")
 
 
 def _finite_or_null(node: Any) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
@@ -64,7 +66,66 @@ class RunResult:
         return table[["replication", *[c for c in table.columns if c != "replication"]]]
 
 
-def run_replications(scenario: Scenario, replications: int, seed: int) -> RunResult:
-    """Run replications 0..n-1 in order."""
-    results = [run_replication(scenario, seed, r) for r in range(replications)]
-    return RunResult(scenario=scenario, seed=seed, replications=results)
+@dataclass(frozen=True)
+class Task:
+    """One replication of one scenario; ``key`` identifies it in the results."""
+
+    key: Hashable
+    scenario: Scenario
+    seed: int
+    replication: int
+
+
+def run_task(task: Task) -> tuple[Hashable, ReplicationResult]:
+    """Run one task (module-level so process pools and Dask can pickle it)."""
+    return task.key, run_replication(task.scenario, task.seed, task.replication)
+
+
+OnResult = Callable[[Hashable, ReplicationResult], None]
+
+
+class Executor(Protocol):
+    """Runs tasks somewhere (see :class:`d2asim.experiments.executor.Backend`)."""
+
+    def run(self, tasks: Iterable[Task], on_result: OnResult | None = None) -> Mapping[Hashable, ReplicationResult]:
+        ...
+
+
+class Store(Protocol):
+    """Keeps finished replications (see :class:`d2asim.experiments.checkpoint.CheckpointStore`)."""
+
+    def save(self, result: ReplicationResult) -> None: ...
+
+    def load_all(self) -> dict[int, ReplicationResult]: ...
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: int | Iterable[int],
+    seed: int,
+    executor: Executor | None = None,
+    store: Store | None = None,
+) -> RunResult:
+    """Run replications ``0..n-1`` (or the given numbers), skipping any already in
+    ``store`` and saving each new one there as it finishes. Serial without ``executor``."""
+    wanted = range(replications) if isinstance(replications, int) else list(replications)
+    done = store.load_all() if store is not None else {}
+    tasks = [Task(r, scenario, seed, r) for r in wanted if r not in done]
+    save = None if store is None else (lambda _key, result: store.save(result))
+    done.update(execute(tasks, executor, save))  # type: ignore[arg-type]
+    return RunResult(scenario=scenario, seed=seed, replications=[done[r] for r in sorted(wanted)])
+
+
+def execute(
+    tasks: list[Task], executor: Executor | None = None, on_result: OnResult | None = None
+) -> dict[Hashable, ReplicationResult]:
+    """Run ``tasks`` on ``executor`` (in this process, in order, when None)."""
+    if executor is not None:
+        return dict(executor.run(tasks, on_result))
+    results = {}
+    for task in tasks:
+        key, result = run_task(task)
+        results[key] = result
+        if on_result is not None:
+            on_result(key, result)
+    return results

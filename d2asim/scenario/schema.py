@@ -347,6 +347,9 @@ class Scenario(Strict):
     ] = Field(default_factory=_default_delay_reasons, description="reason code and organisation by cause")
     readmission: Readmission | None = None
     initial_state: InitialState | None = None
+    sweep: dict[str, tuple[int | float | str | bool | None, ...]] | None = Field(
+        None, description="grid for `d2asim sweep`: dotted field path -> values (ignored by `run`)"
+    )
 
     @field_validator("age_bands")
     @classmethod

@@ -1,0 +1,199 @@
+"""``d2asim compare``, ``sweep``, ``capacity-needed`` and ``warmup``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from d2asim.cli.common import backend_options, exit_interrupted, reports_bad_input, reps_option
+from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
+from d2asim.experiments.compare import compare, run_scenarios
+from d2asim.experiments.executor import Backend
+from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
+from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
+from d2asim.experiments.warmup import BATCH_DAYS, suggest_warmup
+from d2asim.run_folder import new_run_dir
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import load_scenario
+
+COMPARE_HEADLINE = (
+    ("bed_days_saved", "Acute bed days saved", "bed days"),
+    ("delayed_bed_days", "Change in delayed bed days", "bed days"),
+    ("dtoc_rate_per_100k_adults", "Change in DTOC rate per 100,000 adults", "per 100k"),
+    ("admission_wait_mean_hours", "Change in mean wait for a bed", "hours"),
+    ("cost_total_gbp", "Change in cost", "GBP"),
+)
+
+
+def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
+    """Per option: the headline differences with paired 95% CIs, and whether each
+    is distinguishable from zero."""
+    lines = [f"Paired comparison on common random numbers: {replications} replications, seed {seed}"]
+    for option, rows in table.groupby("option", sort=False):
+        lines.append(f"\n{option} vs baseline")
+        by_metric = rows.set_index("metric")
+        for metric, label, unit in COMPARE_HEADLINE:
+            if metric not in by_metric.index:
+                continue
+            r = by_metric.loc[metric]
+            verdict = "distinguishable from zero" if r["distinguishable"] else "not distinguishable from zero"
+            lines.append(f"  {label:42s} {r['difference']:>12,.1f}  (95% CI {r['ci_low']:,.1f} to "
+                         f"{r['ci_high']:,.1f}) {unit}; {verdict}")
+    return "\n".join(lines)
+
+
+@click.command("compare")
+@click.argument("baseline", type=click.Path(path_type=Path), required=False)
+@click.argument("options", type=click.Path(path_type=Path), nargs=-1)
+@reps_option()
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed of baseline]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/compare-TIME]")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted comparison")
+@backend_options
+@reports_bad_input
+def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int | None, seed: int | None,
+                    out: Path | None, resume: Path | None, workers: int | None, dask_address: str | None,
+                    quiet: bool) -> None:
+    """Compare OPTION scenarios with BASELINE on common random numbers: bed days
+    saved and other paired differences with 95% CIs (comparison.csv)."""
+    if resume is not None:
+        request, scenarios, stores = read_multi(resume, "compare")
+        folder, reps, seed, subs = resume, request["replications"], request["seed"], request["subfolders"]
+    else:
+        if baseline is None or not options:
+            raise ScenarioError(["compare: give a BASELINE and at least one OPTION scenario file"])
+        scenarios = [load_scenario(p) for p in (baseline, *options)]
+        reps = reps or scenarios[0].run.replications
+        seed = scenarios[0].run.seed if seed is None else seed
+        subs = _unique([safe_name(s.name) for s in scenarios])
+        folder = new_run_dir("compare", out)
+        stores = start_multi(folder, "compare", scenarios, subs, seed, reps)
+    backend = Backend(workers, dask_address, progress=not quiet)
+    try:
+        table, runs = compare(scenarios[0], scenarios[1:], reps, seed, backend, stores)
+    except KeyboardInterrupt:
+        exit_interrupted(folder, f"d2asim compare --resume {folder}")
+    finish_multi(folder, runs, subs)
+    table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
+    click.echo(comparison_text(table, reps, seed))
+    click.echo(f"\nFolder: {folder}")
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return out
+
+
+@click.command("sweep")
+@click.argument("scenario_file", type=click.Path(path_type=Path), required=False)
+@click.option("--set", "settings", multiple=True, metavar="FIELD=V1,V2,...",
+              help="values of a scenario field; repeat for a grid [default: the file's sweep: block]")
+@reps_option()
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/sweep-TIME]")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted sweep")
+@backend_options
+@reports_bad_input
+def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: int | None, seed: int | None,
+                  out: Path | None, resume: Path | None, workers: int | None, dask_address: str | None,
+                  quiet: bool) -> None:
+    """Run SCENARIO_FILE at every point of a grid (e.g. --set services.p1.capacity=80,100,120);
+    writes sweep.csv, one row per point with 95% CIs."""
+    if resume is not None:
+        request, scenarios, stores = read_multi(resume, "sweep")
+        folder, reps, seed, subs, points = (resume, request["replications"], request["seed"],
+                                            request["subfolders"], request["points"])
+    else:
+        if scenario_file is None:
+            raise ScenarioError(["sweep: give a SCENARIO_FILE (or --resume DIR)"])
+        base = load_scenario(scenario_file)
+        grid: dict[str, Any] = parse_set(settings) if settings else dict(base.sweep or {})
+        if not grid:
+            raise ScenarioError([f"{scenario_file}: sweep: give --set FIELD=V1,V2 or a sweep: block in the file"])
+        points = grid_points(grid)
+        scenarios = point_scenarios(base.model_copy(update={"sweep": None}), points, str(scenario_file))
+        reps = reps or base.run.replications
+        seed = base.run.seed if seed is None else seed
+        subs = [f"point-{i:03d}" for i in range(len(points))]
+        folder = new_run_dir(f"sweep-{safe_name(base.name)}", out)
+        stores = start_multi(folder, "sweep", scenarios, subs, seed, reps, {"points": points})
+    backend = Backend(workers, dask_address, progress=not quiet)
+    try:
+        runs = run_scenarios(scenarios, reps, seed, backend, stores)
+    except KeyboardInterrupt:
+        exit_interrupted(folder, f"d2asim sweep --resume {folder}")
+    finish_multi(folder, runs, subs)
+    table = sweep_table(points, runs)
+    table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")
+    shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
+    click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    click.echo(f"\nFolder: {folder}")
+
+
+@click.command("capacity-needed")
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--service", required=True, help="service whose capacity to size (p1, p2, p3, home_care, care_home)")
+@click.option("--target", "target_text", required=True, metavar="METRIC<=VALUE",
+              help='service-level target, e.g. "dtoc_rate_per_100k_adults<=9.4"')
+@reps_option()
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/capacity-TIME]")
+@backend_options
+@reports_bad_input
+def capacity_needed_command(scenario_file: Path, service: str, target_text: str, reps: int | None,
+                            seed: int | None, out: Path | None, workers: int | None,
+                            dask_address: str | None, quiet: bool) -> None:
+    """The smallest capacity of SERVICE meeting TARGET (bisection on common random
+    numbers), by the mean and by the whole 95% CI, with unlimited capacity for reference."""
+    base = load_scenario(scenario_file)
+    target = Target.parse(target_text)
+    reps = reps or base.run.replications
+    seed = base.run.seed if seed is None else seed
+    search = CapacitySearch(base, service, target, reps, seed, Backend(workers, dask_address, progress=not quiet))
+    answer = capacity_needed(search)
+    folder = new_run_dir(f"capacity-{safe_name(base.name)}-{service}", out)
+    search.table().to_csv(folder / "capacity_search.csv", index=False, float_format="%.6g")
+    unlimited = answer["unlimited"]
+    click.echo(f"Target: {target}; service {service} (now {answer['current_capacity']} places); "
+               f"{reps} replications, seed {seed}")
+    click.echo(f"With unlimited capacity: {target.metric} = {unlimited['mean']:.3g} "  # type: ignore[index]
+               f"(95% CI {unlimited['ci_low']:.3g} to {unlimited['ci_high']:.3g})")  # type: ignore[index]
+    if answer["by_mean"] is None:
+        click.echo("Not achievable by this service alone: even unlimited capacity misses the target.")
+    else:
+        click.echo(f"Smallest capacity whose mean meets the target: {answer['by_mean']}")
+        click.echo(f"Smallest capacity whose whole 95% CI meets the target: {answer['by_ci']}")
+    click.echo(f"\nEvery capacity tried: {folder / 'capacity_search.csv'}")
+
+
+@click.command("warmup")
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@reps_option("replications [default: 10]")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--days", type=click.IntRange(min=4 * BATCH_DAYS), default=None,
+              help="days to simulate from empty [default: warm-up + duration]")
+@backend_options
+@reports_bad_input
+def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days: int | None,
+                   workers: int | None, dask_address: str | None, quiet: bool) -> None:
+    """Suggest a warm-up period (MSER-5 on mean daily acute occupancy from an empty start)."""
+    scenario = load_scenario(scenario_file)
+    days = days or scenario.run.warmup_days + scenario.run.duration_days
+    reps = reps or 10
+    seed = scenario.run.seed if seed is None else seed
+    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet))
+    settled = series["acute_occupied"].iloc[suggested:].mean()
+    click.echo(
+        f"Suggested warm-up: {suggested} days (now {scenario.run.warmup_days}).\n"
+        f"How: {reps} replications started empty and ran {days} days with no warm-up; the mean daily acute "
+        f"occupancy across them was averaged in {BATCH_DAYS}-day batches and MSER-5 chose the truncation "
+        f"that minimises the standard error of the remaining mean, rounded up to whole weeks. "
+        f"Mean occupancy after it: {settled:.1f} beds (day 0: {series['acute_occupied'].iloc[0]:.1f})."
+    )

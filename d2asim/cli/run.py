@@ -1,0 +1,91 @@
+"""``d2asim run``, ``validate`` and ``schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from d2asim.cli.common import backend_options, parse_reps, reports_bad_input
+from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, write_run_request
+from d2asim.experiments.executor import Backend
+from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
+from d2asim.headline import headline_text
+from d2asim.run_folder import new_run_dir, summary_document, write_run
+from d2asim.runner import run_replications
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import load_scenario
+from d2asim.scenario.schema import Scenario
+
+
+@click.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@reports_bad_input
+def validate(scenario_file: Path) -> None:
+    """Check SCENARIO_FILE (and any file it extends) against the schema."""
+    scenario = load_scenario(scenario_file)
+    click.echo(f"{scenario_file}: ok (scenario {scenario.name!r})")
+
+
+@click.command()
+def schema() -> None:
+    """Print the scenario JSON schema (field names, units, defaults)."""
+    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+
+
+@click.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path), required=False)
+@click.option("--reps", default=None, help="replications, or 'auto' [default: run.replications]")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="run folder [default: outputs/NAME-TIME]")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted run folder")
+@click.option("--precision", type=click.FloatRange(min=0, min_open=True), default=0.02, show_default=True,
+              help="with --reps auto: target 95%% CI half-width as a share of the mean")
+@click.option("--precision-metric", default="delayed_bed_days", show_default=True,
+              help="with --reps auto: the metric whose CI must reach --precision")
+@click.option("--max-reps", type=click.IntRange(min=1), default=200, show_default=True,
+              help="with --reps auto: stop here even if --precision is not reached")
+@backend_options
+@reports_bad_input
+def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Path | None, resume: Path | None,
+        precision: float, precision_metric: str, max_reps: int,
+        workers: int | None, dask_address: str | None, quiet: bool) -> None:
+    """Run SCENARIO_FILE and write a run folder (summary.json, daily.csv, ...).
+
+    Every finished replication is saved at once: after an interruption,
+    `d2asim run --resume RUN_DIR` completes the run with identical results."""
+    if resume is not None:
+        scenario, request = read_run_request(resume)
+        seed, wanted, folder = request["seed"], parse_reps(str(request["replications"])), resume
+    else:
+        if scenario_file is None:
+            raise ScenarioError(["run: give a SCENARIO_FILE (or --resume RUN_DIR)"])
+        scenario = load_scenario(scenario_file)
+        wanted = parse_reps(reps) or scenario.run.replications
+        seed = scenario.run.seed if seed is None else seed
+        folder = new_run_dir(scenario.name, out)
+        write_run_request(folder, scenario, seed, wanted)
+    store = CheckpointStore(folder)
+    backend = Backend(workers, dask_address, progress=not quiet)
+    extra: dict[str, Any] = {}
+    try:
+        if wanted == "auto":
+            rule = PrecisionRule(precision_metric, precision, max_reps)
+            result, achieved = replicate_until_precise(scenario, seed, rule, backend, store)
+            extra["stopping_rule"] = {"metric": rule.metric, "target_relative_half_width": rule.relative,
+                                      "achieved_relative_half_width": achieved, "max_reps": rule.max_reps}
+        else:
+            result = run_replications(scenario, int(wanted), seed, backend, store)
+    except KeyboardInterrupt:
+        saved = len(store.load_all())
+        click.echo(f"\ninterrupted: {saved} finished replication(s) kept in {folder}; "
+                   f"finish with: d2asim run --resume {folder}", err=True)
+        sys.exit(130)
+    except KeyError as exc:
+        raise ScenarioError([f"--precision-metric: unknown metric {exc.args[0]!r}"]) from None
+    write_run(result, folder, extra)
+    click.echo(headline_text(summary_document(result, extra)))
+    click.echo(f"\nRun folder: {folder}")

@@ -1,0 +1,87 @@
+"""Capacity (or any field) sweeps: a grid of scenario variants, one row per point."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from d2asim.experiments.compare import run_scenarios
+from d2asim.runner import Executor, RunResult, Store
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import with_overrides
+from d2asim.scenario.schema import Scenario
+from d2asim.summary import mean_ci
+
+SWEEP_METRICS = (
+    "acute_occupancy_mean", "acute_bed_days", "admission_wait_mean_hours", "delayed_bed_days",
+    "dtoc_beds_per_day", "dtoc_rate_per_100k_adults", "pct_discharges_delayed", "cost_total_gbp",
+)  # fmt: skip
+
+
+def parse_set(expressions: Sequence[str]) -> dict[str, list[Any]]:
+    """``["services.p1.capacity=80,100"]`` -> ``{"services.p1.capacity": [80, 100]}``."""
+    grid: dict[str, list[Any]] = {}
+    for expr in expressions:
+        field, sep, values = expr.partition("=")
+        if not sep or not field or not values:
+            raise ScenarioError([f"--set: expected FIELD=V1,V2,... (got {expr!r})"])
+        grid[field.strip()] = [_scalar(v.strip()) for v in values.split(",")]
+    return grid
+
+
+def _scalar(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"null": None, "true": True, "false": False}.get(text.lower(), text)
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in the order given (first field slowest)."""
+    fields = list(grid)
+    return [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*(grid[f] for f in fields))]
+
+
+def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source: str) -> list[Scenario]:
+    """A validated scenario per point (bad values name the field and the point)."""
+    out = []
+    for i, point in enumerate(points):
+        label = ", ".join(f"{k}={v}" for k, v in point.items())
+        out.append(with_overrides(base, {**point, "name": f"{base.name}[{label}]"}, f"{source} (sweep point {i}: {label})"))
+    return out
+
+
+def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
+                metrics: Sequence[str] = SWEEP_METRICS) -> pd.DataFrame:
+    """One row per point: the swept values, then ``<metric>_mean/_ci_low/_ci_high``."""
+    rows = []
+    for i, (point, run) in enumerate(zip(points, runs, strict=True)):
+        table = run.metrics_table()
+        row: dict[str, Any] = {"point": i, **point}
+        for metric in metrics:
+            if metric in table.columns:
+                ci = mean_ci(table[metric].to_numpy())
+                row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
+                            f"{metric}_ci_high": ci["ci_high"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep(
+    base: Scenario,
+    grid: Mapping[str, Sequence[Any]],
+    replications: int,
+    seed: int,
+    executor: Executor | None = None,
+    stores: Sequence[Store] | None = None,
+    source: str = "<sweep>",
+) -> tuple[pd.DataFrame, list[RunResult]]:
+    """Run every grid point on common random numbers; the table and the runs."""
+    points = grid_points(grid)
+    runs = run_scenarios(point_scenarios(base, points, source), replications, seed, executor, stores)
+    return sweep_table(points, runs), runs
