@@ -203,9 +203,9 @@ def test_mser5_finds_a_known_transient() -> None:
 
 
 def test_reps_auto_is_deterministic_and_meets_precision() -> None:
-    rule = PrecisionRule("acute_bed_days", relative=0.015, max_reps=40)
-    one, achieved_one = replicate_until_precise(small(22), 8, rule)
-    two, achieved_two = replicate_until_precise(small(22), 8, rule, Backend(workers=2, progress=False))
+    rule = PrecisionRule("acute_bed_days", relative=0.015, max_reps=40)  # reached at 20 reps
+    one, achieved_one = replicate_until_precise(small(30), 8, rule)
+    two, achieved_two = replicate_until_precise(small(30), 8, rule, Backend(workers=2, progress=False))
     assert len(one.replications) == len(two.replications)
     assert achieved_one == achieved_two
     assert 10 < len(one.replications) < 40  # needed more than the first batch, stopped by the rule
