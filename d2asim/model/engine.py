@@ -21,8 +21,10 @@ import datetime as dt
 import math
 from collections.abc import Callable
 
+from heapq import heappush
+
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
 from d2asim.model.initial_state import seed_initial_state
@@ -42,6 +44,31 @@ ESCALATION_CHECK_HOUR = 8.0
 def sim_start_date(scenario: Scenario) -> dt.date:
     """Calendar date of simulation day 0 (the first warm-up day)."""
     return scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
+
+
+def _dispatch(event: Call) -> None:
+    event.handler(event.patient)
+
+
+class Call:
+    """A minimal event for SimPy's scheduler: when processed it calls ``handler(patient)``.
+
+    ``Environment.step`` only reads ``callbacks`` and ``_ok`` of the events it pops,
+    so a slotted object with a shared callback tuple replaces ``Timeout`` plus a
+    closure per event (about half the scheduling cost). :meth:`DischargeModel.after`
+    pushes it the way ``Environment.schedule`` does.
+    """
+
+    __slots__ = ("handler", "patient", "callbacks", "_ok")
+
+    def __init__(self, handler: Callable[[Patient], None], patient: Patient | None) -> None:
+        self.handler = handler
+        self.patient = patient
+        self.callbacks: tuple[Callable[[Call], None], ...] | None = _CALLBACKS
+        self._ok = True
+
+
+_CALLBACKS = (_dispatch,)
 
 
 class ServiceRuntime:
@@ -132,8 +159,9 @@ class DischargeModel:
 
     # -------------------------------------------------------------- scheduling
     def after(self, delay: float, handler: Callable[[Patient], None], patient: Patient | None) -> None:
-        """Call ``handler(patient)`` after ``delay`` days."""
-        Timeout(self.env, delay, patient).callbacks.append(lambda ev: handler(ev._value))
+        """Call ``handler(patient)`` after ``delay`` days (a light SimPy event, see :class:`Call`)."""
+        env = self.env
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(handler, patient)))
 
     def _schedule_stream(self, times: list[float] | object, source: str) -> None:
         factory = self.factories[source]
