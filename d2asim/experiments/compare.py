@@ -31,7 +31,9 @@ def run_scenarios(
     done: dict[Hashable, ReplicationResult] = {}
     if stores is not None:
         done = {(i, r): res for i, store in enumerate(stores) for r, res in store.load_all().items()}
-    tasks = [Task((i, r), s, seed, r) for i, s in enumerate(scenarios) for r in range(replications) if (i, r) not in done]
+    tasks = [
+        Task((i, r), s, seed, r) for i, s in enumerate(scenarios) for r in range(replications) if (i, r) not in done
+    ]
 
     def save(key: Hashable, result: ReplicationResult) -> None:
         if stores is not None:

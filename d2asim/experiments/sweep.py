@@ -52,7 +52,8 @@ def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source:
     out = []
     for i, point in enumerate(points):
         label = ", ".join(f"{k}={v}" for k, v in point.items())
-        out.append(with_overrides(base, {**point, "name": f"{base.name}[{label}]"}, f"{source} (sweep point {i}: {label})"))
+        where = f"{source} (sweep point {i}: {label})"
+        out.append(with_overrides(base, {**point, "name": f"{base.name}[{label}]"}, where))
     return out
 
 

@@ -170,7 +170,7 @@ def _outcomes(log: EventLog, scenario: Scenario, window: tuple[float, float]) ->
 
 def _costs(metrics: dict[str, float], scenario: Scenario) -> dict[str, float]:
     acute = scenario.acute
-    delayed_rate = acute.delayed_bed_day_cost_gbp if acute.delayed_bed_day_cost_gbp is not None else acute.bed_day_cost_gbp
+    delayed_rate = acute.bed_day_cost_gbp if acute.delayed_bed_day_cost_gbp is None else acute.delayed_bed_day_cost_gbp
     delayed = metrics["delayed_bed_days_acute"]
     out = {"cost_gbp.acute": (metrics["acute_bed_days"] - delayed) * acute.bed_day_cost_gbp + delayed * delayed_rate}
     for name, spec in scenario.services.items():

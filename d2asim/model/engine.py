@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-
 from heapq import heappush
 
 import simpy
@@ -210,7 +209,7 @@ class DischargeModel:
             else:
                 self._assess(p)
         else:
-            self._ask_for_place(p)
+            self.ask_for_place(p)
 
     def _assess(self, p: Patient) -> None:
         self.after(p.assessment_days, self._assessed, p)
@@ -219,9 +218,9 @@ class DischargeModel:
         team = self.pathways[p.pathway][1]
         if team is not None:
             team.release()
-        self._ask_for_place(p)
+        self.ask_for_place(p)
 
-    def _ask_for_place(self, p: Patient) -> None:
+    def ask_for_place(self, p: Patient) -> None:
         service = self.pathways[p.pathway][2]
         if service is None:
             self._move_when_open(p, None)
@@ -255,7 +254,7 @@ class DischargeModel:
             return
         on_ward = self.pathways[p.pathway][0]
         stay = p.first_stay_days + (0.0 if on_ward else p.assessment_days)
-        self._start_service(p, service, stay, p.first_outcome_u)
+        self.start_service(p, service, stay, p.first_outcome_u)
         if service.name == "p1":
             self.after(FOLLOW_UP_DAYS, self._follow_up, p)
 
@@ -268,7 +267,7 @@ class DischargeModel:
             self._die(p)
 
     # ---------------------------------------------------------- downstream
-    def _start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
+    def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
         p.location = service.index
         p.service = service.index
         p.start = self.env.now
@@ -298,7 +297,7 @@ class DischargeModel:
             q.request = requested
             if nxt.name == "care_home":
                 self.log.care_home_admissions.append((self.env.now, int(q.aged_65plus)))
-            self._start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
+            self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
         t = nxt.window.next_open(self.env.now)
         if t > self.env.now:

@@ -31,10 +31,10 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             p.location = ACUTE
             model.live[p.pid] = p
             model.beds.busy += 1
-            model._ask_for_place(p)
+            model.ask_for_place(p)
     for _ in range(state.acute_occupied):
         p = factory.new()
-        dist = factory._ttr_dist(scenario, factory.band_names[p.band], PATHWAYS[p.pathway])
+        dist = factory.ttr_dist(scenario, factory.band_names[p.band], PATHWAYS[p.pathway])
         p.time_to_ready = float(dist.residual(rng, 1)[0])
         p.arrival = 0.0
         model.arrive(p)
@@ -47,6 +47,6 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             p.pathway = pathway
             model.live[p.pid] = p
             service.pool.busy += 1
-            model._start_service(p, service, stay, service.draw_outcome())
+            model.start_service(p, service, stay, service.draw_outcome())
     for _ in range(state.admission_queue):
         model.arrive(factory.new())

@@ -83,14 +83,14 @@ class PatientFactory:
         self.u_death = streams.uniform(f"{prefix}.death")
         self.u_outcome = streams.uniform(f"{prefix}.outcome")
         self.ttr = [
-            [streams.sampler(f"{prefix}.ttr.{b}.{p}", time_to_ready or self._ttr_dist(scenario, b, p)) for p in PATHWAYS]
+            [streams.sampler(f"{prefix}.ttr.{b}.{p}", time_to_ready or self.ttr_dist(scenario, b, p)) for p in PATHWAYS]
             for b in self.band_names
         ]
         self.assessment = [self._pathway_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
         self.first_stay = [self._stay_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
 
     @staticmethod
-    def _ttr_dist(scenario: Scenario, band: str, pathway: str) -> Distribution:
+    def ttr_dist(scenario: Scenario, band: str, pathway: str) -> Distribution:
         override = scenario.acute.time_to_discharge_ready_by_age_band.get(band, {})
         return override.get(pathway) or scenario.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
 
