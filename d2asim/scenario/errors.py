@@ -75,7 +75,8 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         if real:
             lines.extend(_line(source, r) for r in real)
         else:
-            wanted = " or ".join(dict.fromkeys(_describe(m) for m in item.union_members))
+            kinds = list(dict.fromkeys(_describe(m) for m in item.union_members))
+            wanted = " or ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
             path = ".".join(prefix)
             message = f"expected {wanted} (got {item.err['input']!r})"
             lines.append(f"{source}: {path}: {message}" if path else f"{source}: {message}")
@@ -96,7 +97,8 @@ def _message(item: _Located) -> tuple[list[str], str]:
         allowed = _allowed_keys(item.parent)
         return parts, "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     if kind == "union_tag_invalid":
-        return parts, f"unknown distribution type {err['input'].get('type')!r} (allowed: {', '.join(DISTRIBUTION_TYPES)})"
+        given = err["input"].get("type")
+        return parts, f"unknown distribution type {given!r} (allowed: {', '.join(DISTRIBUTION_TYPES)})"
     if kind == "union_tag_not_found":
         return parts, f"a distribution needs a type (allowed: {', '.join(DISTRIBUTION_TYPES)})"
     if kind == "literal_error" and err["loc"] and err["loc"][-1] == _KEY:
@@ -113,7 +115,8 @@ def _message(item: _Located) -> tuple[list[str], str]:
         msg = msg[len("Value error, ") :]
         if _as_model(item.node) is not None:  # a model-level check naming its own field
             parts, msg = _field_from_message(item.node, parts, msg)
-    if "input" in err and kind.endswith(("_type", "_parsing", "greater_than_equal", "greater_than", "less_than_equal", "less_than")):
+    bounds = ("greater_than_equal", "greater_than", "less_than_equal", "less_than")
+    if "input" in err and kind.endswith(("_type", "_parsing", *bounds)):
         msg = f"{msg} (got {err['input']!r})"
     return parts, msg
 
@@ -256,7 +259,7 @@ def _describe(node: Any) -> str:
     """Plain words for a union member in 'expected ... or ...'."""
     origin = typing.get_origin(node) or node
     if origin is bool:
-        return "true or false"
+        return "true/false"
     if origin in (int, float):
         return "a number"
     if origin is str:

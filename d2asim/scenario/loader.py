@@ -78,6 +78,8 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError([f"{path}: extends: must be a file name (got {parent!r})"])
+    if not (path.parent / parent).is_file():
+        raise ScenarioError([f"{path}: extends: file not found: {path.parent / parent}"])
     base = _resolve_extends(path.parent / parent, (*chain, path))
     base.pop("name", None)
     return deep_merge(base, data)
@@ -105,8 +107,9 @@ def _read_csv_column(path: Path, where: str, csv_name: str, column: Any) -> list
             reader = csv.DictReader(handle)
             columns = reader.fieldnames or []
             if column not in columns:
+                allowed = ", ".join(columns)
                 raise ScenarioError(
-                    [f"{path}: {where}.column: {column!r} is not a column of {csv_name} (allowed: {', '.join(columns)})"]
+                    [f"{path}: {where}.column: {column!r} is not a column of {csv_name} (allowed: {allowed})"]
                 )
             values, bad = _parse_numbers(row.get(column) for row in reader)
     except UnicodeDecodeError:
