@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 CONFIDENCE = 0.95
 
@@ -21,7 +21,7 @@ def mean_ci(values: np.ndarray | pd.Series, confidence: float = CONFIDENCE) -> d
     mean = float(x.mean())
     if x.size == 1:
         return {"mean": mean, "ci_low": mean, "ci_high": mean}
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 

@@ -1,8 +1,7 @@
-"""``d2asim run``, ``validate`` and ``schema``."""
+"""``d2asim run``."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,6 @@ from d2asim.run_folder import new_run_dir, summary_document, write_run
 from d2asim.runner import run_replications
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
-from d2asim.scenario.schema import Scenario
-
-
-@click.command()
-@click.argument("scenario_file", type=click.Path(path_type=Path))
-@reports_bad_input
-def validate(scenario_file: Path) -> None:
-    """Check SCENARIO_FILE (and any file it extends) against the schema."""
-    scenario = load_scenario(scenario_file)
-    click.echo(f"{scenario_file}: ok (scenario {scenario.name!r})")
-
-
-@click.command()
-def schema() -> None:
-    """Print the scenario JSON schema (field names, units, defaults)."""
-    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
 @click.command()

@@ -1,0 +1,27 @@
+"""``d2asim validate`` and ``d2asim schema`` (quick: no simulation code is imported)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from d2asim.cli.common import reports_bad_input
+from d2asim.scenario.loader import load_scenario
+from d2asim.scenario.schema import Scenario
+
+
+@click.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@reports_bad_input
+def validate(scenario_file: Path) -> None:
+    """Check SCENARIO_FILE (and any file it extends) against the schema."""
+    scenario = load_scenario(scenario_file)
+    click.echo(f"{scenario_file}: ok (scenario {scenario.name!r})")
+
+
+@click.command()
+def schema() -> None:
+    """Print the scenario JSON schema (field names, units, defaults)."""
+    click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
