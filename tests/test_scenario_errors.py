@@ -567,6 +567,27 @@ def test_extends_error_in_option_names_the_option_file(tmp_path, monkeypatch):
     ]
 
 
+def test_extends_error_inherited_from_base_names_the_base_file(tmp_path, monkeypatch):
+    write(tmp_path, {"base.yaml": scenario_text(_set("acute.beds", -3)), "option.yaml": _option_files("base.yaml")})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "option.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path.resolve() / 'base.yaml'}: acute.beds: Input should be greater than 0 (got -3)"
+    ]
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path, monkeypatch):
+    text = scenario_text() + "name: again\n"
+    write(tmp_path, {"dup.yaml": text})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "dup.yaml"])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and "dup.yaml: YAML syntax error (line " in line
+    assert line.endswith("duplicate key 'name'")
+
+
 def test_deep_merge_semantics():
     base = {"a": {"b": 1, "c": {"d": 2}}, "lst": [1, 2], "x": 1}
     over = {"a": {"c": {"e": 3}}, "lst": [9]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,14 @@ class _Located:
         )
 
 
-def format_validation_error(exc: ValidationError, source: str, root: type[BaseModel]) -> list[str]:
+Source = str | Callable[[list[str]], str]
+
+
+def format_validation_error(exc: ValidationError, source: Source, root: type[BaseModel]) -> list[str]:
     """One line per pydantic error, with the field path in the user's own words.
+
+    ``source`` names the file, or maps a field path to the file that set it (for
+    scenarios that ``extends`` another).
 
     Errors from the members of a plain union (``float | dict[str, float]``) are
     folded into one line: the member that matched the value's shape, or "expected
@@ -77,16 +84,19 @@ def format_validation_error(exc: ValidationError, source: str, root: type[BaseMo
         else:
             kinds = list(dict.fromkeys(_describe(m) for m in item.union_members))
             wanted = " or ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-            path = ".".join(prefix)
-            message = f"expected {wanted} (got {item.err['input']!r})"
-            lines.append(f"{source}: {path}: {message}" if path else f"{source}: {message}")
+            lines.append(_join(source, prefix, f"expected {wanted} (got {item.err['input']!r})"))
     return lines
 
 
-def _line(source: str, item: _Located) -> str:
+def _line(source: Source, item: _Located) -> str:
     parts, message = _message(item)
+    return _join(source, parts, message)
+
+
+def _join(source: Source, parts: list[str], message: str) -> str:
+    where = source(parts) if callable(source) else source
     path = ".".join(parts)
-    return f"{source}: {path}: {message}" if path else f"{source}: {message}"
+    return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
 
 def _message(item: _Located) -> tuple[list[str], str]:

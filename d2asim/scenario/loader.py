@@ -7,7 +7,7 @@ through :class:`ScenarioError`; the CLI prints those lines and exits with code 2
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,19 @@ class _SafeLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"invalid date {node.value!r} ({exc})", node.start_mark
             ) from None
+
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Reject a key given twice in one mapping (PyYAML silently keeps the last)."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
@@ -67,12 +80,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+def _resolve_extends(path: Path, chain: tuple[Path, ...], layers: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """The file merged over everything it extends; ``layers`` collects each file's
+    own data, the file itself first and its bases after."""
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError([f"{chain[-1]}: extends: cycle {cycle}"])
     data = _attach_csv_values(read_yaml(path), path)
+    layers.append((path, data))
     parent = data.get("extends")
     if parent is None:
         return data
@@ -80,7 +96,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError([f"{path}: extends: must be a file name (got {parent!r})"])
     if not (path.parent / parent).is_file():
         raise ScenarioError([f"{path}: extends: file not found: {path.parent / parent}"])
-    base = _resolve_extends(path.parent / parent, (*chain, path))
+    base = _resolve_extends(path.parent / parent, (*chain, path), layers)
     base.pop("name", None)
     return deep_merge(base, data)
 
@@ -141,18 +157,45 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """Load and validate a scenario file (following ``extends``), with optional
     dotted-key ``overrides`` such as ``{"services.p1.capacity": 80}``."""
     path = Path(path)
-    data = _resolve_extends(path, ())
+    layers: list[tuple[Path, dict[str, Any]]] = []
+    data = _resolve_extends(path, (), layers)
     for dotted, value in (overrides or {}).items():
         data = deep_merge(data, _nest(dotted.split("."), value))
-    return validate_mapping(data, path)
+    return validate_mapping(data, _file_that_set(path, layers))
 
 
-def validate_mapping(data: Mapping[str, Any], source: str | Path) -> Scenario:
-    """Validate a plain mapping as a :class:`Scenario`; errors name ``source``."""
+def _file_that_set(path: Path, layers: list[tuple[Path, dict[str, Any]]]) -> Callable[[list[str]], str]:
+    """Map a field path to the file that set it: the file (of ``path`` and the files
+    it extends, ``layers``) that gives the deepest part of that path, the user's own
+    file winning ties, so an error inherited from a base file names the base file."""
+
+    def depth(data: Any, parts: list[str]) -> int:
+        n = 0
+        for part in parts:
+            if not isinstance(data, dict) or part not in data:
+                break
+            data, n = data[part], n + 1
+        return n
+
+    def source(parts: list[str]) -> str:
+        best, best_depth = path, 0
+        for i, (file, data) in enumerate(layers):
+            d = depth(data, parts)
+            if d > best_depth:
+                best, best_depth = (path if i == 0 else file), d
+        return str(best)
+
+    return source
+
+
+def validate_mapping(data: Mapping[str, Any], source: str | Path | Callable[[list[str]], str]) -> Scenario:
+    """Validate a plain mapping as a :class:`Scenario`; errors name ``source`` (a file,
+    or a function from field path to file)."""
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, str(source), Scenario)) from None
+        where = source if callable(source) else str(source)
+        raise ScenarioError(format_validation_error(exc, where, Scenario)) from None
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "<overrides>") -> Scenario:
