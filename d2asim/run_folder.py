@@ -1,6 +1,6 @@
 """Write a run folder: the contract other tools read.
 
-``summary.json``  scenario, seed, replications, d2asim_version, created, metrics
+``summary.json``  scenario, seed, replications, d2asim_version, period, metrics
                   (each numeric entry ``{mean, ci_low, ci_high}`` over replications)
 ``scenario.yaml`` the resolved scenario, every default filled in
 ``replications.csv`` one row per replication, one column per metric

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import build, lognormal, scenario_dict
 
 from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
 from d2asim.experiments.checkpoint import CheckpointStore
@@ -26,7 +27,6 @@ from d2asim.runner import run_replications
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
-from helpers import build, lognormal, scenario_dict
 
 COMPARISON_COLUMNS = ["option", "metric", "baseline", "option_value", "difference", "ci_low", "ci_high"]
 
@@ -102,7 +102,8 @@ def test_dask_local_cluster_matches_serial() -> None:
     base = small(22)
     serial_table, _ = sweep(base, {"services.p1.capacity": [18, 26]}, 3, 5)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dask_table, _ = sweep(base, {"services.p1.capacity": [18, 26]}, 3, 5, Backend(dask_address=cluster.scheduler_address, progress=False))
+        backend = Backend(dask_address=cluster.scheduler_address, progress=False)
+        dask_table, _ = sweep(base, {"services.p1.capacity": [18, 26]}, 3, 5, backend)
     pd.testing.assert_frame_equal(serial_table, dask_table)
 
 
@@ -155,7 +156,8 @@ def test_resume_refuses_a_complete_run(tmp_path: Path) -> None:
     out = tmp_path / "done"
     subprocess.run([sys.executable, "-m", "d2asim", "run", str(scenario_file), "--reps", "1", "--out", str(out),
                     "--quiet"], check=True, capture_output=True)
-    again = subprocess.run([sys.executable, "-m", "d2asim", "run", "--resume", str(out)], capture_output=True, text=True)
+    resume = [sys.executable, "-m", "d2asim", "run", "--resume", str(out)]
+    again = subprocess.run(resume, capture_output=True, text=True)
     assert again.returncode == 2
     assert again.stderr.strip().count("\n") == 0 and "already complete" in again.stderr
 

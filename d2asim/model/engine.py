@@ -188,6 +188,7 @@ class DischargeModel:
     # ------------------------------------------------------------------ acute
     def arrive(self, p: Patient) -> None:
         p.arrival = self.env.now
+        p.location = QUEUE  # a readmitted patient arrives from HOME
         self.live[p.pid] = p
         self.beds.request(p, self._admit)
 

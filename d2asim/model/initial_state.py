@@ -27,6 +27,11 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
         for _ in range(count):
             p = factory.new()
             p.pathway = PATHWAYS.index(pathway)
+            # the factory drew the service stay and assessment time for the pathway it
+            # picked from the shares; redraw them for the pathway the patient is on
+            stay, assess = factory.first_stay[p.pathway], factory.assessment[p.pathway]
+            p.first_stay_days = stay() if stay is not None else 0.0
+            p.assessment_days = assess() if assess is not None else 0.0
             p.arrival = p.admit = p.ready = 0.0
             p.location = ACUTE
             model.live[p.pid] = p
