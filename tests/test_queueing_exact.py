@@ -254,7 +254,10 @@ def _congested_network() -> dict:
         },
         shares={"P0": 0.6, "P1": 0.25, "P2": 0.1, "P3": 0.05},
         settings={
-            "P1": {"service": "p1", "assessment": {"mode": "d2a", "delay_days": exponential(1.0)}},
+            "P1": {
+                "service": "p1",
+                "assessment": {"mode": "d2a", "delay_days": exponential(1.0), "d2a_stay": "extend"},
+            },
             "P2": {"service": "p2", "assessment": {"mode": "on_ward", "delay_days": exponential(2.0)}},
             "P3": {"service": "p3", "assessment": {"mode": "on_ward", "delay_days": exponential(3.0)}},
         },

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.intervals import interval_integrals
-from d2asim.metrics.series import dtoc_segments
+from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.model.log import ACUTE_PLACE, EventLog
-from d2asim.scenario.schema import DELAY_CAUSES, ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
+from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
                ("21+", 21, math.inf))  # fmt: skip
@@ -118,17 +118,21 @@ def _delays(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> d
     adults = scenario.population.adults_18plus
     if adults:
         out["dtoc_rate_per_100k_adults"] = delayed / days / adults * PER_100K
-    cause = dtoc["cause"].astype(int)
-    reason_of = np.array([scenario.delay_reasons[c].reason for c in DELAY_CAUSES])  # type: ignore[index]
-    org_of = np.array([scenario.delay_reasons[c].org for c in DELAY_CAUSES])  # type: ignore[index]
+    reason, org_of = delay_attribution(dtoc, scenario)
     for i, p in enumerate(PATHWAYS):
         out[f"delayed_bed_days_by_pathway.{p}"] = total(dtoc["pathway"] == i)
     for code in REASON_CODES:
-        if code in reason_of:
-            out[f"delayed_bed_days_by_reason.{code}"] = total(reason_of[cause] == code)
+        if code in reason or code in _configured_reasons(scenario):
+            out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
-        out[f"delayed_bed_days_by_org.{org}"] = total(org_of[cause] == org)
+        out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
     return out
+
+
+def _configured_reasons(scenario: Scenario) -> set[str]:
+    """Reason codes a scenario can produce (reported even when a replication has none)."""
+    own = [s.assessment.delay_reason for s in scenario.pathways.settings.values()]
+    return {a.reason for a in scenario.delay_reasons.values()} | {a.reason for a in own if a is not None}
 
 
 def _services(

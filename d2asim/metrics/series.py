@@ -25,6 +25,21 @@ def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
     return {k: v[keep] for k, v in d.items()}
 
 
+def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Reason code and responsible organisation of each delay segment: by what was
+    waited for (``delay_reasons``), with a pathway's own ``assessment.delay_reason``
+    taking precedence for assessment delays."""
+    reason = np.array([[scenario.delay_reasons[c].reason] * len(PATHWAYS) for c in DELAY_CAUSES], dtype=object)  # type: ignore[index]
+    org = np.array([[scenario.delay_reasons[c].org] * len(PATHWAYS) for c in DELAY_CAUSES], dtype=object)  # type: ignore[index]
+    row = DELAY_CAUSES.index("assessment")
+    for i, pathway in enumerate(PATHWAYS):
+        own = scenario.pathways.settings[pathway].assessment.delay_reason  # type: ignore[index]
+        if own is not None:
+            reason[row, i], org[row, i] = own.reason, own.org
+    cause, pathway = dtoc["cause"].astype(int), dtoc["pathway"].astype(int)
+    return reason[cause, pathway].astype(str), org[cause, pathway].astype(str)
+
+
 def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
     """One row per simulated day: time-average stocks and daily flows."""
     n_days = int(log.horizon)
@@ -65,14 +80,8 @@ def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.
     bounds = np.array([(e - pd.Timestamp(sim_start)).days for e in edges], dtype=float)
     labels = [e.strftime("%Y-%m") for e in edges[:-1]]
     dtoc = dtoc_segments(log, scenario)
-    reason = np.array([scenario.delay_reasons[c].reason for c in DELAY_CAUSES])  # type: ignore[index]
-    org = np.array([scenario.delay_reasons[c].org for c in DELAY_CAUSES])  # type: ignore[index]
-    cause = dtoc["cause"].astype(int)
-    groups = {
-        "pathway": np.array(PATHWAYS)[dtoc["pathway"].astype(int)],
-        "reason": reason[cause],
-        "org": org[cause],
-    }
+    reason, org = delay_attribution(dtoc, scenario)
+    groups = {"pathway": np.array(PATHWAYS)[dtoc["pathway"].astype(int)], "reason": reason, "org": org}
     rows = []
     for dimension, values in groups.items():
         for value in sorted(set(values.tolist())):

@@ -21,6 +21,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from heapq import heappush
+from typing import NamedTuple
 
 import simpy
 from simpy.events import NORMAL
@@ -86,6 +87,16 @@ class ServiceRuntime:
         self.cause = CAUSE[name]
 
 
+class PathwayPlan(NamedTuple):
+    """How a pathway runs: assessment on the ward or not, by which team, into which
+    service, and whether a D2A assessment adds to the service stay."""
+
+    on_ward: bool
+    team: Pool[Patient] | None
+    service: ServiceRuntime | None
+    d2a_extends_stay: bool
+
+
 class DischargeModel:
     """One replication of a scenario. ``run()`` returns the :class:`EventLog`."""
 
@@ -100,6 +111,7 @@ class DischargeModel:
         acute = scenario.acute
         self.beds: Pool[Patient] = Pool(acute.beds)
         self.discharge_window = OpenWindow(acute.discharge_window, weekday)
+        self.ready_window = OpenWindow(acute.discharge_ready_window, weekday)
         self.services = {n: ServiceRuntime(n, s, self.streams, weekday) for n, s in scenario.services.items()}
         self.by_index = {s.index: s for s in self.services.values()}
         self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
@@ -130,12 +142,15 @@ class DischargeModel:
             )
         return factories
 
-    def _pathway_plan(self, pathway: str) -> tuple[bool, Pool[Patient] | None, ServiceRuntime | None]:
+    def _pathway_plan(self, pathway: str) -> PathwayPlan:
         settings = self.scenario.pathways.settings[pathway]  # type: ignore[index]
-        on_ward = settings.assessment.mode == "on_ward"
-        team = self.teams[settings.assessment.team] if settings.assessment.team else None
-        service = self.services[settings.service] if settings.service else None
-        return on_ward, team, service
+        assessment = settings.assessment
+        return PathwayPlan(
+            on_ward=assessment.mode == "on_ward",
+            team=self.teams[assessment.team] if assessment.team else None,
+            service=self.services[settings.service] if settings.service else None,
+            d2a_extends_stay=assessment.d2a_stay == "extend",
+        )
 
     def run(self) -> EventLog:
         """Simulate warm-up plus the reported period and return the event log."""
@@ -193,20 +208,24 @@ class DischargeModel:
         self.beds.request(p, self._admit)
 
     def _admit(self, p: Patient) -> None:
-        p.admit = self.env.now
+        now = self.env.now
+        p.admit = now
         p.location = ACUTE
-        self.after(p.time_to_ready, self._treated, p)
+        ready_at = now + p.time_to_ready
+        if not p.dies:
+            ready_at = self.ready_window.next_open(ready_at)
+        self.after(ready_at - now, self._treated, p)
 
     def _treated(self, p: Patient) -> None:
         if p.dies:
             self._leave_acute(p, died=True)
             return
         p.ready = self.env.now
-        on_ward, team, _ = self.pathways[p.pathway]
-        if on_ward and p.assessment_days > 0:
+        plan = self.pathways[p.pathway]
+        if plan.on_ward and p.assessment_days > 0:
             self._open_delay(p, ACUTE_PLACE, CAUSE["assessment"])
-            if team is not None:
-                team.request(p, self._assess)
+            if plan.team is not None:
+                plan.team.request(p, self._assess)
             else:
                 self._assess(p)
         else:
@@ -216,13 +235,13 @@ class DischargeModel:
         self.after(p.assessment_days, self._assessed, p)
 
     def _assessed(self, p: Patient) -> None:
-        team = self.pathways[p.pathway][1]
+        team = self.pathways[p.pathway].team
         if team is not None:
             team.release()
         self.ask_for_place(p)
 
     def ask_for_place(self, p: Patient) -> None:
-        service = self.pathways[p.pathway][2]
+        service = self.pathways[p.pathway].service
         if service is None:
             self._move_when_open(p, None)
             return
@@ -231,7 +250,7 @@ class DischargeModel:
         service.pool.request(p, self._place_granted)
 
     def _place_granted(self, p: Patient) -> None:
-        self._move_when_open(p, self.pathways[p.pathway][2])
+        self._move_when_open(p, self.pathways[p.pathway].service)
 
     def _move_when_open(self, p: Patient, service: ServiceRuntime | None) -> None:
         """Leave the acute bed at the first time the discharge window (and the
@@ -248,13 +267,18 @@ class DischargeModel:
             self._discharge(p)
 
     def _discharge(self, p: Patient) -> None:
-        service = self.pathways[p.pathway][2]
+        plan = self.pathways[p.pathway]
+        service = plan.service
         self._leave_acute(p, died=False)
         if service is None:
             self._go_home(p)
             return
-        on_ward = self.pathways[p.pathway][0]
-        stay = p.first_stay_days + (0.0 if on_ward else p.assessment_days)
+        if plan.on_ward:
+            stay = p.first_stay_days
+        elif plan.d2a_extends_stay:
+            stay = p.first_stay_days + p.assessment_days
+        else:
+            stay = max(p.first_stay_days, p.assessment_days)
         self.start_service(p, service, stay, p.first_outcome_u)
         if service.name == "p1":
             self.after(FOLLOW_UP_DAYS, self._follow_up, p)

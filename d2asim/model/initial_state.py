@@ -45,7 +45,7 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
         model.arrive(p)
     for name, count in state.services_occupied.items():
         service = model.services[name]
-        pathway = next((i for i, pw in enumerate(PATHWAYS) if model.pathways[i][2] is service), 0)
+        pathway = next((i for i, pw in enumerate(PATHWAYS) if model.pathways[i].service is service), 0)
         stays = service.spec.duration_days.residual(rng, count)
         for stay in stays.tolist():
             p = factory.new()

@@ -162,6 +162,11 @@ class Acute(Strict):
     discharge_window: Window = Field(
         default_factory=Window, description="when patients can leave the acute bed"
     )
+    discharge_ready_window: Window = Field(
+        default_factory=Window,
+        description="when patients are declared discharge ready (e.g. board rounds 08-12): "
+        "treatment ending outside it is confirmed at its next opening",
+    )
     bed_day_cost_gbp: NonNegativeFloat = Field(0.0, description="cost of one acute bed day, GBP")
     delayed_bed_day_cost_gbp: NonNegativeFloat | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
@@ -188,18 +193,30 @@ class AssessmentTeam(Strict):
     concurrent_assessments: PositiveInt = Field(description="assessments in progress at once")
 
 
+class DelayAttribution(Strict):
+    reason: Literal["A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O"]
+    org: Literal["nhs", "social_care", "both"]
+
+
 class Assessment(Strict):
     """Where the assessment of longer-term needs happens.
 
     ``on_ward``: the patient keeps the acute bed for ``delay_days`` after discharge
     ready (and waits for a free assessor if ``team`` is set); then asks for a place.
-    ``d2a``: the patient asks for a place at once and is assessed there, so
-    ``delay_days`` is spent in the downstream service instead.
+    ``d2a``: the patient asks for a place at once and is assessed there: with
+    ``d2a_stay: overlap`` (default) the assessment runs within the service episode
+    (the stay lasts at least ``delay_days``); with ``extend`` it is added to the stay.
     """
 
     mode: Literal["on_ward", "d2a"] = "d2a"
     delay_days: Distribution | None = Field(None, description="time to complete the assessment, days")
     team: str | None = Field(None, description="name in assessment_teams (on_ward only)")
+    d2a_stay: Literal["overlap", "extend"] = Field(
+        "overlap", description="d2a: assessment within the service stay (overlap) or added to it (extend)"
+    )
+    delay_reason: DelayAttribution | None = Field(
+        None, description="reason and organisation of this pathway's assessment delays (default: delay_reasons)"
+    )
 
 
 class PathwaySettings(Strict):
@@ -284,11 +301,6 @@ class Service(Strict):
         if self.capacity_unit == "visits_per_day":
             return math.floor(self.capacity / self.visits_per_patient_per_day)
         return self.capacity
-
-
-class DelayAttribution(Strict):
-    reason: Literal["A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O"]
-    org: Literal["nhs", "social_care", "both"]
 
 
 def _default_delay_reasons() -> dict[str, DelayAttribution]:
