@@ -120,14 +120,20 @@ class Tracker:
         self.arrivals = 0
         self.checks = 0
         for factory in model.factories.values():
-            original = factory.new
+            original, original_batch = factory.new, factory.from_draws
 
             def new(pid=None, _original=original):  # noqa: ANN001
                 p = _original(pid)
                 self.patients[p.pid] = p
                 return p
 
+            def from_draws(draws, i, _original=original_batch):  # noqa: ANN001
+                p = _original(draws, i)
+                self.patients[p.pid] = p
+                return p
+
             factory.new = new  # type: ignore[method-assign]
+            factory.from_draws = from_draws  # type: ignore[method-assign]
         original_arrive = model.arrive
 
         def arrive(p):  # noqa: ANN001

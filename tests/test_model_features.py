@@ -134,3 +134,31 @@ def test_pathway_shares_by_age_band() -> None:
     n = old.sum()
     assert abs(share_p1_old - 0.8) < 3.29 * np.sqrt(0.8 * 0.2 / n)
     assert np.all(acute["pathway"][~old] == 0)
+
+
+def test_batch_draws_equal_one_at_a_time_draws() -> None:
+    """The vectorised arrival batch gives each patient exactly the attributes that
+    patient-by-patient drawing from the same named streams gives."""
+    from d2asim.model.patients import PatientFactory
+    from d2asim.model.streams import Streams
+
+    data = scenario_dict(per_day=5.0, beds=50, ttr={"P0": lognormal(3, 2), "P1": lognormal(6, 4),
+                                                     "P2": exponential(8), "P3": fixed(9)},
+                         shares={"P0": 0.4, "P1": 0.3, "P2": 0.2, "P3": 0.1},
+                         settings={"P1": {"service": "p1", "assessment": {"mode": "d2a", "delay_days": fixed(2)}},
+                                   "P2": {"service": "p1"}},
+                         services={"p1": {"duration_days": lognormal(10, 5)}},
+                         age_bands=[{"name": "a", "min_age": 18, "share": 0.6},
+                                    {"name": "b", "min_age": 65, "share": 0.4}],
+                         acute={"beds": 50, "death_probability": {"b": 0.2},
+                                "time_to_discharge_ready_days": {p: lognormal(4, 3) for p in ("P0", "P1", "P2", "P3")},
+                                "time_to_discharge_ready_by_age_band": {"b": {"P1": lognormal(9, 6)}}})
+    scenario = build(data)
+    counter = iter(range(1, 10_000))
+    one = PatientFactory(scenario, Streams(3, 1), 0, "x", lambda: next(counter))
+    batch = PatientFactory(scenario, Streams(3, 1), 0, "x", lambda: next(counter))
+    draws = batch.draw(2000)
+    fields = ("band", "pathway", "time_to_ready", "dies", "assessment_days", "first_stay_days", "first_outcome_u")
+    for i in range(2000):
+        a, b = one.new(), batch.from_draws(draws, i)
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]

@@ -12,7 +12,8 @@ Flow of one episode (times in days)::
       waiting for the next place keeps the current one (delays chain back).
 
 SimPy is the event scheduler; patients are plain objects moved by callbacks
-rather than one generator process each, which keeps a replication fast.
+rather than one generator process each, which keeps a replication fast. The clock
+is read as ``env._now`` (what ``env.now`` returns) in these hot paths.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import NamedTuple
 
+import numpy as np
 import simpy
 from simpy.events import NORMAL
 
@@ -177,19 +179,24 @@ class DischargeModel:
         env = self.env
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(handler, patient)))
 
-    def _schedule_stream(self, times: list[float] | object, source: str) -> None:
+    def _schedule_stream(self, times: np.ndarray, source: str) -> None:
+        """Schedule a pre-drawn arrival stream, one event at a time (each arrival
+        schedules the next); the arrivals' attributes are drawn as one batch."""
         factory = self.factories[source]
-        it = iter(times.tolist())  # type: ignore[attr-defined]
+        draws = factory.draw(len(times))
+        at = times.tolist()
+        n = len(at)
+        state = {"i": 0}
 
         def next_arrival(_: object) -> None:
-            self.arrive(factory.new())
-            t = next(it, None)
-            if t is not None:
-                self.after(t - self.env.now, next_arrival, None)
+            i = state["i"]
+            self.arrive(factory.from_draws(draws, i))
+            state["i"] = i + 1
+            if i + 1 < n:
+                self.after(at[i + 1] - self.env._now, next_arrival, None)
 
-        first = next(it, None)
-        if first is not None:
-            self.after(first, next_arrival, None)
+        if n:
+            self.after(at[0], next_arrival, None)
 
     def _escalation_check(self, _: object) -> None:
         esc = self.scenario.acute.escalation
@@ -197,18 +204,18 @@ class DischargeModel:
         core = self.scenario.acute.beds
         is_open = self.beds.busy >= esc.open_at_occupancy * core
         self.beds.set_capacity(core + esc.beds if is_open else core)
-        self.log.escalation_open.append((math.floor(self.env.now), int(is_open)))
+        self.log.escalation_open.append((math.floor(self.env._now), int(is_open)))
         self.after(1.0, self._escalation_check, None)
 
     # ------------------------------------------------------------------ acute
     def arrive(self, p: Patient) -> None:
-        p.arrival = self.env.now
+        p.arrival = self.env._now
         p.location = QUEUE  # a readmitted patient arrives from HOME
         self.live[p.pid] = p
         self.beds.request(p, self._admit)
 
     def _admit(self, p: Patient) -> None:
-        now = self.env.now
+        now = self.env._now
         p.admit = now
         p.location = ACUTE
         ready_at = now + p.time_to_ready
@@ -220,7 +227,7 @@ class DischargeModel:
         if p.dies:
             self._leave_acute(p, died=True)
             return
-        p.ready = self.env.now
+        p.ready = self.env._now
         plan = self.pathways[p.pathway]
         if plan.on_ward and p.assessment_days > 0:
             self._open_delay(p, ACUTE_PLACE, CAUSE["assessment"])
@@ -246,7 +253,7 @@ class DischargeModel:
             self._move_when_open(p, None)
             return
         self._open_delay(p, ACUTE_PLACE, service.cause)
-        p.request = self.env.now
+        p.request = self.env._now
         service.pool.request(p, self._place_granted)
 
     def _place_granted(self, p: Patient) -> None:
@@ -255,9 +262,11 @@ class DischargeModel:
     def _move_when_open(self, p: Patient, service: ServiceRuntime | None) -> None:
         """Leave the acute bed at the first time the discharge window (and the
         service's start calendar) allow."""
-        now = self.env.now
-        windows = [self.discharge_window] if service is None else [self.discharge_window, service.window]
-        t = earliest_common(now, windows)
+        now = self.env._now
+        if service is None:
+            t = self.discharge_window.next_open(now)
+        else:
+            t = earliest_common(now, [self.discharge_window, service.window])
         if t > now:
             bound_by_ward = self.discharge_window.next_open(now) == t
             cause = CAUSE["discharge_window"] if bound_by_ward or service is None else service.cause
@@ -284,7 +293,7 @@ class DischargeModel:
             self.after(FOLLOW_UP_DAYS, self._follow_up, p)
 
     def _leave_acute(self, p: Patient, died: bool) -> None:
-        now = self.env.now
+        now = self.env._now
         self._close_delay(p)
         self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, now, int(died)))
         self.beds.release()
@@ -295,7 +304,7 @@ class DischargeModel:
     def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
         p.location = service.index
         p.service = service.index
-        p.start = self.env.now
+        p.start = self.env._now
         if math.isnan(p.request):
             p.request = p.start
         stay = min(stay, service.max_days)
@@ -303,7 +312,7 @@ class DischargeModel:
         self.after(stay, lambda q: self._service_ended(q, service, outcome), p)
 
     def _service_ended(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
-        p.end = self.env.now
+        p.end = self.env._now
         target = REACHABLE_FROM_OUTCOME.get(outcome)
         if target is None:
             self._leave_service(p, service, outcome)
@@ -311,7 +320,7 @@ class DischargeModel:
             return
         nxt = self.services[target]
         self._open_delay(p, service.index, nxt.cause)
-        nxt_request = self.env.now
+        nxt_request = self.env._now
         nxt.pool.request(p, lambda q: self._next_place_granted(q, service, nxt, outcome, nxt_request))
 
     def _next_place_granted(
@@ -321,19 +330,19 @@ class DischargeModel:
             self._leave_service(q, service, outcome)
             q.request = requested
             if nxt.name == "care_home":
-                self.log.care_home_admissions.append((self.env.now, int(q.aged_65plus)))
+                self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus)))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
-        t = nxt.window.next_open(self.env.now)
-        if t > self.env.now:
-            self.after(t - self.env.now, move, p)
+        t = nxt.window.next_open(self.env._now)
+        if t > self.env._now:
+            self.after(t - self.env._now, move, p)
         else:
             move(p)
 
     def _leave_service(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
         self._close_delay(p)
         self.log.services.append(
-            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env.now, outcome)
+            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome)
         )
         p.request = p.start = p.end = math.nan
         p.service = -1
@@ -366,7 +375,7 @@ class DischargeModel:
 
     def _follow_up(self, p: Patient) -> None:
         at_home = p.location == HOME or p.location == SERVICE_INDEX["home_care"]
-        self.log.reablement_checks.append((self.env.now - FOLLOW_UP_DAYS, int(p.aged_65plus), int(at_home)))
+        self.log.reablement_checks.append((self.env._now - FOLLOW_UP_DAYS, int(p.aged_65plus), int(at_home)))
 
     # ------------------------------------------------------------- delays
     def _open_delay(self, p: Patient, place: int, cause: int) -> None:
@@ -374,13 +383,13 @@ class DischargeModel:
         if p.seg_cause == cause and p.seg_place == place:
             return
         self._close_delay(p)
-        p.seg_start = self.env.now
+        p.seg_start = self.env._now
         p.seg_cause = cause
         p.seg_place = place
 
     def _close_delay(self, p: Patient) -> None:
         if p.seg_cause >= 0:
-            now = self.env.now
+            now = self.env._now
             if now > p.seg_start:
                 self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now))
             p.seg_cause = -1

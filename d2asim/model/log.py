@@ -62,9 +62,17 @@ class EventLog:
     care_home_admissions: list[tuple] = field(default_factory=list)
     escalation_open: list[tuple] = field(default_factory=list)
     horizon: float = 0.0
+    _tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> dict[str, np.ndarray]:
-        """Columns of table ``name`` as float arrays (empty arrays when no rows)."""
+        """Columns of table ``name`` as read-only float arrays (empty when no rows).
+
+        Converted once and cached: call only after the run has finished."""
+        if name not in self._tables:
+            self._tables[name] = self._convert(name)
+        return self._tables[name]
+
+    def _convert(self, name: str) -> dict[str, np.ndarray]:
         columns = {
             "acute": ACUTE_COLUMNS,
             "services": SERVICE_COLUMNS,
@@ -75,4 +83,5 @@ class EventLog:
         }[name]
         rows = getattr(self, name)
         data = np.asarray(rows, dtype=float).reshape(len(rows), len(columns))
+        data.flags.writeable = False
         return {c: data[:, i] for i, c in enumerate(columns)}

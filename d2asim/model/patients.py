@@ -13,9 +13,12 @@ import bisect
 import itertools
 import math
 from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
 
 from d2asim.model.log import QUEUE
-from d2asim.model.streams import Streams
+from d2asim.model.streams import BlockSampler, Streams
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.schema import PATHWAYS, SERVICE_NAMES, Scenario
 
@@ -54,6 +57,18 @@ def cumulative(shares: dict[str, float], keys: tuple[str, ...]) -> list[float]:
 def pick(cum: list[float], u: float) -> int:
     """Index chosen by uniform ``u`` against cumulative shares ``cum``."""
     return min(bisect.bisect_right(cum, u), len(cum) - 1)
+
+
+class EpisodeDraws(NamedTuple):
+    """Pre-drawn attributes of a batch of episodes (plain lists, index = arrival order)."""
+
+    band: list[int]
+    pathway: list[int]
+    time_to_ready: list[float]
+    dies: list[bool]
+    assessment_days: list[float]
+    first_stay_days: list[float]
+    first_outcome_u: list[float]
 
 
 class PatientFactory:
@@ -95,16 +110,56 @@ class PatientFactory:
         return override.get(pathway) or scenario.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
 
     @staticmethod
-    def _pathway_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> Callable[[], float] | None:
+    def _pathway_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
         dist = scenario.pathways.settings[p].assessment.delay_days  # type: ignore[index]
         return None if dist is None else streams.sampler(f"{prefix}.assessment.{p}", dist)
 
     @staticmethod
-    def _stay_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> Callable[[], float] | None:
+    def _stay_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
         service = scenario.pathways.settings[p].service  # type: ignore[index]
         if service is None:
             return None
         return streams.sampler(f"{prefix}.{service}.duration", scenario.services[service].duration_days)
+
+    def draw(self, n: int) -> EpisodeDraws:
+        """Attributes of the next ``n`` episodes at once (vectorised): identical to
+        ``n`` successive :meth:`new` calls, since each stream is read in the same order."""
+        band = np.minimum(np.searchsorted(self.band_cum, self.u_band.take(n), side="right"), len(self.band_cum) - 1)
+        u_pathway = self.u_pathway.take(n)
+        pathway = np.zeros(n, dtype=int)
+        for b, cum in enumerate(self.pathway_cum):
+            mine = band == b
+            pathway[mine] = np.minimum(np.searchsorted(cum, u_pathway[mine], side="right"), len(cum) - 1)
+        ttr = np.zeros(n)
+        assess = np.zeros(n)
+        stay = np.zeros(n)
+        for k in range(len(PATHWAYS)):
+            on_k = pathway == k
+            for b in range(len(self.band_cum)):
+                mine = on_k & (band == b)
+                ttr[mine] = self.ttr[b][k].take(int(mine.sum()))
+            if self.assessment[k] is not None:
+                assess[on_k] = self.assessment[k].take(int(on_k.sum()))  # type: ignore[union-attr]
+            if self.first_stay[k] is not None:
+                stay[on_k] = self.first_stay[k].take(int(on_k.sum()))  # type: ignore[union-attr]
+        dies = self.u_death.take(n) < np.asarray(self.death_p)[band]
+        return EpisodeDraws(band.tolist(), pathway.tolist(), ttr.tolist(), dies.tolist(), assess.tolist(),
+                            stay.tolist(), self.u_outcome.take(n).tolist())
+
+    def from_draws(self, draws: EpisodeDraws, i: int) -> Patient:
+        """A new patient with episode ``i`` of ``draws``."""
+        p = Patient(self.next_pid())
+        band = draws.band[i]
+        p.source = self.source
+        p.band = band
+        p.aged_65plus = self.band_65[band]
+        p.pathway = draws.pathway[i]
+        p.time_to_ready = draws.time_to_ready[i]
+        p.dies = draws.dies[i]
+        p.assessment_days = draws.assessment_days[i]
+        p.first_stay_days = draws.first_stay_days[i]
+        p.first_outcome_u = draws.first_outcome_u[i]
+        return p
 
     def new(self, pid: int | None = None) -> Patient:
         """A new episode (for ``pid``, or a new patient) with every attribute drawn."""

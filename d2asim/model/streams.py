@@ -34,11 +34,11 @@ class Streams:
         """The generator for stream ``name`` (a fresh one on every call)."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, self.replication, stream_key(name)]))
 
-    def sampler(self, name: str, dist: Distribution) -> Callable[[], float]:
+    def sampler(self, name: str, dist: Distribution) -> BlockSampler:
         """A function returning successive draws (days) of ``dist`` from stream ``name``."""
         return BlockSampler(self.rng(name), dist.sample)
 
-    def uniform(self, name: str) -> Callable[[], float]:
+    def uniform(self, name: str) -> BlockSampler:
         """A function returning successive U(0, 1) draws from stream ``name``."""
         rng = self.rng(name)
         return BlockSampler(rng, lambda r, n: r.random(n))
@@ -62,3 +62,13 @@ class BlockSampler:
         value = self._block[self._i]
         self._i += 1
         return value
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` values, exactly as ``n`` calls would return them (numpy
+        generators produce the same sequence whatever the chunk sizes)."""
+        buffered = self._block[self._i : self._i + n]
+        self._i += len(buffered)
+        rest = n - len(buffered)
+        if rest == 0:
+            return np.asarray(buffered, dtype=float)
+        return np.concatenate([np.asarray(buffered, dtype=float), self._draw(self._rng, rest)])

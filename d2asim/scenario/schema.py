@@ -141,6 +141,11 @@ class Window(Strict):
             raise ValueError(f"end_hour must be after start_hour (got {self.start_hour}-{self.end_hour})")
         return self
 
+    def overlaps(self, other: Window) -> bool:
+        """Whether both windows are open at some time of the week."""
+        common_days = set(self.days) & set(other.days)
+        return bool(common_days) and max(self.start_hour, other.start_hour) < min(self.end_hour, other.end_hour)
+
     def always_open(self) -> bool:
         return len(set(self.days)) == 7 and self.start_hour == 0 and self.end_hour == 24
 
@@ -401,6 +406,11 @@ class Scenario(Strict):
         for pathway, settings in self.pathways.settings.items():
             self._check_pathway(pathway, settings)
         for name, service in self.services.items():
+            if not self.acute.discharge_window.overlaps(service.start_calendar):
+                raise ValueError(
+                    f"services.{name}.start_calendar: never open while acute.discharge_window is "
+                    "(no common weekday and hours), so nobody could ever move"
+                )
             for outcome in ("home_care", "care_home"):
                 if service.outcomes.get(outcome, 0) > 0 and outcome not in self.services:
                     raise ValueError(f"services.{name}.outcomes.{outcome}: needs a services.{outcome} block")
