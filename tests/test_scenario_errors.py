@@ -201,6 +201,12 @@ CASES = [
         [Expect("pathways.shares", [], exact="{file}: pathways.shares: shares must sum to 1 (got 1.05)")],
     ),
     Case(
+        "service_calendar_never_meets_discharge_window",
+        {"s.yaml": scenario_text(_all(_set("acute.discharge_window", {"start_hour": 8, "end_hour": 12}),
+                                      _set("services.p3.start_calendar", {"start_hour": 13, "end_hour": 17})))},
+        [Expect(None, ["services.p3.start_calendar: never open while acute.discharge_window is"])],
+    ),
+    Case(
         "missing_file",
         {},
         [Expect(None, ["nope.yaml", "file not found"])],
