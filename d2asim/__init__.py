@@ -7,4 +7,15 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+_API = ("run_replications", "compare", "sweep", "capacity_needed", "suggest_warmup", "load_scenario")
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> object:
+    """The notebook API (:mod:`d2asim.api`), imported on first use so that the
+    command line starts quickly."""
+    if name in _API:
+        from d2asim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'd2asim' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from d2asim.metrics.replication import replication_metrics
 from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.scenario.schema import Scenario
+from d2asim.summary import summary_frame
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class RunResult:
     scenario: Scenario
     seed: int
     replications: list[ReplicationResult]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: mean, 95% CI and p5/p95 across replications."""
+        return summary_frame(self.metrics_table())
 
     def metrics_table(self) -> pd.DataFrame:
         """One row per replication, one column per metric."""
