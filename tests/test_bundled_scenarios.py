@@ -96,6 +96,7 @@ def test_d2a_moves_assessment_off_the_ward_for_p1_to_p3_only() -> None:
         assert base[p].assessment.mode == "on_ward"
         assert d2a[p].assessment.mode == "d2a"
         assert d2a[p].assessment.delay_days == base[p].assessment.delay_days  # same delays, moved
+        assert d2a[p].assessment.d2a_stay == "overlap"  # assessed within the service stay
     assert d2a["P0"] == base["P0"]
 
 
