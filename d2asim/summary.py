@@ -12,8 +12,13 @@ from scipy.special import stdtrit
 CONFIDENCE = 0.95
 
 
-def mean_ci(values: np.ndarray | pd.Series, confidence: float = CONFIDENCE) -> dict[str, float]:
-    """Mean and t-based confidence interval of replication values (equal for one value)."""
+def mean_ci(
+    values: np.ndarray | pd.Series, confidence: float = CONFIDENCE, floor: float | None = None
+) -> dict[str, float]:
+    """Mean and t-based confidence interval of replication values (equal for one value).
+
+    ``floor``: the least value the quantity can take (0 for counts, bed days, waits);
+    the interval is truncated there. Differences between scenarios have no floor."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -22,14 +27,16 @@ def mean_ci(values: np.ndarray | pd.Series, confidence: float = CONFIDENCE) -> d
     if x.size == 1:
         return {"mean": mean, "ci_low": mean, "ci_high": mean}
     half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+    low = mean - half if floor is None else max(mean - half, floor)
+    return {"mean": mean, "ci_low": low, "ci_high": mean + half}
 
 
 def summarise(table: pd.DataFrame) -> dict[str, Any]:
-    """Nested ``{metric: {mean, ci_low, ci_high}}``; ``a.b`` keys become ``{a: {b: ...}}``."""
+    """Nested ``{metric: {mean, ci_low, ci_high}}``; ``a.b`` keys become ``{a: {b: ...}}``.
+    Every run metric (counts, days, %, GBP, rates) is non-negative: CIs floor at 0."""
     out: dict[str, Any] = {}
     for column in table.columns:
-        entry = mean_ci(table[column].to_numpy())
+        entry = mean_ci(table[column].to_numpy(), floor=0.0)
         head, _, tail = column.partition(".")
         if tail:
             out.setdefault(head, {})[tail] = entry
@@ -43,6 +50,6 @@ def summary_frame(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for column in table.columns:
         values = table[column].to_numpy(dtype=float)
-        rows.append({"metric": column, **mean_ci(values),
+        rows.append({"metric": column, **mean_ci(values, floor=0.0),
                      "p5": float(np.nanpercentile(values, 5)), "p95": float(np.nanpercentile(values, 95))})
     return pd.DataFrame(rows).set_index("metric")

@@ -75,7 +75,7 @@ class CapacitySearch:
             table = run.metrics_table()
             if self.target.metric not in table.columns:
                 raise ScenarioError([f"--target: unknown metric {self.target.metric!r}"])
-            self.evaluated[key] = mean_ci(table[self.target.metric].to_numpy())
+            self.evaluated[key] = mean_ci(table[self.target.metric].to_numpy(), floor=0.0)
         return self.evaluated[key]
 
     def smallest(self, whole_interval: bool, start: int) -> int | None:

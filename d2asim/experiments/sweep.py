@@ -66,7 +66,7 @@ def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
         row: dict[str, Any] = {"point": i, **point}
         for metric in metrics:
             if metric in table.columns:
-                ci = mean_ci(table[metric].to_numpy())
+                ci = mean_ci(table[metric].to_numpy(), floor=0.0)
                 row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
                             f"{metric}_ci_high": ci["ci_high"]})
         rows.append(row)
