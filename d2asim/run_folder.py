@@ -5,6 +5,7 @@
 ``scenario.yaml`` the resolved scenario, every default filled in
 ``replications.csv`` one row per replication, one column per metric
 ``daily.csv``     one row per replication x simulated day (stocks are time averages)
+``daily_summary.csv`` per day: mean, p5 and p95 across replications of each daily column
 ``monthly.csv``   one row per replication x month: occupancy, flows, delayed bed days, DTOC rate
 ``monthly_delays.csv`` delayed bed days per month by pathway / reason / org
 ``metrics.csv``   one row per metric: mean, CI and p5/p95 across replications
@@ -26,7 +27,7 @@ from d2asim import __version__
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
-from d2asim.summary import summarise, summary_frame
+from d2asim.summary import series_spread, summarise, summary_frame
 
 OUTPUTS = Path("outputs")
 
@@ -75,7 +76,9 @@ def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = No
         scenario_file.write_text(yaml.safe_dump(scenario_to_dict(result.scenario), sort_keys=False, allow_unicode=True))
     result.metrics_table().to_csv(folder / "replications.csv", float_format="%.6g")
     summary_frame(result.metrics_table()).to_csv(folder / "metrics.csv", float_format="%.6g")
-    result.daily_table().to_csv(folder / "daily.csv", index=False, float_format="%.4f")
+    daily = result.daily_table()
+    daily.to_csv(folder / "daily.csv", index=False, float_format="%.4f")
+    series_spread(daily).to_csv(folder / "daily_summary.csv", index=False, float_format="%.4f")
     result.monthly_table().to_csv(folder / "monthly.csv", index=False, float_format="%.4f")
     result.monthly_delays_table().to_csv(folder / "monthly_delays.csv", index=False, float_format="%.4f")
     doc = summary_document(result, extra)

@@ -53,3 +53,15 @@ def summary_frame(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({"metric": column, **mean_ci(values, floor=0.0),
                      "p5": float(np.nanpercentile(values, 5)), "p95": float(np.nanpercentile(values, 95))})
     return pd.DataFrame(rows).set_index("metric")
+
+
+def series_spread(daily: pd.DataFrame, keys: tuple[str, ...] = ("day", "date", "reported")) -> pd.DataFrame:
+    """Per day: mean, p5 and p95 across replications of every daily column
+    (``<column>_mean``, ``<column>_p5``, ``<column>_p95``)."""
+    values = [c for c in daily.columns if c not in (*keys, "replication")]
+    grouped = daily.groupby(list(keys), sort=True)[values]
+    mean = grouped.mean().add_suffix("_mean")
+    p5 = grouped.quantile(0.05).add_suffix("_p5")
+    p95 = grouped.quantile(0.95).add_suffix("_p95")
+    ordered = [f"{c}_{s}" for c in values for s in ("mean", "p5", "p95")]
+    return pd.concat([mean, p5, p95], axis=1)[ordered].reset_index()

@@ -4,6 +4,7 @@ capacity search, warm-up and --reps auto."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -149,6 +150,43 @@ def test_ctrl_c_keeps_finished_replications_and_resume_completes(tmp_path: Path)
     subprocess.run([*cmd, "--out", str(fresh), "--workers", "2"], check=True, capture_output=True)
     for name in ("summary.json", "replications.csv", "daily.csv", "monthly.csv", "monthly_delays.csv"):
         assert (interrupted / name).read_bytes() == (fresh / name).read_bytes(), name
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            kids.append(int(status.parent.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc to find worker processes")
+def test_killed_worker_keeps_finished_replications(tmp_path: Path) -> None:
+    scenario_file = _write_scenario(tmp_path, small(22), duration=400)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "d2asim", "run", str(scenario_file), "--reps", "16", "--seed", "4", "--quiet",
+           "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    checkpoints = out / "checkpoints" / "main"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(checkpoints.glob("rep-*.pkl"))) < 2:
+        time.sleep(0.05)
+    workers = [k for k in _children(proc.pid) if k != proc.pid]
+    assert workers, "no worker processes found"
+    os.kill(workers[-1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "worker process died" in err and "--resume" in err and "Traceback" not in err
+    kept = len(list(checkpoints.glob("rep-*.pkl")))
+    assert 2 <= kept < 16
+    done = subprocess.run([sys.executable, "-m", "d2asim", "run", "--resume", str(out), "--quiet"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "summary.json").read_text())["replications"] == 16
 
 
 def test_resume_refuses_a_complete_run(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -55,10 +57,19 @@ def backend_options(func: F) -> F:
 
 
 
-def exit_interrupted(folder: object, resume: str) -> None:
-    """Tell the user what was kept after Ctrl-C and how to finish; exit 130."""
-    click.echo(f"\ninterrupted: finished replications are kept in {folder}; finish with: {resume}", err=True)
-    sys.exit(130)
+@contextmanager
+def keeps_finished_work(folder: object, resume: str) -> Iterator[None]:
+    """On Ctrl-C (exit 130) or a worker process that died (exit 1), say that the
+    finished replications are kept in ``folder`` and how to ``resume``."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: finished replications are kept in {folder}; finish with: {resume}", err=True)
+        sys.exit(130)
+    except BrokenProcessPool:
+        click.echo(f"error: a worker process died (out of memory or killed); finished replications are kept "
+                   f"in {folder}; finish with: {resume}", err=True)
+        sys.exit(1)
 
 
 def reps_option(default_help: str = "replications [default: run.replications of the first scenario]") -> Any:

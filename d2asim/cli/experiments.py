@@ -8,7 +8,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from d2asim.cli.common import backend_options, exit_interrupted, reports_bad_input, reps_option
+from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_input, reps_option
 from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
 from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
@@ -72,10 +72,8 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
         folder = new_run_dir("compare", out)
         stores = start_multi(folder, "compare", scenarios, subs, seed, reps)
     backend = Backend(workers, dask_address, progress=not quiet)
-    try:
+    with keeps_finished_work(folder, f"d2asim compare --resume {folder}"):
         table, runs = compare(scenarios[0], scenarios[1:], reps, seed, backend, stores)
-    except KeyboardInterrupt:
-        exit_interrupted(folder, f"d2asim compare --resume {folder}")
     finish_multi(folder, runs, subs)
     table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
     click.echo(comparison_text(table, reps, seed))
@@ -125,10 +123,8 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
         folder = new_run_dir(f"sweep-{safe_name(base.name)}", out)
         stores = start_multi(folder, "sweep", scenarios, subs, seed, reps, {"points": points})
     backend = Backend(workers, dask_address, progress=not quiet)
-    try:
+    with keeps_finished_work(folder, f"d2asim sweep --resume {folder}"):
         runs = run_scenarios(scenarios, reps, seed, backend, stores)
-    except KeyboardInterrupt:
-        exit_interrupted(folder, f"d2asim sweep --resume {folder}")
     finish_multi(folder, runs, subs)
     table = sweep_table(points, runs)
     table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")

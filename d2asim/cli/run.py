@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from d2asim.cli.common import backend_options, parse_reps, reports_bad_input
+from d2asim.cli.common import backend_options, keeps_finished_work, parse_reps, reports_bad_input
 from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, write_run_request
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
@@ -54,7 +53,7 @@ def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Pat
     store = CheckpointStore(folder)
     backend = Backend(workers, dask_address, progress=not quiet)
     extra: dict[str, Any] = {}
-    try:
+    with keeps_finished_work(folder, f"d2asim run --resume {folder}"):
         if wanted == "auto":
             rule = PrecisionRule(precision_metric, precision, max_reps)
             result, achieved = replicate_until_precise(scenario, seed, rule, backend, store)
@@ -62,13 +61,6 @@ def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Pat
                                       "achieved_relative_half_width": achieved, "max_reps": rule.max_reps}
         else:
             result = run_replications(scenario, int(wanted), seed, backend, store)
-    except KeyboardInterrupt:
-        saved = len(store.load_all())
-        click.echo(f"\ninterrupted: {saved} finished replication(s) kept in {folder}; "
-                   f"finish with: d2asim run --resume {folder}", err=True)
-        sys.exit(130)
-    except KeyError as exc:
-        raise ScenarioError([f"--precision-metric: unknown metric {exc.args[0]!r}"]) from None
     write_run(result, folder, extra)
     click.echo(headline_text(summary_document(result, extra)))
     click.echo(f"\nRun folder: {folder}")

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from d2asim.runner import Executor, RunResult, Store, run_replications
+from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
 
@@ -29,7 +30,8 @@ class PrecisionRule:
     def relative_half_width(self, result: RunResult) -> float:
         table = result.metrics_table()
         if self.metric not in table.columns:
-            raise KeyError(self.metric)
+            known = ", ".join(c for c in table.columns if "." not in c)
+            raise ScenarioError([f"--precision-metric: unknown metric {self.metric!r} (allowed: {known})"])
         ci = mean_ci(table[self.metric].to_numpy())
         if ci["mean"] == 0:
             return 0.0 if ci["ci_high"] == ci["ci_low"] else math.inf

@@ -1,0 +1,21 @@
+"""Reports of a run folder: charts (PNG + SVG), report.html, report.md and table CSVs.
+
+This package's top level stays light (no matplotlib) so the CLI can import
+:mod:`d2asim.report.command` cheaply; :func:`build_report` imports the rest on use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_TARGET = 9.4  # DTOC rate target, delayed patients per day per 100,000 adults (2017 BCF)
+
+
+def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path]:
+    """Write the report into the run folder ``folder``; see :func:`d2asim.report.build.build_report`."""
+    from d2asim.report.build import build_report as _build
+
+    return _build(folder, target)
+
+
+__all__ = ["DEFAULT_TARGET", "build_report"]

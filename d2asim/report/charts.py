@@ -1,0 +1,136 @@
+"""Time-series charts of one run: acute occupancy, DTOC rate, downstream queues.
+
+Each function draws one chart from a :class:`RunData`, saves PNG and SVG under
+``charts_dir`` and returns the PNG path (``None`` when the run has no data for it).
+Bands are the per-day (or per-month) t-based 95% confidence interval of the mean
+across replications.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from d2asim.report import style
+from d2asim.report.data import RunData, across_replications
+
+OCCUPANCY_LINES = (0.92, 0.95)  # reference occupancy levels, share of core beds
+SERVICE_WORDS = {"p1": "reablement", "p2": "bedded intermediate care", "p3": "care home placement",
+                 "home_care": "long-term home care", "care_home": "permanent care home"}
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=13)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.margins(x=0.01)
+
+
+def _mean_band(ax: Axes, band: pd.DataFrame, x: str, label: str, i: int = 0) -> None:
+    look = style.series_style(i)
+    ax.fill_between(band[x], band["low"], band["high"], color=look["color"], alpha=0.22, linewidth=0,
+                    label=f"{label}: 95% CI of the mean")
+    ax.plot(band[x], band["mean"], label=f"{label}: mean", **look)
+
+
+def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
+    """Acute G&A beds occupied per day (beds): mean, 95% band, capacity, 92% and 95% lines."""
+    beds = float(run.scenario["acute"]["beds"])
+    band = across_replications(run.daily, "date", "acute_occupied")
+    with style.chart(run.footer()) as (fig, (ax,)):
+        _mean_band(ax, band, "date", "Beds occupied")
+        ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
+        style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
+        extra = float((run.scenario["acute"].get("escalation") or {}).get("beds") or 0)
+        if extra:
+            ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
+            style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
+        for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
+            ax.axhline(share * beds, color=style.VERMILLION, linewidth=1.1, linestyle=dash)
+            style.end_label(ax, share * beds, f"{share:.0%} full ({share * beds:,.0f})", style.VERMILLION, above)
+        low = min(float(band["low"].min()), 0.85 * beds)
+        high = max(float(band["high"].max()), beds + extra)
+        ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
+        _date_axis(ax)
+        ax.set_ylabel("Acute beds occupied (beds, daily average)")
+        ax.set_xlabel("Date")
+        ax.set_title("How full were the acute beds?")
+        ax.legend(loc="lower left", ncols=2)
+        return style.save(fig, charts_dir, "acute_occupancy")["png"]
+
+
+def monthly_dtoc_rate(run: RunData) -> pd.DataFrame | None:
+    """Per month: mean DTOC rate per 100,000 adults over replications with 95% CI."""
+    if "dtoc_rate_per_100k_adults" not in run.monthly.columns:
+        return None
+    return across_replications(run.monthly, "month", "dtoc_rate_per_100k_adults")
+
+
+def dtoc_rate_chart(run: RunData, charts_dir: Path, target: float) -> Path | None:
+    """DTOC beds per 100,000 adults per month (mean, 95% CI error bars) against ``target``."""
+    rates = monthly_dtoc_rate(run)
+    if rates is None:
+        return None
+    x = np.arange(len(rates))
+    with style.chart(run.footer()) as (fig, (ax,)):
+        look = style.series_style(0)
+        err = np.vstack([rates["mean"] - rates["low"], rates["high"] - rates["mean"]])
+        ax.errorbar(x, rates["mean"], yerr=err, color=look["color"], marker="o", markersize=5,
+                    capsize=3, linewidth=1.8, label="Simulated rate: mean and 95% CI")
+        ax.axhline(target, color=style.VERMILLION, linestyle="--", linewidth=1.4,
+                   label=f"Target: {target:g} per 100,000 adults")
+        style.month_ticks(ax, list(rates["month"]))
+        top = max(float(rates["high"].max()), target)
+        ax.set_ylim(0, top * 1.18)
+        ax.set_ylabel("Delayed patients per day\nper 100,000 adults")
+        ax.set_xlabel("Month")
+        ax.set_title("Delayed transfers of care (DTOC) rate against the target")
+        ax.legend(loc="upper left", ncols=2)
+        return style.save(fig, charts_dir, "dtoc_rate")["png"]
+
+
+def waiting_services(run: RunData) -> list[str]:
+    """Services with a ``<service>_waiting`` column in daily.csv, in scenario order."""
+    names = list((run.scenario.get("services") or {}).keys())
+    return [n for n in names if f"{n}_waiting" in run.daily.columns]
+
+
+def service_label(scenario: dict[str, Any], name: str) -> str:
+    """Plain-words name of a service: its label, else the pathway(s) using it and what it is."""
+    spec = (scenario.get("services") or {}).get(name, {})
+    if spec.get("label"):
+        return str(spec["label"])
+    settings = (scenario.get("pathways") or {}).get("settings") or {}
+    users = [p for p, s in settings.items() if (s or {}).get("service") == name]
+    words = SERVICE_WORDS.get(name, name)
+    return f"{'/'.join(users)} {words}" if users else words
+
+
+def queues_chart(run: RunData, charts_dir: Path) -> Path | None:
+    """People waiting for each downstream service per day (people): mean with 95% band."""
+    names = waiting_services(run)
+    if not names:
+        return None
+    with style.chart(run.footer(), height_in=5.4) as (fig, (ax,)):
+        for i, name in enumerate(names):
+            band = across_replications(run.daily, "date", f"{name}_waiting")
+            look = style.series_style(i)
+            ax.fill_between(band["date"], band["low"], band["high"], color=look["color"], alpha=0.14,
+                            linewidth=0)
+            label = textwrap.fill(service_label(run.scenario, name), 44)
+            ax.plot(band["date"], band["mean"], label=label, **look)
+        ax.set_ylim(bottom=0)
+        _date_axis(ax)
+        ax.set_ylabel("People waiting (daily average)")
+        ax.set_xlabel("Date")
+        ax.set_title("People waiting for a place downstream")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2 if len(names) > 2 else len(names),
+                  title="Waiting for (line: mean over replications; shading: 95% CI of the mean)",
+                  title_fontproperties={"size": 9})
+        return style.save(fig, charts_dir, "downstream_queues")["png"]

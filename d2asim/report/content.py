@@ -1,0 +1,128 @@
+"""Everything a report says, assembled once and rendered to HTML and Markdown alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts
+from d2asim.report.data import RunData
+from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
+
+CHARTS_DIR = "charts"
+
+
+@dataclass(frozen=True)
+class Chart:
+    stem: str  # file name without extension, under charts/
+    png: Path
+    alt: str  # plain-words description for screen readers
+    caption: captions.Caption
+
+
+@dataclass
+class Report:
+    run: RunData
+    target: float
+    inputs: list[tuple[str, str, str]]
+    headline: list[HeadlineRow]
+    charts: list[Chart] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # charts not drawn, and why
+
+    @property
+    def title(self) -> str:
+        return f"Discharge pathway simulation: {self.run.summary['scenario']}"
+
+    def reproduce_command(self) -> str:
+        """The exact command that recreates this run from the saved scenario.yaml."""
+        s = self.run.summary
+        return f"d2asim run scenario.yaml --reps {s['replications']} --seed {s['seed']}"
+
+    def report_command(self) -> str:
+        return f"d2asim report RUN_DIR --target {self.target:g}"
+
+    def method(self) -> list[str]:
+        """Method and assumptions, one short paragraph each."""
+        s, sc = self.run.summary, self.run.scenario
+        p = s["period"]
+        dtoc_services = [charts.service_label(sc, n) for n, spec in (sc.get("services") or {}).items()
+                         if spec.get("counts_as_dtoc")]
+        start = ("from the position given in the scenario's initial state" if sc.get("initial_state")
+                 else "from an empty hospital")
+        causes = {"assessment": "waiting for assessment", "discharge_window": "waiting for the discharge window",
+                  **{n: f"waiting for {charts.service_label(sc, n)}" for n in (sc.get("services") or {})}}
+        reasons = "; ".join(f"{causes[cause]}: {spec['reason']} ({captions.ORG_WORDS[spec['org']]})"
+                            for cause, spec in (sc.get("delay_reasons") or {}).items()
+                            if cause in causes and spec.get("org") in captions.ORG_WORDS)
+        return [
+            "d2asim is a discrete-event simulation (SimPy) that follows each patient from admission "
+            "through an acute bed, the day they become ready to leave, their Discharge to Assess pathway "
+            "(P0 home, P1 reablement, P2 bedded intermediate care, P3 care home) and the downstream "
+            "service. Anyone waiting for a place keeps the bed they are in, so shortages downstream "
+            "hold up beds upstream.",
+            f"The model was run {s['replications']} times (replications) with different random numbers, "
+            f"each for {p['warmup_days']} warm-up days {start} and then {p['duration_days']} reported days "
+            f"from {p['start_date']}. Warm-up days are left out of every result.",
+            "Results are means over replications with a t-based 95% confidence interval. The interval "
+            "shows the uncertainty from random variation in the simulation only, not uncertainty in the "
+            "inputs; with few replications it is wide.",
+            "Delayed bed days are the days between a patient being ready to leave and leaving the bed, "
+            "in acute beds" + (f" and in {', '.join(dtoc_services)}" if dtoc_services else "")
+            + ". The DTOC rate is delayed patients per day per 100,000 adults aged 18+ (ASCOF 2C); "
+            + (f"the target line is the 2017 Better Care Fund expectation of {DEFAULT_TARGET:g}."
+               if self.target == DEFAULT_TARGET else
+               f"the target line is {self.target:g} (the 2017 Better Care Fund expectation was "
+               f"{DEFAULT_TARGET:g})."),
+            "Each cause of delay is given an NHS England DTOC reason code and a responsible organisation "
+            f"by the scenario: {reasons}." if reasons else "",
+            "Occupancy is the daily average of occupied core acute beds; the 92% and 95% lines are "
+            "common reference levels for safe bed occupancy.",
+            "Every random draw depends only on the seed, the replication and the purpose of the draw, so "
+            "the same scenario file and seed give identical results, and options compared with the same "
+            "seed see the same patients.",
+        ]
+
+
+def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
+    """Draw the charts into ``run.folder/charts`` and collect tables and captions."""
+    out = run.folder / CHARTS_DIR
+    metrics, reps = run.metrics, int(run.summary["replications"])
+    report = Report(run=run, target=target, inputs=inputs_table(run.scenario, run.summary),
+                    headline=headline_table(metrics))
+    beds = int(run.scenario["acute"]["beds"])
+    report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
+                               "Line chart of acute beds occupied each day against capacity",
+                               captions.occupancy(metrics, beds, reps)))
+    report.charts.append(Chart("delays_by_pathway", delay_charts.delays_by_pathway_chart(run, out),
+                               "Stacked bar chart of delayed bed days per month by pathway",
+                               captions.delays_by_pathway(metrics, reps)))
+    report.charts.append(Chart("delays_by_reason", delay_charts.delays_by_reason_chart(run, out),
+                               "Stacked bar charts of delayed bed days per month by reason code "
+                               "and by responsible organisation", captions.delays_by_reason(metrics, reps)))
+    rates = charts.monthly_dtoc_rate(run)
+    png = charts.dtoc_rate_chart(run, out, target)
+    if png is None or rates is None:
+        report.skipped.append("DTOC rate per 100,000 adults: the scenario has no population.adults_18plus.")
+    else:
+        report.charts.append(Chart("dtoc_rate", png, "Monthly DTOC rate per 100,000 adults against the target",
+                                   captions.dtoc_rate(metrics, rates, target, reps)))
+    services = charts.waiting_services(run)
+    png = charts.queues_chart(run, out)
+    if png is None:
+        report.skipped.append("Downstream queues: the scenario has no downstream services.")
+    else:
+        report.charts.append(Chart("downstream_queues", png, "Line chart of people waiting for each service",
+                                   captions.queues(metrics, run.scenario, services, reps)))
+    return report
+
+
+def scenario_text(run: RunData) -> str:
+    """The saved, resolved scenario file (reproduces the run with the seed)."""
+    return (run.folder / "scenario.yaml").read_text(encoding="utf-8")
+
+
+def footer_fields(run: RunData) -> dict[str, Any]:
+    s = run.summary
+    return {"scenario": s["scenario"], "replications": s["replications"], "seed": s["seed"],
+            "d2asim_version": s["d2asim_version"], "run_date": run.run_date}

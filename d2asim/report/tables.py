@@ -1,0 +1,176 @@
+"""The report's tables: headline results (from summary.json via d2asim.headline) and
+the key scenario inputs in plain words (from the resolved scenario.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
+from d2asim.report.charts import service_label
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One headline metric: the shown text (as ``d2asim run`` prints it) and the raw
+    summary.json values (units in ``unit``)."""
+
+    metric: str
+    label: str
+    unit: str
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    mean_text: str
+    ci_text: str
+
+
+def _headline_keys(metrics: dict[str, Any]) -> list[str]:
+    """summary.json keys in the order :func:`d2asim.headline.headline_rows` lists them."""
+    keys = [key for key, _, _ in HEADLINE if key in metrics]
+    for key, _, _ in BREAKDOWNS:
+        keys += [f"{key}.{sub}" for sub in metrics.get(key, {})]
+    return keys
+
+
+def headline_table(metrics: dict[str, Any]) -> list[HeadlineRow]:
+    """Headline rows with their summary.json keys and raw values."""
+    shown = headline_rows(metrics)
+    keys = _headline_keys(metrics)
+    if len(keys) != len(shown):  # d2asim.headline changed its ordering rules
+        raise RuntimeError("report: headline keys out of step with d2asim.headline.headline_rows")
+    rows = []
+    for key, (label, mean_text, ci_text, unit) in zip(keys, shown, strict=True):
+        head, _, tail = key.partition(".")
+        entry = metrics[head][tail] if tail else metrics[head]
+        rows.append(HeadlineRow(key, label, unit, entry["mean"], entry["ci_low"], entry["ci_high"],
+                                mean_text, ci_text))
+    return rows
+
+
+def headline_frame(rows: list[HeadlineRow]) -> pd.DataFrame:
+    """headline.csv: raw values (as in summary.json) and the text shown in the report."""
+    frame = pd.DataFrame([asdict(r) for r in rows])
+    frame["label"] = frame["label"].str.strip()
+    return frame
+
+
+def describe_distribution(spec: Any, unit: str = "days") -> str:
+    """A duration distribution in plain words, e.g. 'lognormal, mean 6 days (sd 5)'."""
+    if not isinstance(spec, dict):
+        return str(spec)
+    kind = spec.get("type", "?")
+    if kind == "fixed":
+        return f"fixed, {_n(spec.get('value'))} {unit}"
+    if kind == "exponential":
+        return f"exponential, mean {_n(spec.get('mean'))} {unit}"
+    if kind == "empirical":
+        values = spec.get("values") or []
+        mean = f", mean {_n(sum(values) / len(values))} {unit}" if values else ""
+        return f"empirical, {len(values)} observed values{mean}"
+    if "mean" in spec and "sd" in spec:
+        return f"{kind}, mean {_n(spec['mean'])} {unit} (sd {_n(spec['sd'])})"
+    if "mean" in spec and "median" in spec:
+        return f"{kind}, median {_n(spec['median'])}, mean {_n(spec['mean'])} {unit}"
+    params = ", ".join(f"{k} {_n(v)}" for k, v in spec.items() if k != "type")
+    return f"{kind} ({params})"
+
+
+def _n(x: Any) -> str:
+    if isinstance(x, (int, float)):
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.3g}" if abs(x) < 10 else f"{x:,.1f}"
+    return str(x)
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _pct(x: float) -> str:
+    """A share (0-1) as a percentage, without a needless decimal."""
+    value = round(100 * float(x), 6)
+    return f"{value:.0f}%" if value.is_integer() else f"{value:.1f}%"
+
+
+def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(section, input, value) rows describing what was run, in plain words."""
+    period = summary["period"]
+    start = pd.Timestamp(period["start_date"])
+    end = start + pd.Timedelta(days=int(period["duration_days"]) - 1)
+    rows: list[tuple[str, str, str]] = [
+        ("Run", "Scenario", f"{scenario.get('name', summary['scenario'])}"
+         + (f": {scenario['description']}" if scenario.get("description") else "")),
+        ("Run", "Reported period", f"{start:%d %b %Y} to {end:%d %b %Y} ({period['duration_days']} days), "
+         f"after {period['warmup_days']} warm-up days that are not reported"),
+        ("Run", "Replications", str(summary["replications"])),
+        ("Run", "Random seed", str(summary["seed"])),
+    ]
+    population = scenario.get("population") or {}
+    for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
+        if population.get(key):
+            rows.append(("Population", words, f"{population[key]:,}"))
+    acute = scenario["acute"]
+    beds = f"{acute['beds']:,} core beds"
+    esc = acute.get("escalation") or {}
+    if esc.get("beds"):
+        beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
+    rows.append(("Hospital", "Adult general and acute beds", beds))
+    if acute.get("bed_day_cost_gbp"):
+        rows.append(("Hospital", "Cost of an acute bed day", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    arrivals = scenario.get("arrivals") or {}
+    for key, words in (("non_elective", "Emergency admissions per day"), ("elective", "Planned admissions per day")):
+        if arrivals.get(key):
+            varied = [p for p in ("day_of_week", "month_of_year") if arrivals[key].get(p)]
+            note = f" (average, varied by {' and '.join(v.replace('_', ' ') for v in varied)})" if varied else ""
+            rows.append(("Admissions", words, f"{_n(arrivals[key]['per_day'])}{note}"))
+    rows += _pathway_rows(scenario)
+    rows += _service_rows(scenario)
+    return rows
+
+
+def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
+    pathways = scenario.get("pathways") or {}
+    shares = pathways.get("shares") or {}
+    rows = [("Pathways", "Share of discharge-ready patients",
+             ", ".join(f"{p} {_pct(s)}" for p, s in shares.items()))]
+    ttr = scenario["acute"].get("time_to_discharge_ready_days") or {}
+    settings = pathways.get("settings") or {}
+    for p in shares:
+        s = settings.get(p) or {}
+        assess = s.get("assessment") or {}
+        service = s.get("service")
+        where = f"goes to {service_label(scenario, service)}" if service else "home with no new support"
+        if assess.get("mode") == "on_ward":
+            how = "assessed on the ward before discharge (keeps the acute bed)"
+            if assess.get("delay_days"):
+                how += f", assessment takes {describe_distribution(assess['delay_days'])}"
+            if assess.get("team"):
+                how += f", team '{assess['team']}'"
+        else:
+            how = "discharge to assess (assessed after leaving hospital)"
+        stay = f"; stay to discharge ready {describe_distribution(ttr[p])}" if p in ttr else ""
+        rows.append(("Pathways", f"Pathway {p}", f"{where}; {how}{stay}"))
+    return rows
+
+
+def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, spec in (scenario.get("services") or {}).items():
+        cap = spec.get("capacity")
+        if cap is None:
+            capacity = "unlimited places"
+        elif spec.get("capacity_unit") == "visits_per_day":
+            capacity = (f"{cap:,} visits per day ({_n(spec.get('visits_per_patient_per_day', 1))} "
+                        "per person per day)")
+        else:
+            capacity = f"{cap:,} {'beds' if spec.get('setting') == 'bed' else 'places'}"
+        episode = describe_distribution(spec.get("duration_days"))
+        if spec.get("max_duration_days"):
+            episode += f", at most {_n(spec['max_duration_days'])} days"
+        text = f"{capacity}; episode {episode}"
+        if spec.get("cost_per_day_gbp"):
+            text += f"; £{spec['cost_per_day_gbp']:,.0f} per day"
+        rows.append(("Downstream services", _first_upper(service_label(scenario, name)), text))
+    return rows
