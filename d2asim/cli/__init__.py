@@ -20,6 +20,7 @@ COMMANDS = {
     "sweep": ("d2asim.cli.experiments", "sweep_command"),
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),
     "warmup": ("d2asim.cli.experiments", "warmup_command"),
+    "report": ("d2asim.report.command", "report_command"),
 }
 
 

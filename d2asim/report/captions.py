@@ -12,18 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from d2asim.report.charts import service_label
+from d2asim.report.charts import in_sentence, service_label
 from d2asim.report.delay_charts import ORG_ORDER, REASON_WORDS
 
 ORG_WORDS = {"nhs": "the NHS", "social_care": "social care", "both": "the NHS and social care jointly"}
 
 
 MIN_WAITING = 0.05  # people; fewer waiting on average is reported as "almost no one"
-
-
-def _in_sentence(label: str) -> str:
-    """Lower-case a label's first letter for use mid-sentence, unless it is an acronym."""
-    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def _and(parts: list[str]) -> str:
@@ -58,7 +53,7 @@ def num(x: float, decimals: int = 1) -> str:
 
 def with_ci(e: dict[str, float], decimals: int = 1, suffix: str = "") -> str:
     """'95.0% (95% CI 94.7–95.4%)'."""
-    if e["ci_low"] is None or e["ci_high"] is None:
+    if e["ci_low"] is None or e["ci_high"] is None or e["ci_low"] == e["ci_high"]:  # e.g. one replication
         return f"{num(e['mean'], decimals)}{suffix}"
     return (f"{num(e['mean'], decimals)}{suffix} (95% CI {num(e['ci_low'], decimals)}–"
             f"{num(e['ci_high'], decimals)}{suffix})")
@@ -66,8 +61,10 @@ def with_ci(e: dict[str, float], decimals: int = 1, suffix: str = "") -> str:
 
 def occupancy(metrics: dict[str, Any], beds: int, reps: int) -> Caption:
     pct = entry(metrics, "acute_occupancy_pct")
-    finding = (f"Occupancy averaged {num(pct['mean'], 1)}% of {beds:,} beds (95% CI "
-               f"{num(pct['ci_low'], 1)}–{num(pct['ci_high'], 1)}%)") if pct else "Occupancy"
+    finding = "Occupancy"
+    if pct:
+        ci = with_ci(pct, 1, "%").partition(" ")[2]  # '(95% CI 94.7–95.4%)' or '' for one replication
+        finding = f"Occupancy averaged {num(pct['mean'], 1)}% of {beds:,} beds" + (f" {ci}" if ci else "")
     parts = [f"above {level}% on {num(e['mean'], 0)}% of days"
              for level in (92, 95) if (e := entry(metrics, f"pct_days_occupancy_above_{level}"))]
     finding += (", " + " and ".join(parts) if parts else "") + "."
@@ -127,7 +124,7 @@ def queues(metrics: dict[str, Any], scenario: dict[str, Any], services: list[str
         wait = entry(metrics, f"service_wait_mean_days.{s}")
         if people is None:
             continue
-        label = _in_sentence(service_label(scenario, s))
+        label = in_sentence(service_label(scenario, s))
         if people["mean"] < MIN_WAITING:
             few.append(label)
             continue

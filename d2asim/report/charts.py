@@ -112,6 +112,11 @@ def service_label(scenario: dict[str, Any], name: str) -> str:
     return f"{'/'.join(users)} {words}" if users else words
 
 
+def in_sentence(label: str) -> str:
+    """Lower-case a label's first letter for use mid-sentence, unless it is an acronym."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def queues_chart(run: RunData, charts_dir: Path) -> Path | None:
     """People waiting for each downstream service per day (people): mean with 95% band."""
     names = waiting_services(run)

@@ -34,6 +34,10 @@ class Report:
     def title(self) -> str:
         return f"Discharge pathway simulation: {self.run.summary['scenario']}"
 
+    def findings(self) -> list[str]:
+        """The charts' findings, each once, for the summary at the top."""
+        return list(dict.fromkeys(c.caption.finding for c in self.charts))
+
     def reproduce_command(self) -> str:
         """The exact command that recreates this run from the saved scenario.yaml."""
         s = self.run.summary
@@ -46,12 +50,16 @@ class Report:
         """Method and assumptions, one short paragraph each."""
         s, sc = self.run.summary, self.run.scenario
         p = s["period"]
-        dtoc_services = [charts.service_label(sc, n) for n, spec in (sc.get("services") or {}).items()
-                         if spec.get("counts_as_dtoc")]
+        services = sc.get("services") or {}
+
+        def words(name: str) -> str:
+            return charts.in_sentence(charts.service_label(sc, name))
+
+        dtoc_services = [words(n) for n, spec in services.items() if spec.get("counts_as_dtoc")]
         start = ("from the position given in the scenario's initial state" if sc.get("initial_state")
                  else "from an empty hospital")
         causes = {"assessment": "waiting for assessment", "discharge_window": "waiting for the discharge window",
-                  **{n: f"waiting for {charts.service_label(sc, n)}" for n in (sc.get("services") or {})}}
+                  **{n: f"waiting for {words(n)}" for n in services}}
         reasons = "; ".join(f"{causes[cause]}: {spec['reason']} ({captions.ORG_WORDS[spec['org']]})"
                             for cause, spec in (sc.get("delay_reasons") or {}).items()
                             if cause in causes and spec.get("org") in captions.ORG_WORDS)

@@ -130,10 +130,11 @@ def _run_date(summary: dict[str, Any], path: Path) -> str:
     return dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
 
 
-def across_replications(frame: pd.DataFrame, key: str, column: str) -> pd.DataFrame:
+def across_replications(frame: pd.DataFrame, key: str, column: str, floor: float | None = 0.0) -> pd.DataFrame:
     """Per ``key`` (e.g. date): mean of ``column`` over replications and its t-based
-    95% confidence interval (``low``, ``high``) — the same method as summary.json."""
-    rows = [{key: k, **mean_ci(g[column].to_numpy())} for k, g in frame.groupby(key, sort=True)]
+    95% confidence interval (``low``, ``high``), floored at ``floor`` (0: beds, people
+    and rates cannot be negative) — the same method as summary.json."""
+    rows = [{key: k, **mean_ci(g[column].to_numpy(), floor=floor)} for k, g in frame.groupby(key, sort=True)]
     out = pd.DataFrame(rows).rename(columns={"ci_low": "low", "ci_high": "high"})
     return out
 

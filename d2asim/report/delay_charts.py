@@ -57,10 +57,14 @@ def _stack(ax: Axes, table: pd.DataFrame, looks: list[dict[str, str]], labels: l
         ax.bar(x, values, bottom=bottom, width=0.75, color=look["color"], hatch=look["hatch"],
                edgecolor="white", linewidth=0.6, label=label)
         bottom += values
-    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.08)
+    ax.set_ylim(0, max(float(bottom.max()) if len(table) else 0.0, 1.0) * 1.08)
     style.month_ticks(ax, list(table.index))
     ax.set_ylabel("Delayed bed days")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+    if len(table.columns):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), reverse=True)
+    else:
+        ax.text(0.5, 0.5, "No delayed bed days in this run", transform=ax.transAxes, ha="center",
+                color=style.GREY)
 
 
 def delays_by_pathway_chart(run: RunData, charts_dir: Path) -> Path:

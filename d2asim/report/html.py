@@ -77,7 +77,7 @@ def render_html(report: Report) -> str:
     s = report.run.summary
     meta = (f"{s['replications']} replications · seed {s['seed']} · d2asim {s['d2asim_version']} · "
             f"run {report.run.run_date}")
-    findings = "".join(f"<li>{escape(c.caption.finding)}</li>" for c in report.charts)
+    findings = "".join(f"<li>{escape(f)}</li>" for f in report.findings())
     method = "".join(f"<p>{escape(p)}</p>" for p in report.method() if p)
     body = f"""
 <h1>{escape(report.title)}</h1>

@@ -36,7 +36,7 @@ def render_markdown(report: Report) -> str:
         f"# {report.title}",
         f"{s['replications']} replications · seed {s['seed']} · d2asim {s['d2asim_version']} · "
         f"run {report.run.run_date}",
-        "\n".join(f"- {c.caption.finding}" for c in report.charts),
+        "\n".join(f"- {f}" for f in report.findings()),
         "## 1. What was run",
         inputs_md(report),
         "## 2. Headline results",

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
-from d2asim.report.charts import service_label
+from d2asim.report.charts import in_sentence, service_label
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
         s = settings.get(p) or {}
         assess = s.get("assessment") or {}
         service = s.get("service")
-        where = f"goes to {service_label(scenario, service)}" if service else "home with no new support"
+        where = f"goes to {in_sentence(service_label(scenario, service))}" if service else "home with no new support"
         if assess.get("mode") == "on_ward":
             how = "assessed on the ward before discharge (keeps the acute bed)"
             if assess.get("delay_days"):
