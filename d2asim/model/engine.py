@@ -106,6 +106,7 @@ class DischargeModel:
         self.scenario = scenario
         self.streams = Streams(seed, replication)
         self.env = simpy.Environment()
+        self._queue, self._eid = self.env._queue, self.env._eid  # what Environment.schedule pushes onto
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
@@ -176,8 +177,7 @@ class DischargeModel:
     # -------------------------------------------------------------- scheduling
     def after(self, delay: float, handler: Callable[[Patient], None], patient: Patient | None) -> None:
         """Call ``handler(patient)`` after ``delay`` days (a light SimPy event, see :class:`Call`)."""
-        env = self.env
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(handler, patient)))
+        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Call(handler, patient)))
 
     def _schedule_stream(self, times: np.ndarray, source: str) -> None:
         """Schedule a pre-drawn arrival stream, one event at a time (each arrival
