@@ -25,7 +25,6 @@ from heapq import heappush
 from typing import NamedTuple
 
 import numpy as np
-import simpy
 from simpy.events import NORMAL
 
 from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
@@ -33,6 +32,7 @@ from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
 from d2asim.model.patients import SERVICE_INDEX, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
+from d2asim.model.scheduler import Call, CallbackEnvironment
 from d2asim.model.streams import Streams
 from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
 
@@ -46,31 +46,6 @@ ESCALATION_CHECK_HOUR = 8.0
 def sim_start_date(scenario: Scenario) -> dt.date:
     """Calendar date of simulation day 0 (the first warm-up day)."""
     return scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
-
-
-def _dispatch(event: Call) -> None:
-    event.handler(event.patient)
-
-
-class Call:
-    """A minimal event for SimPy's scheduler: when processed it calls ``handler(patient)``.
-
-    ``Environment.step`` only reads ``callbacks`` and ``_ok`` of the events it pops,
-    so a slotted object with a shared callback tuple replaces ``Timeout`` plus a
-    closure per event (about half the scheduling cost). :meth:`DischargeModel.after`
-    pushes it the way ``Environment.schedule`` does.
-    """
-
-    __slots__ = ("handler", "patient", "callbacks", "_ok")
-
-    def __init__(self, handler: Callable[[Patient], None], patient: Patient | None) -> None:
-        self.handler = handler
-        self.patient = patient
-        self.callbacks: tuple[Callable[[Call], None], ...] | None = _CALLBACKS
-        self._ok = True
-
-
-_CALLBACKS = (_dispatch,)
 
 
 class ServiceRuntime:
@@ -105,7 +80,7 @@ class DischargeModel:
     def __init__(self, scenario: Scenario, seed: int, replication: int) -> None:
         self.scenario = scenario
         self.streams = Streams(seed, replication)
-        self.env = simpy.Environment()
+        self.env = CallbackEnvironment()
         self._queue, self._eid = self.env._queue, self.env._eid  # what Environment.schedule pushes onto
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
@@ -169,14 +144,15 @@ class DischargeModel:
         escalation = sc.acute.escalation
         if escalation is not None and escalation.beds > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
-        self.env.run(until=self.horizon)
+        self.env.run_until(self.horizon)
         self._close_open_records()
         self.log.horizon = self.horizon
         return self.log
 
     # -------------------------------------------------------------- scheduling
     def after(self, delay: float, handler: Callable[[Patient], None], patient: Patient | None) -> None:
-        """Call ``handler(patient)`` after ``delay`` days (a light SimPy event, see :class:`Call`)."""
+        """Call ``handler(patient)`` after ``delay`` days (a light SimPy event, see
+        :mod:`d2asim.model.scheduler`), pushed as ``Environment.schedule`` would."""
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Call(handler, patient)))
 
     def _schedule_stream(self, times: np.ndarray, source: str) -> None:
