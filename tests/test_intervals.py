@@ -1,0 +1,37 @@
+"""Time integrals of interval counts: the whole-day fast path equals the general one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from d2asim.metrics import intervals
+from d2asim.metrics.intervals import count_in, interval_integrals
+
+
+def _general(starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Direct definition: sum over intervals of the overlap with each period."""
+    lo, hi = bounds[:-1, None], bounds[1:, None]
+    s = np.where(np.isnan(starts), np.inf, starts)[None, :]
+    e = np.nan_to_num(ends, nan=np.inf, posinf=np.inf)[None, :]
+    return np.clip(np.minimum(e, hi) - np.maximum(s, lo), 0, None).sum(axis=1)
+
+
+def test_daily_fast_path_equals_direct_definition() -> None:
+    rng = np.random.default_rng(1)
+    starts = rng.uniform(-5, 60, 3000)
+    ends = starts + rng.exponential(4, 3000)
+    starts[::50] = np.nan  # never started (no bed yet)
+    ends[::7] = np.inf  # still open at the end
+    starts[5], ends[5] = 10.0, 11.0  # exactly one whole day
+    starts[6], ends[6] = 12.0, 12.0  # empty
+    bounds = np.arange(0, 51, dtype=float)
+    assert intervals._whole_days(bounds)
+    fast = interval_integrals(starts, ends, bounds)
+    assert np.allclose(fast, _general(starts, ends, bounds), atol=1e-9)
+    odd = np.array([0.0, 7.5, 20.0, 50.0])  # not whole days: the sorting path
+    assert not intervals._whole_days(odd)
+    assert np.allclose(interval_integrals(starts, ends, odd), _general(starts, ends, odd), atol=1e-9)
+
+
+def test_count_in_half_open_periods() -> None:
+    assert list(count_in(np.array([0.0, 0.99, 1.0, 2.5, np.inf]), np.array([0.0, 1.0, 2.0, 3.0]))) == [2, 1, 1]
