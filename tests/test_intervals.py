@@ -35,3 +35,9 @@ def test_daily_fast_path_equals_direct_definition() -> None:
 
 def test_count_in_half_open_periods() -> None:
     assert list(count_in(np.array([0.0, 0.99, 1.0, 2.5, np.inf]), np.array([0.0, 1.0, 2.0, 3.0]))) == [2, 1, 1]
+
+
+def test_daily_fast_path_with_only_multi_day_or_no_intervals() -> None:
+    bounds = np.arange(0, 5, dtype=float)
+    assert list(interval_integrals(np.array([0.5]), np.array([2.5]), bounds)) == [0.5, 1.0, 0.5, 0.0]
+    assert list(interval_integrals(np.array([]), np.array([]), bounds)) == [0.0, 0.0, 0.0, 0.0]

@@ -55,7 +55,7 @@ def _per_day(s: np.ndarray, e: np.ndarray, n_days: int) -> np.ndarray:
     first = np.minimum(np.floor(s).astype(np.int64), n_days - 1)
     last = np.minimum(np.floor(e).astype(np.int64), n_days - 1)
     same = first == last
-    out = np.bincount(first[same], weights=e[same] - s[same], minlength=n_days)
+    out = np.bincount(first[same], weights=e[same] - s[same], minlength=n_days).astype(float)
     f, l_ = first[~same], last[~same]
     out += np.bincount(f, weights=(f + 1) - s[~same], minlength=n_days)
     out += np.bincount(l_, weights=e[~same] - l_, minlength=n_days)

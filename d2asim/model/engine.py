@@ -283,12 +283,12 @@ class DischargeModel:
         p.start = self.env._now
         if math.isnan(p.request):
             p.request = p.start
-        stay = min(stay, service.max_days)
-        outcome = pick(service.outcome_cum, outcome_u)
-        self.after(stay, lambda q: self._service_ended(q, service, outcome), p)
+        p.outcome = pick(service.outcome_cum, outcome_u)
+        self.after(min(stay, service.max_days), self._service_ended, p)
 
-    def _service_ended(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
+    def _service_ended(self, p: Patient) -> None:
         p.end = self.env._now
+        service, outcome = self.by_index[p.service], p.outcome
         target = REACHABLE_FROM_OUTCOME.get(outcome)
         if target is None:
             self._leave_service(p, service, outcome)

@@ -30,7 +30,7 @@ class Patient:
         "pid", "source", "band", "aged_65plus", "pathway", "time_to_ready", "dies",
         "assessment_days", "first_stay_days", "first_outcome_u",
         "arrival", "admit", "ready", "location",
-        "service", "request", "start", "end", "seg_start", "seg_cause", "seg_place",
+        "service", "request", "start", "end", "outcome", "seg_start", "seg_cause", "seg_place",
     )  # fmt: skip
 
     def __init__(self, pid: int) -> None:
@@ -42,6 +42,7 @@ class Patient:
         self.request = math.nan
         self.start = math.nan
         self.end = math.nan
+        self.outcome = -1
         self.seg_start = math.nan
         self.seg_cause = -1
         self.seg_place = -1
