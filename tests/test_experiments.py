@@ -266,3 +266,9 @@ def test_summary_json_of_compare_cli(tmp_path: Path) -> None:
     assert "distinguishable from zero" in done.stdout
     summary = json.loads((out / "more_p1" / "summary.json").read_text())
     assert summary["scenario"] == "more_p1" and summary["replications"] == 3
+    # the saved scenario is self-contained (extends resolved) and reproduces the option's run
+    again = tmp_path / "again"
+    rerun = subprocess.run([sys.executable, "-m", "d2asim", "run", str(out / "more_p1" / "scenario.yaml"), "--reps",
+                            "3", "--seed", "1", "--out", str(again), "--quiet"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads((again / "summary.json").read_text())["metrics"] == summary["metrics"]

@@ -197,6 +197,15 @@ def test_bare_run_one_replication_no_services(tmp_path: Path) -> None:
     assert "Not shown: Downstream queues" in md
 
 
+def test_run_report_flag(tmp_path: Path) -> None:
+    """``d2asim run --report`` writes the run report after the run, as ``d2asim report`` would."""
+    scenario = _write_yaml(tmp_path / "tiny.yaml", tiny_scenario())
+    result = _cli(["run", str(scenario), "--reps", "2", "--seed", "3", "--out", str(tmp_path / "run"),
+                   "--workers", "1", "--quiet", "--report"])
+    assert f"Report: {tmp_path / 'run' / 'report.html'}" in result.output
+    assert "d2asim run scenario.yaml --reps 2 --seed 3" in (tmp_path / "run" / "report.md").read_text()
+
+
 def test_run_date_from_created_or_mtime(built: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(built[0], copy)
@@ -263,3 +272,231 @@ def test_renders_in_headless_chromium(built: tuple[Path, dict[str, Path]], tmp_p
         grey = image.convert("L")
         assert grey.size == (1280, 3000)
         assert grey.getextrema()[0] < 100  # something dark (text) was drawn, not a blank page
+
+
+# ------------------------------------------------------------------ comparisons and sweeps
+def _costed(data: dict[str, Any], name: str, **changes: Any) -> dict[str, Any]:
+    """The tiny scenario with costs (so the cost chart has something to show), renamed
+    and with ``changes`` applied: ``("services", "p1", "capacity")``-style dotted keys."""
+    import copy
+
+    out = copy.deepcopy(data)
+    out["name"] = name
+    out["acute"]["bed_day_cost_gbp"] = 345
+    for spec in out["services"].values():
+        spec["cost_per_day_gbp"] = 120
+    for dotted, value in changes.items():
+        *path, last = dotted.split("__")
+        node = out
+        for key in path:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return out
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scenario_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A baseline and two options: more P1 places, and D2A for P3."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    base = tiny_scenario()
+    return [
+        _write_yaml(folder / "tiny.yaml", _costed(base, "tiny")),
+        _write_yaml(folder / "p1_more.yaml", _costed(base, "p1_more", services__p1__capacity=30)),
+        _write_yaml(folder / "p3_d2a.yaml", _costed(base, "p3_d2a",
+                                                    pathways__settings__P3__assessment__mode="d2a")),
+    ]
+
+
+def _cli(args: list[str]) -> Any:
+    from d2asim.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def compared(scenario_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("compare") / "cmp"
+    result = _cli(["compare", *map(str, scenario_files), "--reps", "3", "--seed", "5", "--out", str(folder),
+                   "--workers", "1", "--quiet", "--report"])
+    assert f"Report: {folder / 'report.html'}" in result.output
+    return folder
+
+
+def _shown_number(text: str) -> tuple[float, int]:
+    """A number as shown ('+1,234', '-8.60') and its decimals."""
+    clean = text.replace(",", "").replace("+", "")
+    return float(clean), len(clean.split(".")[1]) if "." in clean else 0
+
+
+def _close(text: str, value: float) -> bool:
+    shown, decimals = _shown_number(text)
+    return abs(shown - value) <= 0.5 * 10.0 ** -decimals + 1e-9
+
+
+def _html_rows(text: str, css: str) -> dict[str, list[str]]:
+    """data-key -> cell texts of the table with class ``css``."""
+    table = text.split(f'<table class="{css}">', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for key, body in re.findall(r'<tr[^>]*data-key="([^"]+)"[^>]*>(.*?)</tr>', table):
+        rows[html_lib.unescape(key)] = [html_lib.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body)]
+    return rows
+
+
+def test_compare_report_files(compared: Path) -> None:
+    for name in ("report.html", "report.md", "headline.csv", "scenarios.csv", "charts/bed_days_saved.png",
+                 "charts/bed_days_saved.svg", "charts/cost_vs_bed_days.png", "tiny/report.html", "tiny/report.md",
+                 "tiny/charts/acute_occupancy.png"):
+        assert (compared / name).stat().st_size > 0, name
+    text = (compared / "report.html").read_text()
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    images = re.findall(r'<img src="([^"]+)"', text)
+    assert len(images) == 2 + len(CHART_STEMS) and all(i.startswith("data:image/png;base64,") for i in images)
+    md = (compared / "report.md").read_text()
+    assert "![" in md and "(charts/bed_days_saved.png)" in md and "(tiny/charts/acute_occupancy.png)" in md
+    footer = "Scenario tiny (baseline) vs 2 options · 3 replications · seed 5 · d2asim "
+    assert footer in md and footer in html_lib.unescape(text)
+    assert "d2asim compare tiny/scenario.yaml \\\n  p1_more/scenario.yaml \\\n  p3_d2a/scenario.yaml" in md
+    scenarios = pd.read_csv(compared / "scenarios.csv")
+    assert list(scenarios["changes"])[1] == "services.p1.capacity: 22 → 30"
+
+
+def test_compare_report_figures_equal_comparison_csv(compared: Path) -> None:
+    """Every key difference shown (HTML and Markdown) and written to headline.csv is the
+    comparison.csv value; 'distinguishable' matches; the bed-days caption uses the same numbers."""
+    from d2asim.report.compare_report import KEY_METRICS
+
+    csv = pd.read_csv(compared / "comparison.csv")
+    keys = [m for m, _, _ in KEY_METRICS]
+    wanted = csv[csv["metric"].isin(keys)]
+    html_rows = _html_rows((compared / "report.html").read_text(), "diff")
+    md = (compared / "report.md").read_text()
+    md_rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in md.splitlines()
+               if line.startswith("| ") and " | " in line]
+    assert len(html_rows) == len(wanted) == 2 * len(keys)
+    for r in wanted.itertuples(index=False):
+        cells = html_rows[f"{r.option}|{r.metric}"]
+        _label, base, value, diff, ci, dist = cells[1:]
+        low, high = ci.split(" to ")
+        assert _close(diff, r.difference) and _close(low, r.ci_low) and _close(high, r.ci_high), cells
+        if r.metric != "bed_days_saved":
+            assert _close(base, r.baseline) and _close(value, r.option_value), cells
+        assert dist == ("yes" if r.distinguishable else "no")
+        assert cells[1:] in [row[1:] for row in md_rows], cells  # the same row in report.md
+    headline = pd.read_csv(compared / "headline.csv")
+    merged = headline.merge(csv, on=["option", "metric"], suffixes=("", "_csv"))
+    assert len(merged) == len(wanted)
+    for column in ("difference", "ci_low", "ci_high"):
+        assert (merged[column] == merged[f"{column}_csv"]).all(), column
+    saved = csv[csv["metric"] == "bed_days_saved"].set_index("option")["difference"]
+    assert f"{saved.idxmax()} saved the most acute bed days: {saved.max():,.0f}" in md
+
+
+def test_compare_reproduce_command_gives_the_same_table(compared: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    md = (compared / "report.md").read_text()
+    command = md.split("```bash\n", 1)[1].split("\n```", 1)[0].replace("\\\n", " ").split()
+    assert command[:2] == ["d2asim", "compare"]
+    monkeypatch.chdir(compared)
+    _cli([*command[1:], "--out", str(tmp_path / "again"), "--workers", "1", "--quiet"])
+    assert (tmp_path / "again" / "comparison.csv").read_text() == (compared / "comparison.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def swept(scenario_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sweep") / "sw"
+    _cli(["sweep", str(scenario_files[0]), "--set", "services.p1.capacity=12,17,22,30", "--reps", "3", "--seed", "5",
+          "--out", str(folder), "--workers", "1", "--quiet", "--report"])
+    return folder
+
+
+def test_sweep_report_figures_equal_sweep_csv(swept: Path) -> None:
+    for name in ("report.html", "report.md", "headline.csv", "target.csv", "charts/sweep.png", "charts/sweep.svg"):
+        assert (swept / name).stat().st_size > 0, name
+    csv = pd.read_csv(swept / "sweep.csv")
+    rows = _html_rows((swept / "report.html").read_text(), "headline sweep")
+    metrics = ("delayed_bed_days", "dtoc_rate_per_100k_adults", "admission_wait_mean_hours")
+    for r in csv.itertuples(index=False):
+        cells = rows[str(r.point)]
+        assert cells[0] == f"{r._1:g}"  # services.p1.capacity (renamed by itertuples)
+        for i, m in enumerate(metrics):
+            mean, ci = cells[1 + 2 * i], cells[2 + 2 * i]
+            low, high = ci.split(" to ")
+            row = r._asdict()
+            assert _close(mean, row[f"{m}_mean"]) and _close(low, row[f"{m}_ci_low"]), (m, cells)
+            assert _close(high, row[f"{m}_ci_high"]), (m, cells)
+    headline = pd.read_csv(swept / "headline.csv")
+    for m in metrics:
+        part = headline[headline["metric"] == m].set_index("point")
+        assert (part["mean"] == csv.set_index("point")[f"{m}_mean"]).all(), m
+    md = (swept / "report.md").read_text()
+    assert "Target `dtoc_rate_per_100k_adults <= 9.4`" in md
+    assert "d2asim sweep point-000/scenario.yaml --set services.p1.capacity=12,17,22,30 \\\n  --reps 3 --seed 5" in md
+    assert "Scenario tiny, swept over services.p1.capacity · 3 replications · seed 5 · d2asim " in md
+
+
+def test_sweep_target_marks_smallest_value(swept: Path) -> None:
+    """With --target on delayed bed days, the smallest swept value by the mean and by
+    the whole CI are those sweep.csv gives."""
+    csv = pd.read_csv(swept / "sweep.csv").sort_values("services.p1.capacity")
+    value = float(csv["delayed_bed_days_mean"].iloc[2])  # met by the mean from the third value on (if monotone)
+    _cli(["report", str(swept), "--target", f"delayed_bed_days<={value!r}"])
+    by_mean = csv.loc[csv["delayed_bed_days_mean"] <= value, "services.p1.capacity"].iloc[0]
+    by_ci = csv.loc[csv["delayed_bed_days_ci_high"] <= value, "services.p1.capacity"]
+    target = pd.read_csv(swept / "target.csv")
+    assert target["smallest_by_mean"].iloc[0] == by_mean
+    by_ci_shown = target["smallest_by_ci"].iloc[0]
+    assert pd.isna(by_ci_shown) if by_ci.empty else by_ci_shown == by_ci.iloc[0]
+    md = (swept / "report.md").read_text()
+    assert f"by the mean **{by_mean:g} beds**" in md  # tiny's p1 is a bed-based service (the default setting)
+    assert "the target (Delayed bed days ≤" in md
+
+
+def test_two_field_sweep_draws_a_line_per_value(scenario_files: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "grid"
+    _cli(["sweep", str(scenario_files[0]), "--set", "services.p1.capacity=12,30", "--set", "services.p3.capacity=4,8",
+          "--reps", "2", "--seed", "5", "--out", str(folder), "--workers", "1", "--quiet"])
+    _cli(["report", str(folder), "--target", "25"])
+    md = (folder / "report.md").read_text()
+    assert "| services.p3.capacity | By the mean | By the whole 95% CI |" in md
+    assert "With services.p3.capacity = 4, delayed bed days" in md and "with services.p3.capacity = 8" in md
+    assert len(pd.read_csv(folder / "target.csv")) == 2
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_comparison_csv", "comparison.csv: file not found"),
+    ("sweep_unknown_metric", "--target: metric 'nope' is not in sweep.csv"),
+    ("run_metric_target", "--target: a run or comparison report takes a DTOC rate target"),
+])
+def test_report_errors_exit_2(compared: Path, swept: Path, built: tuple[Path, dict[str, Path]], tmp_path: Path,
+                              case: str, message: str) -> None:
+    if case == "no_comparison_csv":
+        folder = tmp_path / "cmp"
+        shutil.copytree(compared, folder)
+        (folder / "comparison.csv").unlink()
+        args = [str(folder)]
+    elif case == "sweep_unknown_metric":
+        args = [str(swept), "--target", "nope<=3"]
+    else:
+        args = [str(built[0]), "--target", "delayed_bed_days<=5"]
+    result = CliRunner().invoke(report_command, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
+def test_comparison_renders_in_headless_chromium(compared: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    subprocess.run(["bash", str(ROOT / "scripts" / "render_check.sh"), str(compared), str(shot), "1280", "2400"],
+                   check=True, timeout=120, capture_output=True)
+    with Image.open(shot) as image:
+        assert image.convert("L").getextrema()[0] < 100

@@ -15,6 +15,7 @@ from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
 from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
 from d2asim.experiments.warmup import BATCH_DAYS, suggest_warmup
+from d2asim.report.command import report_option, write_report
 from d2asim.run_folder import new_run_dir
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
@@ -52,11 +53,12 @@ def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed of baseline]")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/compare-TIME]")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted comparison")
+@report_option
 @backend_options
 @reports_bad_input
 def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int | None, seed: int | None,
                     out: Path | None, resume: Path | None, workers: int | None, dask_address: str | None,
-                    quiet: bool) -> None:
+                    quiet: bool, report: bool = False) -> None:
     """Compare OPTION scenarios with BASELINE on common random numbers: bed days
     saved and other paired differences with 95% CIs (comparison.csv)."""
     if resume is not None:
@@ -78,6 +80,8 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
     table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
     click.echo(comparison_text(table, reps, seed))
     click.echo(f"\nFolder: {folder}")
+    if report:
+        write_report(folder)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -97,11 +101,12 @@ def _unique(names: list[str]) -> list[str]:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/sweep-TIME]")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted sweep")
+@report_option
 @backend_options
 @reports_bad_input
 def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: int | None, seed: int | None,
                   out: Path | None, resume: Path | None, workers: int | None, dask_address: str | None,
-                  quiet: bool) -> None:
+                  quiet: bool, report: bool = False) -> None:
     """Run SCENARIO_FILE at every point of a grid (e.g. --set services.p1.capacity=80,100,120);
     writes sweep.csv, one row per point with 95% CIs."""
     if resume is not None:
@@ -131,6 +136,8 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
     shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
     click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
     click.echo(f"\nFolder: {folder}")
+    if report:
+        write_report(folder)
 
 
 @click.command("capacity-needed")

@@ -12,6 +12,7 @@ from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, wri
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
 from d2asim.headline import headline_text
+from d2asim.report.command import report_option, write_report
 from d2asim.run_folder import new_run_dir, summary_document, write_run
 from d2asim.runner import run_replications
 from d2asim.scenario.errors import ScenarioError
@@ -30,11 +31,12 @@ from d2asim.scenario.loader import load_scenario
               help="with --reps auto: the metric whose CI must reach --precision")
 @click.option("--max-reps", type=click.IntRange(min=1), default=200, show_default=True,
               help="with --reps auto: stop here even if --precision is not reached")
+@report_option
 @backend_options
 @reports_bad_input
 def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Path | None, resume: Path | None,
         precision: float, precision_metric: str, max_reps: int,
-        workers: int | None, dask_address: str | None, quiet: bool) -> None:
+        workers: int | None, dask_address: str | None, quiet: bool, report: bool = False) -> None:
     """Run SCENARIO_FILE and write a run folder (summary.json, daily.csv, ...).
 
     Every finished replication is saved at once: after an interruption,
@@ -64,3 +66,5 @@ def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Pat
     write_run(result, folder, extra)
     click.echo(headline_text(summary_document(result, extra)))
     click.echo(f"\nRun folder: {folder}")
+    if report:
+        write_report(folder)

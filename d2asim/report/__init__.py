@@ -1,4 +1,5 @@
-"""Reports of a run folder: charts (PNG + SVG), report.html, report.md and table CSVs.
+"""Reports of a run, comparison or sweep folder: charts (PNG + SVG), report.html,
+report.md and table CSVs.
 
 This package's top level stays light (no matplotlib) so the CLI can import
 :mod:`d2asim.report.command` cheaply; :func:`build_report` imports the rest on use.
@@ -11,11 +12,12 @@ from pathlib import Path
 DEFAULT_TARGET = 9.4  # DTOC rate target, delayed patients per day per 100,000 adults (2017 BCF)
 
 
-def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path]:
-    """Write the report into the run folder ``folder``; see :func:`d2asim.report.build.build_report`."""
-    from d2asim.report.build import build_report as _build
+def build_report(folder: Path, target: str | float | None = None) -> dict[str, Path]:
+    """Write the report into ``folder``: a run, comparison or sweep folder (see
+    :func:`d2asim.report.build.build_any`; ``target`` defaults to a DTOC rate of 9.4)."""
+    from d2asim.report.build import build_any
 
-    return _build(folder, target)
+    return build_any(Path(folder), target)
 
 
 __all__ = ["DEFAULT_TARGET", "build_report"]

@@ -1,4 +1,5 @@
-"""``build_report``: write report.html, report.md, charts/ and the table CSVs into a run folder."""
+"""``build_report``: write report.html, report.md, charts/ and the table CSVs into a run
+folder; ``build_any`` does the same for a run, comparison or sweep folder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from d2asim.report.data import load_run
 from d2asim.report.html import render_html
 from d2asim.report.markdown import render_markdown
 from d2asim.report.tables import headline_frame
+from d2asim.scenario.errors import ScenarioError
+
+DTOC_METRIC = "dtoc_rate_per_100k_adults"
 
 
 def write_tables(report: Report) -> dict[str, Path]:
@@ -22,10 +26,8 @@ def write_tables(report: Report) -> dict[str, Path]:
     return paths
 
 
-def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path]:
-    """Build the full report for the run folder ``folder``; ``target`` is the DTOC rate
-    target in delayed patients per day per 100,000 adults. Returns the written files.
-    Raises ScenarioError for a missing or invalid run folder."""
+def build_run(folder: Path, target: float = DEFAULT_TARGET) -> tuple[Report, dict[str, Path]]:
+    """Write the run report into ``folder``; the assembled report and the written files."""
     report = assemble(load_run(Path(folder)), target)
     written = write_tables(report)
     written["markdown"] = report.run.folder / "report.md"
@@ -34,4 +36,49 @@ def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path
     written["html"].write_text(render_html(report), encoding="utf-8")
     for chart in report.charts:
         written[chart.stem] = chart.png
-    return written
+    return report, written
+
+
+def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path]:
+    """Build the full report for the run folder ``folder``; ``target`` is the DTOC rate
+    target in delayed patients per day per 100,000 adults. Returns the written files.
+    Raises ScenarioError for a missing or invalid run folder."""
+    return build_run(folder, target)[1]
+
+
+def dtoc_target(text: str | float | None) -> float:
+    """The DTOC-rate target of a run or comparison report from ``--target``: a number,
+    or ``dtoc_rate_per_100k_adults<=VALUE``."""
+    if text is None:
+        return DEFAULT_TARGET
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from d2asim.experiments.capacity import Target
+
+    target = Target.parse(str(text))
+    if target.metric != DTOC_METRIC or target.op not in ("<=", "<"):
+        raise ScenarioError([f"--target: a run or comparison report takes a DTOC rate target: a number or "
+                             f"{DTOC_METRIC}<=VALUE (got {text!r}; other metrics work for sweeps)"])
+    return target.value
+
+
+def build_any(folder: Path, target: str | float | None = None) -> dict[str, Path]:
+    """Write the report for a run, comparison (run.json kind ``compare``) or sweep
+    (kind ``sweep``) folder. ``target``: for runs and comparisons the DTOC rate target
+    (a number, default 9.4); for sweeps ``METRIC<=VALUE`` (or a number: a DTOC rate target).
+    Returns the written files (``html`` and ``markdown`` always)."""
+    from d2asim.report.multi import folder_kind
+
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    if kind == "compare":
+        from d2asim.report.compare_report import build_comparison_report
+
+        return build_comparison_report(folder, dtoc_target(target))
+    if kind == "sweep":
+        from d2asim.report.sweep_report import build_sweep_report
+
+        return build_sweep_report(folder, target)
+    return build_report(folder, dtoc_target(target))

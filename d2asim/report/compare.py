@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
 from d2asim.report import style
@@ -55,6 +56,15 @@ def _gbp(x: float, _pos: object = None) -> str:
     return f"{sign}£{x / 1e3:,.0f}k" if x >= 1e4 else f"{sign}£{x:,.0f}"
 
 
+def _include_zero(ax: Axes, share: float = 0.08) -> None:
+    """Widen both axes so that zero lies inside with a margin: every quadrant label
+    then sits in its own quadrant."""
+    for get, set_ in ((ax.get_xlim, ax.set_xlim), (ax.get_ylim, ax.set_ylim)):
+        lo, hi = get()
+        span = (max(hi, 0.0) - min(lo, 0.0)) or 1.0
+        set_(min(lo, -share * span), max(hi, share * span))
+
+
 def bed_days_saved_chart(comparison: pd.DataFrame, charts_dir: Path, footer: str = "",
                          metric: str = SAVED_METRIC, stem: str = "bed_days_saved") -> Path | None:
     """Horizontal bars of bed days saved per option (largest at the top) with 95% CI
@@ -78,7 +88,8 @@ def bed_days_saved_chart(comparison: pd.DataFrame, charts_dir: Path, footer: str
             right = d >= 0
             ax.annotate(f"{d:,.0f}", xy=(hi if right else lo, yi), xytext=(5 if right else -5, 0),
                         textcoords="offset points", ha="left" if right else "right", va="center", fontsize=9)
-        ax.set_xlim(min(data["ci_low"].min(), 0) - 0.12 * span, max(data["ci_high"].max(), 0) + 0.12 * span)
+        left, right = min(data["ci_low"].min(), 0), max(data["ci_high"].max(), 0)
+        ax.set_xlim(left - (0.12 if left < 0 else 0.02) * span, right + (0.12 if right > 0 else 0.02) * span)
         ax.set_yticks(y, list(data.index))
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(axis="x", visible=True)
@@ -101,27 +112,27 @@ def cost_vs_bed_days_chart(comparison: pd.DataFrame, charts_dir: Path, footer: s
         ax.axhline(0, color=style.GREY, linewidth=0.9)
         ax.axvline(0, color=style.GREY, linewidth=0.9)
         markers = ("o", "s", "^", "D", "v", "P", "X", "*")
-        for i, (option, r) in enumerate(both.iterrows()):
+        for i, (_option, r) in enumerate(both.iterrows()):
             xerr = [[r["difference_saved"] - r["ci_low_saved"]], [r["ci_high_saved"] - r["difference_saved"]]]
             yerr = [[r["difference_cost"] - r["ci_low_cost"]], [r["ci_high_cost"] - r["difference_cost"]]]
             look = style.series_style(i)
             ax.errorbar(r["difference_saved"], r["difference_cost"], xerr=np.abs(xerr), yerr=np.abs(yerr),
                         fmt=markers[i % len(markers)], color=look["color"], markersize=8, capsize=3,
-                        elinewidth=1.0, markeredgecolor=style.BLACK, markeredgewidth=0.6)
-            ax.annotate(str(option), xy=(r["difference_saved"], r["difference_cost"]), xytext=(7, 7),
-                        textcoords="offset points", fontsize=9,
-                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
-                              "alpha": 0.8})
+                        elinewidth=1.0, markeredgecolor=style.BLACK, markeredgewidth=0.6, zorder=3)
         ax.margins(x=0.15, y=0.15)
+        _include_zero(ax)
         for x, y, ha, va, text in ((0.99, 0.02, "right", "bottom", "saves bed days and money"),
                                    (0.99, 0.98, "right", "top", "saves bed days, costs more"),
-                                   (0.01, 0.98, "left", "top", "more bed days and costs more")):
+                                   (0.01, 0.98, "left", "top", "adds bed days, costs more"),
+                                   (0.01, 0.02, "left", "bottom", "adds bed days, costs less")):
             ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, color=style.GREY,
                     style="italic")
         ax.yaxis.set_major_formatter(FuncFormatter(_gbp))
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(axis="x", visible=True)
         ax.set_xlabel("Bed days saved against the baseline (bed days)")
-        ax.set_ylabel("Extra cost against the baseline (GBP)")
-        ax.set_title("Cost and bed days saved of each option")
+        ax.set_ylabel("Change in cost against the baseline\n(GBP; below zero: costs less)")
+        ax.set_title("Change in cost against bed days saved, per option")
+        style.place_labels(ax, list(both["difference_saved"]), list(both["difference_cost"]),
+                           [str(o) for o in both.index])
         return style.save(fig, charts_dir, stem)["png"]

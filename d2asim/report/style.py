@@ -127,3 +127,62 @@ def month_ticks(ax: Axes, months: Sequence[str]) -> None:
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def place_labels(ax: Axes, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str],
+                 fontsize: float = 9) -> None:
+    """Label points (data coordinates) next to their marker without labels overlapping
+    one another or the markers: each label takes the first free spot of a few around
+    its point (nearest first), else the least crowded one, with a leader line when far."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+    with mpl.rc_context(RC):
+        fig.draw_without_rendering()  # runs the layout, so positions are final
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        scale = fig.dpi / 72.0
+        points = [ax.transData.transform((x, y)) for x, y in zip(xs, ys, strict=True)]
+        taken = [Bbox.from_bounds(px - 7 * scale, py - 7 * scale, 14 * scale, 14 * scale) for px, py in points]
+        frame = ax.get_window_extent(renderer)
+        near = [(8, 8), (8, -8), (-8, 8), (-8, -8), (10, 0), (-10, 0), (0, 12), (0, -12)]
+        spots = near + [(2.5 * dx, 2.5 * dy) for dx, dy in near] + [(4.5 * dx, 4.5 * dy) for dx, dy in near]
+
+        def cost(box: Bbox) -> float:
+            inside = Bbox.intersection(box, frame)
+            outside = box.width * box.height - (inside.width * inside.height if inside else 0.0)
+            overlap = sum(i.width * i.height for t in taken if (i := Bbox.intersection(box, t)) is not None)
+            return overlap + 4 * outside
+
+        for k, ((x, y), label) in enumerate(zip(zip(xs, ys, strict=True), labels, strict=True)):
+            best: tuple[float, Any] | None = None
+            here = points[k]
+            others = [p for j, p in enumerate(points) if j != k]
+            if others:  # try the side away from the nearest other point first
+                nearest = min(others, key=lambda p: float(np.hypot(*(p - here))))
+                away = here - nearest
+                ring = sorted(near, key=lambda o: -float(np.dot(o, away) / (np.hypot(*o) or 1.0)))
+                spots = ring + [(2.5 * dx, 2.5 * dy) for dx, dy in ring] + [(4.5 * dx, 4.5 * dy) for dx, dy in ring]
+            for dx, dy in spots:
+                ann = ax.annotate(
+                    label, xy=(x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                    ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                    va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                    arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.7, "shrinkA": 0, "shrinkB": 5})
+                ann.set_in_layout(False)
+                box = ann.get_window_extent(renderer).expanded(1.04, 1.15)
+                score = cost(box)
+                if best is None or score < best[0]:
+                    if best is not None:
+                        best[1].remove()
+                    best = (score, ann)
+                else:
+                    ann.remove()
+                if score == 0:
+                    break
+            assert best is not None
+            taken.append(best[1].get_window_extent(renderer).expanded(1.04, 1.15))

@@ -207,8 +207,9 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str
 
 
 def scenario_to_dict(scenario: BaseModel) -> dict[str, Any]:
-    """A plain, YAML-safe mapping of a scenario with every default filled in."""
-    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """A plain, YAML-safe mapping of a scenario with every default filled in. It is
+    self-contained: ``extends`` is already resolved, so it is left out."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"extends"})
 
 
 def _nest(keys: list[str], value: Any) -> dict[str, Any]:

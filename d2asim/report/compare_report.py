@@ -1,0 +1,321 @@
+"""The comparison report of a ``d2asim compare`` folder: each option's key paired
+differences with 95% CIs (the numbers of comparison.csv), bed days saved and cost
+charts, and the baseline's own run report (charts embedded, files in its sub-folder).
+
+Writes report.html, report.md, headline.csv (the differences table: the raw
+comparison.csv values and the text shown), scenarios.csv and charts/ into the folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from d2asim.report.build import build_run
+from d2asim.report.captions import Caption, num
+from d2asim.report.compare import _gbp, bed_days_saved_chart, cost_vs_bed_days_chart, read_comparison
+from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
+from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
+from d2asim.report.multi import MultiRun, load_multi, scenario_changes
+from d2asim.report.numbers import fmt_row
+
+# (comparison.csv metric, label, unit): the key paired differences, as `d2asim compare` prints them
+KEY_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("bed_days_saved", "Acute bed days saved", "bed days"),
+    ("delayed_bed_days", "Delayed bed days", "bed days"),
+    ("dtoc_rate_per_100k_adults", "DTOC rate per 100,000 adults", "delayed patients a day per 100,000 adults"),
+    ("admission_wait_mean_hours", "Mean wait for a bed (hours)", "hours"),
+    ("cost_total_gbp", "Cost (GBP)", "GBP"),
+)
+SAVED, COST, DTOC = "bed_days_saved", "cost_total_gbp", "dtoc_rate_per_100k_adults"
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One option x metric of comparison.csv (raw values) and the text shown for it."""
+
+    option: str
+    metric: str
+    label: str
+    unit: str
+    baseline: float | None
+    option_value: float | None
+    difference: float
+    ci_low: float
+    ci_high: float
+    distinguishable: bool
+    baseline_text: str
+    option_text: str
+    difference_text: str
+    ci_text: str
+    distinguishable_text: str
+
+
+def diff_rows(comparison: pd.DataFrame) -> list[DiffRow]:
+    """The key differences of every option, options in file order, metrics in KEY_METRICS order."""
+    rows = []
+    for option, part in comparison.groupby("option", sort=False):
+        by_metric = part.set_index("metric")
+        for metric, label, unit in KEY_METRICS:
+            if metric not in by_metric.index:
+                continue
+            r = by_metric.loc[metric]
+            # bed_days_saved has no levels (comparison.csv holds 0 and the saving itself)
+            base = None if metric == SAVED else float(r["baseline"])
+            value = None if metric == SAVED else float(r["option_value"])
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            dist = bool(r["distinguishable"]) if "distinguishable" in r.index else bool(lo > 0 or hi < 0)
+            diff = float(r["difference"])
+            texts = fmt_row([base, value, diff, lo, hi], signed=[False, False, True, True, True])
+            rows.append(DiffRow(str(option), metric, label, unit, base, value, diff, lo, hi, dist,
+                                texts[0], texts[1], texts[2], f"{texts[3]} to {texts[4]}", "yes" if dist else "no"))
+    return rows
+
+
+def diff_table(rows: list[DiffRow]) -> Table:
+    shown, classes, last = [], [], None
+    for r in rows:
+        first = r.option != last
+        last = r.option
+        shown.append([r.option if first else "", r.label, r.baseline_text, r.option_text, r.difference_text,
+                      r.ci_text, r.distinguishable_text])
+        classes.append("first" if first else "")
+    return Table(["Option", "Result", "Baseline", "Option", "Difference", "95% CI",
+                  "Distinguishable from zero"], shown, numeric={2, 3, 4, 5}, css="diff",
+                 keys=[f"{r.option}|{r.metric}" for r in rows], classes=classes,
+                 cell_classes={0: "option", 6: "text"})
+
+
+# ----------------------------------------------------------------------- captions
+def _ci(d: float, lo: float, hi: float, money: bool = False) -> str:
+    if money:
+        return f"{_gbp(d)} (95% CI {_gbp(lo)} to {_gbp(hi)})"
+    decimals = 0 if abs(d) >= 100 else 1
+    return f"{num(d, decimals)} (95% CI {num(lo, decimals)} to {num(hi, decimals)})"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _of(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return frame[frame["metric"] == metric].set_index("option")
+
+
+def saved_caption(comparison: pd.DataFrame, days: int, reps: int) -> Caption:
+    saved = _of(comparison, SAVED)
+    n = len(saved)
+    best = saved["difference"].idxmax()
+    b = saved.loc[best]
+    if b["difference"] > 0:
+        finding = (f"{best} saved the most acute bed days: {_ci(b['difference'], b['ci_low'], b['ci_high'])} "
+                   f"over the {days}-day period, about {num(b['difference'] / days, 1)} beds a day")
+    else:
+        finding = (f"No option saved acute bed days; {best} added the fewest, "
+                   f"{_ci(-b['difference'], -b['ci_high'], -b['ci_low'])} over the {days}-day period")
+    up = [o for o, r in saved.iterrows() if r["ci_low"] > 0]
+    down = [o for o, r in saved.iterrows() if r["ci_high"] < 0]
+    unclear = [o for o in saved.index if o not in up and o not in down]
+    parts = [f"{'all' if len(up) == n and n > 1 else len(up)} {'' if len(up) == n else f'of {n} '}option"
+             f"{'s' if n > 1 else ''} saved bed days distinguishable from zero"]
+    if down:
+        parts.append(f"{_names(down)} added bed days")
+    if unclear:
+        parts.append(f"for {_names(unclear)} the 95% CI includes zero")
+    finding += "; " + "; ".join(parts) + "."
+    note = (f"Bars: mean of {reps} paired differences (baseline minus option acute bed days, common random "
+            "numbers), largest at the top; error bars: 95% CI; line: zero.")
+    return Caption(finding, note)
+
+
+def cost_caption(comparison: pd.DataFrame, reps: int) -> Caption:
+    saved, cost = _of(comparison, SAVED), _of(comparison, COST)
+    both = saved.merge(cost, left_index=True, right_index=True, suffixes=("_saved", "_cost"))
+    n = len(both)
+    cheaper = both[(both["difference_saved"] > 0) & (both["difference_cost"] < 0)]
+    dearer = both[(both["difference_saved"] > 0) & (both["difference_cost"] > 0)]
+    same = both[(both["difference_saved"] > 0) & (both["difference_cost"] == 0)]
+    worse = both[both["difference_saved"] <= 0]
+    parts = []
+    if len(cheaper):
+        low, high = cheaper["difference_cost"].idxmax(), cheaper["difference_cost"].idxmin()
+        who = f"All {n}" if len(cheaper) == n and n > 1 else f"{len(cheaper)} of {n}"
+        r = cheaper.loc[high]
+        most = (f"{_gbp(-r['difference_cost'])} less ({high}; 95% CI {_gbp(-r['ci_high_cost'])} to "
+                f"{_gbp(-r['ci_low_cost'])} less)")
+        spread = (f"from {_gbp(-cheaper.loc[low, 'difference_cost'])} less ({low}) to {most}"
+                  if len(cheaper) > 1 else most)
+        parts.append(f"{who} options saved bed days and cost less than the baseline over the period: {spread}")
+    if len(dearer):
+        per = dearer["difference_cost"] / dearer["difference_saved"]
+        best = per.idxmin()
+        parts.append(f"{len(dearer)} of {n} options saved bed days at extra cost; the least per bed day saved "
+                     f"was {best}, {_gbp(per[best])} a bed day")
+    if len(same):
+        parts.append(f"{_names(list(same.index))} saved bed days at no change in cost")
+    if len(worse):
+        parts.append(f"{_names(list(worse.index))} did not save bed days")
+    finding = "; ".join(parts) + "."
+    note = (f"Points: means of {reps} paired differences; bars: 95% CIs. Costs count occupied acute bed days "
+            "and occupied service days at their daily rates; places funded but standing empty are not costed.")
+    return Caption(finding, note)  # may start with an option's name: not capitalised
+
+
+def dtoc_finding(comparison: pd.DataFrame) -> str | None:
+    rates = _of(comparison, DTOC)
+    if rates.empty:
+        return None
+    best = rates["difference"].idxmin()
+    r = rates.loc[best]
+    if r["difference"] >= 0:
+        return f"No option lowered the DTOC rate (baseline {num(r['baseline'], 1)} per 100,000 adults)."
+    return (f"The DTOC rate fell most with {best}: from {num(r['baseline'], 1)} to {num(r['option_value'], 1)} "
+            "delayed patients a day per 100,000 adults, a change of "
+            f"{_ci(r['difference'], r['ci_low'], r['ci_high'])}.")
+
+
+# --------------------------------------------------------------------- document
+def _scenario_rows(multi: MultiRun) -> list[dict[str, Any]]:
+    base = multi.scenarios[0]
+    rows = []
+    for i, (sub, scenario, summary) in enumerate(zip(multi.subfolders, multi.scenarios, multi.summaries,
+                                                     strict=True)):
+        changes = scenario_changes(base, scenario) if i else []
+        rows.append({"role": "baseline" if i == 0 else "option", "scenario": summary["scenario"],
+                     "subfolder": sub, "description": " ".join(str(scenario.get("description") or "").split()),
+                     "changes": "; ".join(changes) if i else "(the baseline)"})
+    return rows
+
+
+def _method(multi: MultiRun, n_options: int, target: float) -> list[str]:
+    p = multi.period
+    return [
+        f"Every scenario was run {multi.replications} times (replications) with seed {multi.seed}, each for "
+        f"{p['warmup_days']} warm-up days (not reported) and then {p['duration_days']} reported days from "
+        f"{p['start_date']}. Replication r of every scenario uses the same random numbers (common random "
+        "numbers): the same patients arrive with the same needs and stays, so the differences come from the "
+        "options rather than from chance.",
+        "A difference is option minus baseline, taken replication by replication; its 95% confidence interval "
+        f"is the t-interval of those {multi.replications} paired differences. Acute bed days saved = baseline "
+        "acute bed days minus option acute bed days (positive: fewer bed days). A difference is "
+        "distinguishable from zero when its 95% CI does not include zero.",
+        ("With one replication there is no confidence interval: the interval shown is the single paired "
+         "difference, and 'distinguishable from zero' means only that it is not zero. "
+         if multi.replications < 2 else "")
+        + "The intervals show random variation in the simulation only, not uncertainty in the inputs. "
+        f"{n_options} options and {len(KEY_METRICS)} results are shown without adjustment for multiple "
+        "comparisons, so an interval that only just excludes zero is weak evidence.",
+        "Delayed bed days are the days between a patient being ready to leave and leaving the bed; the DTOC rate "
+        "is delayed patients per day per 100,000 adults aged 18+ (ASCOF 2C"
+        + (f"; the baseline charts show the target {target:g}" if target != DEFAULT_TARGET else
+           f"; the baseline charts show the 2017 Better Care Fund expectation of {DEFAULT_TARGET:g}") + ").",
+        "Costs are acute bed days (delayed days at their own rate if the scenario sets one) and occupied days of "
+        "each downstream service at its cost per day, over the reported period. The cost of places that are "
+        "funded but stand empty is not included, so extra capacity costs more to commission than shown here.",
+    ]
+
+
+def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[DiffRow], target: float,
+                        baseline: Any, charts: dict[str, Path | None]) -> Document:
+    """``baseline``: the assembled run report of the baseline sub-folder."""
+    base_name = multi.summaries[0]["scenario"]
+    options = list(dict.fromkeys(comparison["option"]))
+    days = int(multi.period["duration_days"])
+    reps = multi.replications
+    blocks: list[Any] = [Heading("1. What was compared")]
+    scen = _scenario_rows(multi)
+    blocks.append(Para(f"Baseline scenario `{base_name}` and {len(options)} option{'s' if len(options) > 1 else ''}; "
+                       f"{reps} replications each, seed "
+                       f"{multi.seed}, {days} reported days from {multi.period['start_date']}."))
+    blocks.append(Table(["Scenario", "Description", "Differs from the baseline in"],
+                        [[r["scenario"], r["description"],
+                          r["changes"]] for r in scen], css="inputs", keys=[r["scenario"] for r in scen]))
+    blocks.append(Heading("2. Key results: differences from the baseline"))
+    blocks.append(Para(f"Mean over {reps} replications of option minus baseline (bed days saved: baseline minus "
+                       "option), with the paired 95% confidence interval; all from `comparison.csv`."))
+    blocks.append(diff_table(rows))
+    blocks.append(Heading("3. Charts"))
+    findings: list[str] = []
+    if charts.get("bed_days_saved"):
+        cap = saved_caption(comparison, days, reps)
+        findings.append(cap.finding)
+        blocks.append(Figure(charts["bed_days_saved"], f"{CHARTS_DIR}/bed_days_saved.png",  # type: ignore[arg-type]
+                             "Horizontal bar chart of acute bed days saved by each option with 95% CI error bars",
+                             cap, "bed_days_saved"))
+    dtoc = dtoc_finding(comparison)
+    if dtoc:
+        findings.append(dtoc)
+    if charts.get("cost_vs_bed_days"):
+        cap = cost_caption(comparison, reps)
+        findings.append(cap.finding)
+        blocks.append(Figure(charts["cost_vs_bed_days"], f"{CHARTS_DIR}/cost_vs_bed_days.png",  # type: ignore[arg-type]
+                             "Scatter chart of the change in cost against bed days saved, one point per option",
+                             cap, "cost_vs_bed_days"))
+    else:
+        blocks.append(Para("Not shown: cost against bed days saved (the scenarios set no costs: "
+                           "`acute.bed_day_cost_gbp`, `services.*.cost_per_day_gbp`).", note=True))
+    sub = multi.subfolders[0]
+    blocks.append(Heading(f"4. The baseline in detail: {base_name}"))
+    blocks.append(Para(f"The baseline's own run report is in the sub-folder `{sub}/` (`report.html`, `report.md`); "
+                       "its headline results and charts follow. Any option's run report: "
+                       "`d2asim report OPTION_FOLDER` from this folder.", note=True))
+    blocks.append(Table(["Result", "Mean", "95% CI", "Unit"],
+                        [[r.label.strip(), r.mean_text, r.ci_text, r.unit] for r in baseline.headline],
+                        numeric={1, 2}, css="headline", keys=[r.metric for r in baseline.headline]))
+    for chart in baseline.charts:
+        blocks.append(Figure(chart.png, f"{sub}/{CHARTS_DIR}/{chart.stem}.png", chart.alt, chart.caption,
+                             f"baseline-{chart.stem}"))
+    blocks += [Para(f"Not shown: {note}", note=True) for note in baseline.skipped]
+    blocks.append(Heading("5. Method and assumptions"))
+    blocks += [Para(p) for p in _method(multi, len(options), target)]
+    blocks.append(Heading("6. How to reproduce"))
+    blocks.append(Para("From this folder (each sub-folder holds its resolved `scenario.yaml`, every default "
+                       "filled in; the first file is the baseline):"))
+    blocks.append(Code(reproduce_command(multi)))
+    rebuild = "d2asim report ." + (f" --target {target:g}" if target != DEFAULT_TARGET else "")
+    blocks.append(Para(f"The same files and seed give identical results. To rebuild this report, run `{rebuild}` "
+                       "in this folder."))
+    footer = chart_footer(multi, len(options))
+    return Document(title=f"{len(options)} options compared with {base_name}",
+                    meta=f"{len(options)} options · {multi.provenance()}", findings=findings, blocks=blocks,
+                    footer=footer)
+
+
+def reproduce_command(multi: MultiRun) -> str:
+    """``d2asim compare`` on the sub-folders' scenario files, one file a line."""
+    files = " \\\n  ".join(f"{s}/scenario.yaml" for s in multi.subfolders)
+    return f"d2asim compare {files} \\\n  --reps {multi.replications} --seed {multi.seed}"
+
+
+def chart_footer(multi: MultiRun, n_options: int) -> str:
+    return f"Scenario {multi.summaries[0]['scenario']} (baseline) vs {n_options} options · {multi.provenance()}"
+
+
+def build_comparison_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path]:
+    """Write the comparison report into the compare folder ``folder`` (and the baseline's
+    run report into its sub-folder). Returns the written files."""
+    multi = load_multi(folder, "compare")
+    comparison = read_comparison(folder / "comparison.csv")
+    options = list(dict.fromkeys(comparison["option"]))
+    rows = diff_rows(comparison)
+    baseline, _ = build_run(folder / multi.subfolders[0], target)
+    out = folder / CHARTS_DIR
+    footer = chart_footer(multi, len(options))
+    costs = comparison[comparison["metric"] == COST]
+    costed = bool(len(costs)) and bool((costs[["baseline", "option_value"]].abs() > 0).any().any())
+    charts = {"bed_days_saved": bed_days_saved_chart(comparison, out, footer),
+              "cost_vs_bed_days": cost_vs_bed_days_chart(comparison, out, footer) if costed else None}
+    doc = comparison_document(multi, comparison, rows, target, baseline, charts)
+    written: dict[str, Path] = {"headline": folder / "headline.csv", "scenarios": folder / "scenarios.csv"}
+    pd.DataFrame([asdict(r) for r in rows]).to_csv(written["headline"], index=False)
+    pd.DataFrame(_scenario_rows(multi)).to_csv(written["scenarios"], index=False)
+    written["markdown"] = folder / "report.md"
+    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
+    written["html"] = folder / "report.html"
+    written["html"].write_text(render_html(doc), encoding="utf-8")
+    written.update({stem: png for stem, png in charts.items() if png is not None})
+    written["baseline_report"] = folder / multi.subfolders[0] / "report.html"
+    return written
