@@ -21,6 +21,7 @@ COMMANDS = {
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),
     "warmup": ("d2asim.cli.experiments", "warmup_command"),
     "report": ("d2asim.report.command", "report_command"),
+    "calibrate": ("d2asim.calibration.command", "calibrate_command"),
 }
 
 

@@ -1,0 +1,329 @@
+"""``d2asim calibrate CONFIG``: fit a scenario to a trust's aggregate series and backtest it.
+
+The run folder (``outputs/calibration-<trust>-<time>/`` by default, never written into
+when it exists and is not empty) holds ``calibration.json``, ``series_monthly.csv``,
+``series_daily.csv``, ``scenario.yaml`` (the fitted scenario), ``report.md`` and
+``charts/``. ``--out FILE`` also writes the fitted scenario there (refused if the file
+exists, unless ``--force``): it ``extends`` the base scenario and states only what the
+calibration changed, under a header comment recording the data, periods and fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+import yaml
+
+from d2asim import __version__
+from d2asim.calibration import backtest as bt
+from d2asim.calibration.aggregates import Observed, check_enough, load_observed
+from d2asim.calibration.calibration_report import write_report
+from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
+from d2asim.calibration.simfit import (
+    Evaluator,
+    Problem,
+    Simulator,
+    get_path,
+    monthly_by_rep,
+    nested,
+    search,
+    set_paths,
+    specs_from,
+)
+from d2asim.cli.common import reports_bad_input
+from d2asim.run_folder import new_run_dir
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
+from d2asim.scenario.schema import Scenario
+
+QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0}
+
+
+def spells_overrides(section: dict[str, Any], config_dir: Path, base: Scenario, where: str) -> dict[str, Any]:
+    """Dotted-key overrides fitted from patient-level spells:
+    ``d2asim.calibration.fitting.fit_spells(**section).scenario_overrides()``, with the
+    ``spells`` and ``episodes`` files relative to the config's folder and, unless the
+    section says otherwise, the base scenario's age bands."""
+    try:
+        from d2asim.calibration.fitting import fit_spells
+    except ImportError:
+        raise ScenarioError([f"{where}: spells: patient-level spell fitting (d2asim.calibration.fitting) "
+                             "is not available in this version"]) from None
+    options = dict(section)
+    for key in ("spells", "episodes"):
+        if isinstance(options.get(key), str):
+            options[key] = config_dir / options[key]
+    if isinstance(options.get("window"), list):
+        options["window"] = tuple(options["window"])
+    options.setdefault("age_bands", [{"name": b.name, "min_age": b.min_age} for b in base.age_bands])
+    try:
+        return dict(fit_spells(**options).scenario_overrides())
+    except TypeError as exc:  # an option fit_spells does not take
+        raise ScenarioError([f"{where}: spells: {exc}"]) from None
+
+
+def prepare(config_path: Path) -> tuple[CalibrationConfig, Path, Scenario, dict[str, Any]]:
+    """Config, base scenario file, base scenario with the fixed overrides (spells, then
+    ``overrides``; each replaces the value at its dotted path), and those overrides."""
+    config = load_config(config_path)
+    base_path = (config_path.parent / config.base_scenario).resolve()
+    if not base_path.is_file():
+        raise ScenarioError([f"{config_path}: base_scenario: file not found: {base_path}"])
+    base = load_scenario(base_path)
+    fixed: dict[str, Any] = {}
+    if config.spells is not None:
+        fixed.update(spells_overrides(config.spells, config_path.parent, base, str(config_path)))
+    fixed.update(config.overrides)
+    if fixed:
+        base = validate_mapping(set_paths(scenario_to_dict(base), fixed), f"{config_path}: overrides")
+    return config, base_path, base, fixed
+
+
+def check_parameters(problem: Problem, where: Path) -> None:
+    """Every parameter names a field (or distributions) of the base scenario and both its
+    bounds give a valid scenario; one line per problem."""
+    problems = []
+    for j, name in enumerate(problem.names):
+        p = problem.config.parameters[name]
+        field = "path" if p.scale is None else "scale"
+        for value in (problem.low[j], problem.high[j]):
+            try:
+                validate_mapping(set_paths(scenario_to_dict(problem.base), problem.override(name, value)),
+                                 "<calibration>")
+            except KeyError as exc:
+                problems.append(f"{where}: parameters.{name}.{field}: {exc.args[0]!r} is not set in the base scenario")
+            except ValueError as exc:
+                problems.append(f"{where}: parameters.{name}.{field}: {exc}")
+            except ScenarioError as exc:
+                problems += [f"{where}: parameters.{name}: {value:g} gives an invalid scenario: "
+                             f"{line.removeprefix('<calibration>: ')}" for line in exc.lines]
+            else:
+                continue
+            break
+    if problems:
+        raise ScenarioError(problems)
+
+
+@dataclass
+class FitOutcome:
+    """What the search and the final simulation produced."""
+
+    best: tuple[float, ...]
+    evaluator: Evaluator
+    frames: list[pd.DataFrame]  # final replications: daily model series, fit + test period
+    simulated: dict[str, pd.DataFrame]  # final replications: months x replications per target
+    curvature: dict[str, Any]
+    refits: list[tuple[tuple[float, ...], float]]
+    replications_simulated: int
+
+
+def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
+        progress: Callable[[str], None]) -> FitOutcome:
+    """Search, simulate the fitted scenario over ``total_days`` and estimate the uncertainty."""
+    with Simulator(specs_from(problem.config), workers) as sim:
+        evaluator = Evaluator(problem, sim, opt.seed, opt.replications)
+        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress)
+        progress(f"final: {opt.final_replications} replications over {total_days} days")
+        frames = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])[0]
+        simulated = monthly_by_rep(frames)
+        residuals = {t: o - simulated[t].mean(axis=1).reindex(o.index) for t, o in problem.observed.items()}
+        progress("uncertainty: curvature and refits")
+        curv = bt.curvature(problem, sim, opt.seed, 2 * opt.replications, best, residuals)
+        seeds = [opt.seed + 7919 * (k + 1) for k in range(opt.refits)]
+        refits = bt.refit(problem, sim, seeds, opt.replications, best, opt.method, opt.refit_evaluations)
+        return FitOutcome(best, evaluator, frames, simulated, curv, refits, sim.replications_run)
+
+
+def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, fixed: dict[str, Any],
+                observed: Observed, problem: Problem, opt: Optimiser, quick: bool, out: FitOutcome,
+                table: pd.DataFrame) -> dict[str, Any]:
+    """The calibration.json content (run time added by the caller)."""
+    final_objective, by_target = problem.loss(out.simulated)
+    return {
+        "trust": config.trust, "name": config.run_name(), "config": str(config_path),
+        "base_scenario": str(base_path), "d2asim_version": __version__,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "data": {s.file: {"series": list(s.columns), "frequency": s.frequency,
+                          "rows": observed.rows.get(s.file, {})} for s in config.data.values()},
+        "bad_rows": observed.bad_rows,
+        "fit_period": bt.period_json(config.fit_period), "test_period": bt.period_json(config.test_period),
+        "targets": {n: t.model_dump(exclude_none=True) for n, t in config.targets.items()},
+        "fixed_overrides": fixed,
+        "optimiser": {**opt.model_dump(), "quick": quick, "evaluations": len(out.evaluator.history),
+                      "replications_simulated": out.replications_simulated},
+        "objective": {"definition": f"weighted mean over targets of the mean {_loss_words(opt)} of each fit-period "
+                      "month's relative error (simulated minus observed mean per day, over the target's observed "
+                      "fit-period mean)",
+                      "start": out.evaluator.cache[problem.start_values()][0], "found": out.evaluator.best()[1],
+                      "final": final_objective, "final_by_target": by_target,
+                      "refits": [r[1] for r in out.refits]},
+        "parameters": bt.parameter_entries(problem, out.best, out.curvature, out.refits),
+        "parameter_correlation": {"names": problem.names, "matrix": out.curvature["correlation"]},
+        "uncertainty_method": bt.UNCERTAINTY_METHOD,
+        **bt.monthly_scores(config, table),
+        "backtest_daily": bt.daily_scores(config, observed, out.frames),
+        "simulated_drift": bt.drift(table),
+    }
+
+
+def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path | None = None,
+              workers: int | None = None, quick: bool = False, force: bool = False,
+              progress: Callable[[str], None] = lambda _m: None) -> tuple[Path, dict[str, Any]]:
+    """Fit, backtest and report; returns the run folder and the calibration.json document."""
+    began = time.perf_counter()
+    if scenario_out is not None and scenario_out.exists() and not force:
+        raise ScenarioError([f"{scenario_out}: --out: file exists; choose another name or add --force"])
+    config, base_path, base, fixed = prepare(config_path)
+    observed = load_observed(config, config_path)
+    problem = Problem(config, base, check_enough(config, observed, config_path))
+    check_parameters(problem, config_path)
+    opt = config.optimiser.model_copy(update=QUICK) if quick else config.optimiser
+    folder = new_run_dir(config.run_name(), run_dir)
+    last = (config.test_period or config.fit_period).last_day()
+    total_days = (last - config.fit_period.first_day()).days + 1
+    out = fit(problem, opt, total_days, workers or os.cpu_count() or 1, progress)
+    progress("writing the run folder, scenario and report")
+    table = bt.series_table(config, observed, out.simulated)
+    document = document_of(config, config_path, base_path, fixed, observed, problem, opt, quick, out, table)
+    table.to_csv(folder / "series_monthly.csv", index=False)
+    bt.daily_table(config, observed, out.frames).to_csv(folder / "series_daily.csv", index=False)
+    overrides = {**fixed, **problem.overrides(out.best)}
+    fitted = problem.scenario(out.best).model_copy(update={"run": base.run})  # the base's run settings
+    write_scenario(folder / "scenario.yaml", base_path, overrides, fitted, document, False, config.run_name())
+    if scenario_out is not None:
+        write_scenario(scenario_out, base_path, overrides, fitted, document, force)
+        document["scenario_out"] = str(scenario_out)
+    document["run_seconds"] = round(time.perf_counter() - began, 1)
+    times = os.times()  # the worker processes have ended: their CPU time is counted
+    document["cpu_seconds"] = round(times.user + times.system + times.children_user + times.children_system, 1)
+    write_report(folder, document, table)
+    bt.write_json(folder / "calibration.json", document)
+    return folder, document
+
+
+def _loss_words(opt: Optimiser) -> str:
+    return "square" if opt.loss == "squared" else f"Huber loss (square up to {opt.huber_delta:g}, linear beyond)"
+
+
+def scenario_header(document: dict[str, Any]) -> str:
+    """The comment block recording where a fitted scenario came from."""
+    obj = document["objective"]
+    lines = [f"Calibrated by `d2asim calibrate {document['config']}` (d2asim {document['d2asim_version']}, "
+             f"{document['created']}).",
+             f"Trust {document['trust']}. Data (files relative to the config; bad rows left out, by reason):",
+             *[f"  {f}: " + (", ".join(f"{r} {n}" for r, n in document["bad_rows"].get(f, {}).items()) or "no bad rows")
+               for f in document["data"]],
+             f"Fit period {document['fit_period']['start']}..{document['fit_period']['end']}"
+             + (f"; test period {document['test_period']['start']}..{document['test_period']['end']}."
+                if document["test_period"] else "."),
+             f"Objective (weighted mean loss of monthly relative errors, calibration.json): start {obj['start']:.4g}, "
+             f"found {obj['found']:.4g} ({document['optimiser']['evaluations']} evaluations, "
+             f"{document['optimiser']['replications']} replications each, seed {document['optimiser']['seed']}); "
+             f"{obj['final']:.4g} with {document['optimiser']['final_replications']} replications.",
+             "Parameters (start -> fitted +/- standard error; 90% interval):"]
+    for name, p in document["parameters"].items():
+        lines.append(f"  {name}: {p['start']:g} -> {p['value']:g} +/- {p['se']:.3g} "
+                     f"[{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]" + ("" if p["identified"] else
+                                                                   " (weakly identified by these targets)"))
+    for metric, m in document.get("backtest", {}).items():
+        if m.get("n"):
+            lines.append(f"Backtest {metric}: MAE {m['mae']:.3g} (naive {m['naive_mae']:.3g}), bias {m['bias']:+.3g}, "
+                         f"90% band covers {m['coverage_90']:.0%} of {m['n']} months.")
+    lines.append("Full record: calibration.json in the calibration run folder.")
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def merge_patch(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` as a nested mapping that the loader's deep merge over ``base`` turns
+    into "replace": a distribution's keys that the new one lacks are set to null."""
+    out = {}
+    for key, value in overrides.items():
+        try:
+            old = get_path(base, key)
+        except KeyError:
+            old = None
+        if isinstance(value, dict) and "type" in value and isinstance(old, dict):
+            value = {**{k: None for k in old if k not in value}, **value}
+        out[key] = value
+    return nested(out)
+
+
+def write_scenario(path: Path, base_path: Path, overrides: dict[str, Any], fitted: Scenario,
+                   document: dict[str, Any], force: bool, name: str | None = None) -> None:
+    """A scenario that ``extends`` the base (relative to its own folder) with ``overrides``,
+    checked with the scenario loader before it replaces anything. If the loader's merge
+    cannot express an override (a distribution changing to a type without the old one's
+    fields), the fitted scenario is written in full instead, and the header says so."""
+    if path.exists() and not force:
+        raise ScenarioError([f"{path}: --out: file exists; choose another name or add --force"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = scenario_header(document)
+    description = (f"{document['trust']} calibrated to aggregate series, fit period "
+                   f"{document['fit_period']['start']}..{document['fit_period']['end']} (see header).")
+    body = {"name": name or path.stem, "extends": os.path.relpath(base_path, path.parent.resolve()),
+            "description": description, **merge_patch(scenario_to_dict(load_scenario(base_path)), overrides)}
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100))
+    try:
+        load_scenario(temp)
+    except ScenarioError:
+        full = {**scenario_to_dict(fitted), "name": name or path.stem, "description": description}
+        full.pop("extends", None)
+        temp.write_text(header + "# Written in full: the base's deep merge cannot express these overrides.\n"
+                        + yaml.safe_dump(full, sort_keys=False, allow_unicode=True, width=100))
+        load_scenario(temp)
+    temp.replace(path)
+
+
+def _summary(folder: Path, document: dict[str, Any]) -> str:
+    obj = document["objective"]
+    lines = [f"Calibration of {document['trust']}: objective {obj['start']:.4g} -> {obj['found']:.4g} "
+             f"(final {obj['final']:.4g})", "parameter                          value        se   90% interval"]
+    for name, p in document["parameters"].items():
+        lines.append(f"{name:<32} {p['value']:>8g} {p['se']:>9.3g}   [{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]")
+    if document.get("backtest"):
+        lines.append("backtest (test period, monthly)      MAE   naive MAE    bias   90% coverage")
+        for metric, m in document["backtest"].items():
+            if m.get("n"):
+                lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['naive_mae']:>11.3g} {m['bias']:>+7.3g} "
+                             f"{m['coverage_90']:>10.0%}")
+    lines += [f"warning: simulated {t} drifts by {d['per_year']:+.3g} a year ({d['relative_per_year']:+.0%}): the "
+              "model has not settled (a queue growing without limit, or too short a warm-up)"
+              for t, d in document["simulated_drift"].items() if d["warning"]]
+    lines += [f"Run folder: {folder} ({document['run_seconds']:.0f} s)"]
+    if "scenario_out" in document:
+        lines.append(f"Scenario: {document['scenario_out']}")
+    return "\n".join(lines)
+
+
+@click.command("calibrate")
+@click.argument("config_file", type=click.Path(path_type=Path))
+@click.option("--out", "scenario_out", type=click.Path(path_type=Path), default=None,
+              help="write the fitted scenario YAML here (extends the base scenario)")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="run folder [default: outputs/calibration-TRUST-TIME]")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="worker processes [default: all cores]")
+@click.option("--quick", is_flag=True, help="small search (about a fifth of the work) for a first look")
+@click.option("--force", is_flag=True, help="replace an existing --out file")
+@click.option("--quiet", is_flag=True, help="no progress messages")
+@reports_bad_input
+def calibrate_command(config_file: Path, scenario_out: Path | None, run_dir: Path | None, workers: int | None,
+                      quick: bool, force: bool, quiet: bool) -> None:
+    """Fit the scenario of CONFIG_FILE to observed aggregate series, backtest it on a
+    later period and write a calibration run folder (and --out scenario)."""
+    began = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(f"[{time.perf_counter() - began:5.0f} s] {message}", err=True)
+
+    folder, document = calibrate(config_file, scenario_out, run_dir, workers, quick, force, say)
+    click.echo(_summary(folder, document))

@@ -1,0 +1,376 @@
+"""Simulation-based calibration: choose scenario inputs so simulated monthly series match
+the observed ones.
+
+Objective (dimensionless): ``sum_t w_t * mean_m rho((S_tm - O_tm) / |mean_m O_tm|) / sum_t w_t``
+over targets ``t`` and fit-period months ``m``, where ``O_tm`` is the observed mean per
+day of month ``m``, ``S_tm`` the simulated one averaged over replications and ``rho`` the
+square (``loss: squared``) or Huber's function (``loss: huber``: the square up to
+``huber_delta``, linear beyond, so that a few aberrant months do not dominate). Every
+evaluation simulates the same replication numbers with the same seed (common random
+numbers), so the surface is deterministic: two nearby inputs see the same patients.
+
+Search: the start point and a scrambled Sobol design over the bounds
+(``scipy.stats.qmc``), then a bounded ``scipy.optimize.minimize`` (Nelder-Mead or
+Powell) from the best point, on inputs scaled to [0, 1]; whole-number inputs (beds,
+places) are rounded before simulating, and results are cached per rounded input.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.stats import qmc
+
+from d2asim.calibration.config import CalibrationConfig
+from d2asim.metrics.intervals import count_in, interval_integrals
+from d2asim.model.engine import DischargeModel
+from d2asim.model.log import ACUTE_PLACE, EventLog
+from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
+from d2asim.scenario.schema import DELAY_CAUSES, Scenario
+
+_KEY = 1e5  # patient * _KEY + time (days) orders acute episodes by patient, then admission
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model quantity to record per simulated day (see ``config.MODEL_QUANTITIES``)."""
+
+    name: str
+    model: str
+    at_hour: float | None = None
+    min_los_days: float | None = None
+
+
+def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
+    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items())
+
+
+# ------------------------------------------------------------------ model series
+def _intervals(log: EventLog, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) days of every episode counted by a stock, with the LoS condition."""
+    a = log.table("acute")
+    admitted = ~np.isnan(a["admit"])
+    if spec.model == "admission_queue":
+        return a["arrival"], np.where(admitted, a["admit"], a["leave"])
+    if spec.model == "acute_occupied":
+        start, end, admit = a["admit"][admitted], a["leave"][admitted], a["admit"][admitted]
+    elif spec.model == "nctr":
+        ready = admitted & ~np.isnan(a["ready"])
+        start, end, admit = a["ready"][ready], a["leave"][ready], a["admit"][ready]
+    else:  # waiting_p1/p2/p3: discharge-ready in an acute bed, waiting for that service
+        d = log.table("delays")
+        mine = (d["place"] == ACUTE_PLACE) & (d["cause"] == DELAY_CAUSES.index(spec.model.split("_")[1]))
+        start, end = d["start"][mine], d["end"][mine]
+        admit = _episode_admit(a, d["patient"][mine], start)
+    if spec.min_los_days is not None:
+        start = np.maximum(start, admit + spec.min_los_days)
+    return start, end
+
+
+def _episode_admit(acute: dict[str, np.ndarray], patient: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Admission time of the acute episode each (patient, time) falls in."""
+    admit = np.nan_to_num(acute["admit"], nan=np.inf)
+    keys = acute["patient"] * _KEY + admit
+    order = np.argsort(keys, kind="stable")
+    i = np.clip(np.searchsorted(keys[order], patient * _KEY + at, side="right") - 1, 0, None)
+    found = order[i] if order.size else np.zeros(0, dtype=int)
+    same = acute["patient"][found] == patient if order.size else np.zeros(0, dtype=bool)
+    return np.where(same, admit[found], at)
+
+
+def _open_at(start: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Number of intervals [start, end) open at each time."""
+    keep = ~np.isnan(start) & (end > start)
+    s, e = np.sort(start[keep]), np.sort(end[keep])
+    return (np.searchsorted(s, times, side="right") - np.searchsorted(e, times, side="right")).astype(float)
+
+
+def _flow_times(log: EventLog, model: str) -> np.ndarray:
+    a = log.table("acute")
+    if model == "admissions":
+        return a["admit"][~np.isnan(a["admit"])]
+    if model == "deaths_in_hospital":
+        return a["leave"][a["died"] == 1]
+    alive = a["died"] == 0
+    if model == "discharges":
+        return a["leave"][alive]
+    return a["leave"][alive & (a["pathway"] == int(model[-1]))]
+
+
+def model_series(log: EventLog, scenario: Scenario, specs: Sequence[ModelSpec]) -> pd.DataFrame:
+    """One row per reported day (index: date), one column per spec, per day units."""
+    first, days = scenario.run.warmup_days, scenario.run.duration_days
+    bounds = np.arange(first, first + days + 1, dtype=float)
+    cols: dict[str, np.ndarray] = {}
+    for spec in specs:
+        if spec.model.startswith(("admissions", "discharges", "deaths")):
+            cols[spec.name] = count_in(_flow_times(log, spec.model), bounds).astype(float)
+            continue
+        start, end = _intervals(log, spec)
+        if spec.at_hour is None:
+            cols[spec.name] = interval_integrals(start, end, bounds)
+        else:
+            cols[spec.name] = _open_at(start, end, bounds[:-1] + spec.at_hour / 24.0)
+    index = pd.date_range(scenario.run.start_date, periods=days, freq="D")
+    return pd.DataFrame(cols, index=index)
+
+
+def simulate_one(job: tuple[Any, Scenario, int, int, tuple[ModelSpec, ...]]) -> tuple[Any, int, pd.DataFrame]:
+    """Run one replication and return its daily model series (module level: picklable)."""
+    key, scenario, seed, replication, specs = job
+    log = DischargeModel(scenario, seed, replication).run()
+    return key, replication, model_series(log, scenario, specs)
+
+
+class Simulator:
+    """Runs batches of (scenario, seed, replications) on ``workers`` processes (kept open)."""
+
+    def __init__(self, specs: tuple[ModelSpec, ...], workers: int = 1) -> None:
+        self.specs = specs
+        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.replications_run = 0
+
+    def run(self, jobs: Sequence[tuple[Scenario, int, Sequence[int]]]) -> list[list[pd.DataFrame]]:
+        """Daily series of every replication of every job, in order."""
+        tasks = [(i, sc, seed, r, self.specs) for i, (sc, seed, reps) in enumerate(jobs) for r in reps]
+        done = self.pool.map(simulate_one, tasks, chunksize=1) if self.pool else map(simulate_one, tasks)
+        out: list[dict[int, pd.DataFrame]] = [{} for _ in jobs]
+        for key, rep, frame in done:
+            out[key][rep] = frame
+        self.replications_run += len(tasks)
+        return [[d[r] for r in sorted(d)] for d in out]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Per target: months (rows, ``YYYY-MM``) x replications (columns) of per-day means."""
+    months = frames[0].index.strftime("%Y-%m")
+    per_rep = [f.groupby(months).mean() for f in frames]
+    return {c: pd.concat([m[c] for m in per_rep], axis=1, keys=range(len(per_rep))) for c in frames[0].columns}
+
+
+# ---------------------------------------------------------------------- problem
+def scale_distribution(dist: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A duration distribution (YAML mapping) with every duration multiplied by ``factor``."""
+    out = dict(dist)
+    for key in ("mean", "sd", "median", "scale", "value"):
+        if out.get(key) is not None:
+            out[key] = round(float(out[key]) * factor, 6)
+    if out.get("mu") is not None:
+        out["mu"] = round(float(out["mu"]) + math.log(factor), 6)
+    if out.get("values") is not None:
+        out["values"] = [round(float(v) * factor, 6) for v in out["values"]]
+        out.pop("csv", None), out.pop("column", None)
+    return out
+
+
+def _scaled(node: Any, factor: float) -> Any:
+    if isinstance(node, dict) and "type" in node:
+        return scale_distribution(node, factor)
+    if isinstance(node, dict):
+        return {k: _scaled(v, factor) for k, v in node.items()}
+    raise ValueError("is not a distribution or a mapping of distributions")
+
+
+def set_paths(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with each dotted key set to its value, **replacing** what was
+    there (a fitted ``{mean, sd}`` lognormal must not merge with a ``{median, mean}`` one)."""
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node = out
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = copy.deepcopy(value)
+    return out
+
+
+def get_path(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+@dataclass
+class Problem:
+    """The search space: parameter names, bounds and how a value vector becomes a scenario."""
+
+    config: CalibrationConfig
+    base: Scenario
+    observed: dict[str, pd.Series]
+    names: list[str] = field(init=False)
+    low: np.ndarray = field(init=False)
+    high: np.ndarray = field(init=False)
+    integer: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        params = self.config.parameters
+        self.names = list(params)
+        self.low = np.array([params[n].bounds[0] for n in self.names], dtype=float)
+        self.high = np.array([params[n].bounds[1] for n in self.names], dtype=float)
+        self.integer = np.array([params[n].integer for n in self.names])
+        self._base_dict = scenario_to_dict(self.base)
+
+    def values(self, unit: np.ndarray) -> tuple[float, ...]:
+        """Natural-unit values of a point in [0, 1]^p (whole numbers rounded, others to 4 decimals)."""
+        x = self.low + np.clip(unit, 0.0, 1.0) * (self.high - self.low)
+        return tuple(float(round(v)) if i else round(float(v), 4) for v, i in zip(x, self.integer, strict=True))
+
+    def unit(self, values: Sequence[float]) -> np.ndarray:
+        return (np.asarray(values, dtype=float) - self.low) / (self.high - self.low)
+
+    def start_values(self) -> tuple[float, ...]:
+        """Each parameter's ``start``, else the base scenario's value (1 for a scale), within bounds."""
+        out = []
+        for name in self.names:
+            p, path = self.config.parameters[name], self.config.parameter_path(name)
+            if p.start is not None or path is None:
+                out.append(1.0 if p.start is None else p.start)
+                continue
+            try:
+                out.append(float(get_path(self._base_dict, path)))
+            except (KeyError, TypeError):  # unset in the base (e.g. unlimited capacity): mid-range
+                out.append(float(sum(p.bounds) / 2))
+        return self.values(self.unit(out))
+
+    def override(self, name: str, value: float) -> dict[str, Any]:
+        """Dotted-key overrides setting one parameter (``KeyError``: no such field;
+        ``ValueError``: a scale path that holds no distribution)."""
+        p, path = self.config.parameters[name], self.config.parameter_path(name)
+        if path is not None:
+            return {path: int(value) if p.integer else value}
+        out = {}
+        for target in p.scale or []:
+            try:
+                out[target] = _scaled(get_path(self._base_dict, target), value)
+            except ValueError:
+                raise ValueError(f"{target!r} is not a distribution or a mapping of distributions") from None
+        return out
+
+    def overrides(self, values: Sequence[float]) -> dict[str, Any]:
+        """Dotted-key scenario overrides for ``values`` (scaled distributions written out)."""
+        out: dict[str, Any] = {}
+        for name, value in zip(self.names, values, strict=True):
+            out.update(self.override(name, value))
+        return out
+
+    def scenario(self, values: Sequence[float], days: int | None = None) -> Scenario:
+        """The base with ``values`` applied, starting at the fit period (``days`` from then)."""
+        fit = self.config.fit_period
+        warmup = self.config.optimiser.warmup_days
+        run = {"run.start_date": fit.first_day(), "run.duration_days": days or fit.days(),
+               "run.warmup_days": self.base.run.warmup_days if warmup is None else warmup}
+        return validate_mapping(set_paths(self._base_dict, {**self.overrides(values), **run}), "<calibration>")
+
+    def _rho(self, e: np.ndarray) -> np.ndarray:
+        """Squared relative error, or Huber's: squared up to ``huber_delta``, linear beyond."""
+        delta = self.config.optimiser.huber_delta
+        if self.config.optimiser.loss == "squared":
+            return e**2
+        a = np.abs(e)
+        return np.where(a <= delta, e**2, 2 * delta * a - delta**2)
+
+    def loss(self, simulated: dict[str, pd.DataFrame]) -> tuple[float, dict[str, float]]:
+        """Objective and each target's weighted share, from months x replications tables."""
+        parts, total_w = {}, 0.0
+        for name, target in self.config.targets.items():
+            obs = self.observed[name]
+            sim = simulated[name].mean(axis=1).reindex(obs.index)
+            scale = float(np.abs(obs).mean()) or 1.0
+            parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / scale).to_numpy())))
+            total_w += target.weight
+        return sum(parts.values()) / total_w, {k: v / total_w for k, v in parts.items()}
+
+
+def nested(dotted: dict[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1, "a.c": 2}`` -> ``{"a": {"b": 1, "c": 2}}``."""
+    out: dict[str, Any] = {}
+    for key, value in dotted.items():
+        node: Any = value
+        for part in reversed(key.split(".")):
+            node = {part: node}
+        out = deep_merge(out, node)
+    return out
+
+
+# -------------------------------------------------------------------- evaluator
+@dataclass
+class Evaluator:
+    """Objective of a value vector on common random numbers, cached per rounded vector."""
+
+    problem: Problem
+    simulator: Simulator
+    seed: int
+    replications: int
+    cache: dict[tuple[float, ...], tuple[float, dict[str, pd.DataFrame]]] = field(default_factory=dict)
+    history: list[tuple[tuple[float, ...], float]] = field(default_factory=list)
+
+    def many(self, points: Sequence[tuple[float, ...]]) -> list[float]:
+        todo = list(dict.fromkeys(p for p in points if p not in self.cache))
+        jobs = [(self.problem.scenario(p), self.seed, range(self.replications)) for p in todo]
+        for point, frames in zip(todo, self.simulator.run(jobs), strict=True):
+            simulated = monthly_by_rep(frames)
+            self.cache[point] = (self.problem.loss(simulated)[0], simulated)
+            self.history.append((point, self.cache[point][0]))
+        return [self.cache[p][0] for p in points]
+
+    def unit_objective(self, unit: np.ndarray) -> float:
+        return self.many([self.problem.values(unit)])[0]
+
+    def best(self) -> tuple[tuple[float, ...], float]:
+        point = min(self.cache, key=lambda p: self.cache[p][0])
+        return point, self.cache[point][0]
+
+
+def local_search(evaluator: Evaluator, start: tuple[float, ...], method: str, max_evaluations: int,
+                 step: float = 0.1) -> None:
+    """Bounded scipy.optimize.minimize on [0, 1]^p from ``start`` (results land in the cache)."""
+    x0 = evaluator.problem.unit(start)
+    if method == "nelder-mead":
+        simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
+                          for j in range(x0.size)]
+        options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
+        minimize(evaluator.unit_objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
+    else:
+        minimize(evaluator.unit_objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
+                 options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+
+
+def search(evaluator: Evaluator, design_points: int, method: str, max_evaluations: int,
+           progress: Callable[[str], None] = lambda _m: None) -> tuple[tuple[float, ...], float]:
+    """Start point + Sobol design, then the local method from the best; the best point seen."""
+    problem = evaluator.problem
+    points = [problem.start_values()]
+    if design_points:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Sobol balance warning for n not a power of 2
+            design = qmc.Sobol(len(problem.names), scramble=True, seed=evaluator.seed).random(design_points)
+        points += [problem.values(u) for u in design]
+    evaluator.many(points)
+    progress(f"design: {len(points)} points, best objective {evaluator.best()[1]:.4g}")
+    local_search(evaluator, evaluator.best()[0], method, max_evaluations)
+    progress(f"{method}: {len(evaluator.history)} evaluations, best objective {evaluator.best()[1]:.4g}")
+    return evaluator.best()
