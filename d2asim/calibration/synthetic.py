@@ -34,6 +34,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from d2asim.calibration.spells import SPELL_REASONS
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import OUTCOME_NAMES, SOURCES
 from d2asim.scenario.schema import PATHWAYS, SERVICE_NAMES, Scenario
@@ -121,17 +122,7 @@ def _episodes(table: Mapping[str, np.ndarray], acute: pd.DataFrame, start: dt.da
 
 
 # ------------------------------------------------------------------ bad rows
-SPELL_DEFECTS = (
-    "missing_spell_id",
-    "duplicate_spell_id",
-    "missing_date",
-    "unparseable_date",
-    "discharge_before_admission",
-    "ready_before_admission",
-    "ready_after_discharge",
-    "unknown_pathway",
-    "age_out_of_range",
-)
+SPELL_DEFECTS = tuple(r for r in SPELL_REASONS if r != "unknown_source")  # each kind corrupt() can inject
 EPISODE_DEFECTS = ("missing_spell_id", "missing_date", "unparseable_date", "end_before_start",
                    "unknown_service", "unknown_outcome")
 

@@ -47,7 +47,9 @@ class Strict(BaseModel):
 
 
 def check_shares(shares: dict[str, float], what: str = "shares") -> None:
-    """Raise ``ValueError`` unless the non-negative ``shares`` sum to 1."""
+    """Raise ``ValueError`` unless ``shares`` are all >= 0 and sum to 1."""
+    if any(s < 0 for s in shares.values()):
+        raise ValueError(f"{what} must be >= 0")
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
         raise ValueError(f"{what} must sum to 1 (got {total:.6g})")
@@ -248,8 +250,6 @@ class Pathways(Strict):
     @field_validator("shares")
     @classmethod
     def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(s < 0 for s in v.values()):
-            raise ValueError("shares must be >= 0")
         check_shares(v)
         return v
 
@@ -294,8 +294,6 @@ class Service(Strict):
     @field_validator("outcomes")
     @classmethod
     def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(s < 0 for s in v.values()):
-            raise ValueError("shares must be >= 0")
         check_shares(v)
         return v
 
