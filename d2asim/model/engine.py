@@ -19,6 +19,7 @@ is read as ``env._now`` (what ``env.now`` returns) in these hot paths.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 from collections.abc import Callable
 from heapq import heappush
@@ -136,15 +137,16 @@ class DischargeModel:
         days = int(self.horizon)
         if sc.initial_state is not None:
             seed_initial_state(self, sc.initial_state)
-        self._schedule_stream(arrival_times(sc.arrivals.non_elective, self.start_date, days,
-                                            self.streams.rng("non_elective.arrivals")), "non_elective")
-        if sc.arrivals.elective is not None:
-            self._schedule_stream(arrival_times(sc.arrivals.elective, self.start_date, days,
-                                                self.streams.rng("elective.arrivals")), "elective")
         escalation = sc.acute.escalation
         if escalation is not None and escalation.beds > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
-        self.env.run_until(self.horizon)
+        collecting = gc.isenabled()
+        gc.disable()  # the loop makes no reference cycles; collections would only re-walk live objects
+        try:
+            self.env.run_until(self.horizon, self._arrival_stream(days))
+        finally:
+            if collecting:
+                gc.enable()
         self._close_open_records()
         self.log.horizon = self.horizon
         return self.log
@@ -155,24 +157,31 @@ class DischargeModel:
         :mod:`d2asim.model.scheduler`), pushed as ``Environment.schedule`` would."""
         heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Call(handler, patient)))
 
-    def _schedule_stream(self, times: np.ndarray, source: str) -> None:
-        """Schedule a pre-drawn arrival stream, one event at a time (each arrival
-        schedules the next); the arrivals' attributes are drawn as one batch."""
-        factory = self.factories[source]
-        draws = factory.draw(len(times))
-        at = times.tolist()
-        n = len(at)
-        state = {"i": 0}
+    def _arrival_stream(self, days: int) -> tuple[list[float], Callable[[int], None]]:
+        """All pre-drawn arrivals (non-elective and elective) merged in time order, and
+        the handler that admits arrival ``i``; each source's attributes are drawn as one batch."""
+        sc = self.scenario
+        streams = {"non_elective": sc.arrivals.non_elective, "elective": sc.arrivals.elective}
+        times, sources, indices, draws, factories = [], [], [], [], []
+        for source, stream in streams.items():
+            if stream is None:
+                continue
+            t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
+            factories.append(self.factories[source])
+            draws.append(factories[-1].draw(len(t)))
+            times.append(t)
+            sources.append(np.full(len(t), len(factories) - 1))
+            indices.append(np.arange(len(t)))
+        all_times = np.concatenate(times)
+        order = np.argsort(all_times, kind="stable")
+        source_of = np.concatenate(sources)[order].tolist()
+        index_of = np.concatenate(indices)[order].tolist()
 
-        def next_arrival(_: object) -> None:
-            i = state["i"]
-            self.arrive(factory.from_draws(draws, i))
-            state["i"] = i + 1
-            if i + 1 < n:
-                self.after(at[i + 1] - self.env._now, next_arrival, None)
+        def on_arrival(i: int) -> None:
+            s = source_of[i]
+            self.arrive(factories[s].from_draws(draws[s], index_of[i]))
 
-        if n:
-            self.after(at[0], next_arrival, None)
+        return all_times[order].tolist(), on_arrival
 
     def _escalation_check(self, _: object) -> None:
         esc = self.scenario.acute.escalation

@@ -11,6 +11,7 @@ SimPy event (timeouts, processes) through its callbacks as ``step`` would.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from heapq import heappop
 from typing import Any
@@ -37,14 +38,37 @@ class Call:
 _CALLBACKS = (_dispatch,)
 
 
+Arrivals = tuple[list[float], Callable[[int], None]]
+
+
+def _no_arrival(index: int) -> None:
+    raise AssertionError("no arrival stream")
+
+
 class CallbackEnvironment(simpy.Environment):
     """A SimPy environment whose :meth:`run_until` dispatches :class:`Call` events
     without the per-event overhead of ``step`` (about a third of a replication)."""
 
-    def run_until(self, until: float) -> None:
-        """Process every event scheduled before ``until`` (days); leave the clock at ``until``."""
+    def run_until(self, until: float, arrivals: Arrivals | None = None) -> None:
+        """Process every event scheduled before ``until`` (days); leave the clock at ``until``.
+
+        ``arrivals`` is an external, pre-sorted stream (times, and a handler called
+        with the arrival's index) merged into the loop instead of one scheduled event
+        each; at equal times queued events go first."""
         queue = self._queue
-        while queue and queue[0][0] < until:
+        times, on_arrival = arrivals if arrivals is not None else ([], _no_arrival)
+        n, k = len(times), 0
+        while True:
+            next_arrival = times[k] if k < n else math.inf
+            if not queue or next_arrival < queue[0][0]:
+                if next_arrival >= until:
+                    break
+                self._now = next_arrival
+                k += 1
+                on_arrival(k - 1)
+                continue
+            if queue[0][0] >= until:
+                break
             self._now, _, _, event = heappop(queue)
             if type(event) is Call:
                 event.callbacks = None
