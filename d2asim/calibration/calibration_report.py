@@ -1,12 +1,16 @@
-"""The calibration report: ``report.md`` and house-style charts (``charts/*.png`` and SVG).
+"""The calibration report: ``report.md`` (and ``report.html`` for ``d2asim report`` and
+``--report``) and house-style charts (``charts/*.png`` and SVG).
 
 One chart per target: the observed monthly means (per day) against the simulated mean
 and the 5-95% band across replications of each month's mean, with the fit and test
-periods marked; targets observed daily get a second, day-by-day chart.
+periods marked; targets observed daily get a second, day-by-day chart. The text is one
+:class:`d2asim.report.document.Document`, so report.md and report.html say the same;
+every score shown is calibration.json's value to three significant figures.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from d2asim.report import style
-from d2asim.report.markdown import md_table
+from d2asim.report.captions import Caption
+from d2asim.report.document import Block, Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
+from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
 
@@ -37,17 +43,16 @@ def _describe(target: dict[str, Any]) -> str:
         how = "time average over each day"
     if target.get("min_los_days") is not None:
         how += f", stays of {target['min_los_days']:g}+ days only"
-    return f"`{target['model']}` ({how})"
+    return f"{target['model']} ({how})"
 
 
 def _y_range(ax: Axes, rows: pd.DataFrame) -> None:
-    """From zero, unless every value sits high above it (beds occupied): then zoom in,
-    leaving room at the bottom for the legend."""
+    """From zero, unless every value sits high above it (beds occupied): then zoom in."""
     values = pd.concat([rows["sim_p5"], rows["sim_p95"], rows["observed"]]).dropna()
     low, high = float(values.min()), float(values.max())
     if low > 0.6 * high:
         pad = high - low or 1.0
-        ax.set_ylim(low - 0.35 * pad, high + 0.08 * pad)
+        ax.set_ylim(low - 0.08 * pad, high + 0.08 * pad)
     else:
         ax.set_ylim(bottom=0)
 
@@ -86,7 +91,7 @@ def monthly_chart(rows: pd.DataFrame, target: str, document: dict[str, Any], cha
         ax.set_ylabel("per day")
         _y_range(ax, rows)
         style.month_ticks(ax, months)
-        ax.legend(loc="lower left", ncols=3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
         style.save(fig, charts_dir, f"{target}_monthly")
     return f"{target}_monthly"
 
@@ -114,7 +119,7 @@ def daily_chart(rows: pd.DataFrame, target: str, document: dict[str, Any], chart
         locator = mdates.AutoDateLocator(minticks=4, maxticks=13)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
-        ax.legend(loc="lower left", ncols=3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
         style.save(fig, charts_dir, f"{target}_daily")
     return f"{target}_daily"
 
@@ -123,95 +128,246 @@ def _f(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
-def _data_md(document: dict[str, Any]) -> str:
+def _signed(value: Any) -> str:
+    return "–" if value is None else f"{value:+.3g}"
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _period(p: dict[str, Any] | None) -> str:
+    return f"{p['start']}..{p['end']}" if p else "none"
+
+
+def _bad(bad: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in bad.items()) or "none"
+
+
+def data_table(document: dict[str, Any]) -> Table:
+    """Each data file: its series, rows read / of other organisations / outside the periods
+    / used, and the bad rows by reason (derived series' bad rows follow)."""
     rows = []
     for file, info in document["data"].items():
-        r, bad = info["rows"], document["bad_rows"].get(file, {})
+        r = info["rows"]
         rows.append([file, ", ".join(info["series"]), info["frequency"], str(r.get("read", "")),
                      str(r.get("filtered_out", "")), str(r.get("outside_periods", "")), str(r.get("used", "")),
-                     ", ".join(f"{k} {v}" for k, v in bad.items()) or "none"])
+                     _bad(document["bad_rows"].get(file, {}))])
     for name, bad in document["bad_rows"].items():
         if name.startswith("derived:"):
-            rows.append([name, "", "", "", "", "", "", ", ".join(f"{k} {v}" for k, v in bad.items())])
-    return md_table(["File", "Series", "Frequency", "Rows read", "Other organisations", "Outside periods",
-                     "Used", "Bad rows by reason"], rows, right={3, 4, 5, 6})
+            rows.append([name, "", "", "", "", "", "", _bad(bad)])
+    return Table(["File", "Series", "Frequency", "Rows read", "Other organisations", "Outside periods",
+                  "Used", "Bad rows by reason"], rows, numeric={3, 4, 5, 6}, css="calibration-data",
+                 keys=[r[0] for r in rows])
 
 
-def _parameters_md(document: dict[str, Any]) -> str:
+def parameters_table(document: dict[str, Any]) -> Table:
     rows = [[name, p["label"], _f(p["start"], 4), _f(p["value"], 4), _f(p["se"]), _f(p["se_curvature"]),
              _f(p["refit_sd"]), f"{p['ci90'][0]:.4g} – {p['ci90'][1]:.4g}",
              f"{p['bounds'][0]:g} – {p['bounds'][1]:g}", "yes" if p["identified"] else "weakly"]
             for name, p in document["parameters"].items()]
-    return md_table(["Parameter", "What it is", "Start", "Fitted", "SE", "SE (curvature)", "SD (refits)",
-                     "90% interval", "Bounds", "Identified"], rows, right={2, 3, 4, 5, 6})
+    return Table(["Parameter", "What it is", "Start", "Fitted", "SE", "SE (curvature)", "SD (refits)",
+                  "90% interval", "Bounds", "Identified"], rows, numeric={2, 3, 4, 5, 6, 7, 8},
+                 css="calibration-parameters", keys=list(document["parameters"]))
 
 
-def _scores_md(scores: dict[str, Any], naive: bool, unit: str = "Months") -> str:
+def scores_table(scores: dict[str, Any], naive: bool, unit: str = "Months", key: str = "") -> Table:
+    """Per target: n, MAE, (naive MAE), bias and 90% band coverage, from calibration.json."""
     header = ["Target", unit, "MAE", *(["Naive MAE"] if naive else []), "Bias (sim − obs)", "90% band coverage"]
     rows = [[t, str(m["n"]), _f(m.get("mae")), *([_f(m.get("naive_mae"))] if naive else []), _f(m.get("bias")),
-             f"{m['coverage_90']:.0%}" if "coverage_90" in m else "–"] for t, m in scores.items()]
-    return md_table(header, rows, right=set(range(1, len(header))))
+             _pct(m.get("coverage_90"))] for t, m in scores.items()]
+    return Table(header, rows, numeric=set(range(1, len(header))), css="calibration-scores",
+                 keys=[f"{key}:{t}" for t in scores])
 
 
-def write_report(folder: Path, document: dict[str, Any], table: pd.DataFrame) -> Path:
-    """Write ``report.md`` and the charts into the calibration run folder."""
-    charts_dir = folder / CHARTS_DIR
-    daily = pd.read_csv(folder / "series_daily.csv") if (folder / "series_daily.csv").is_file() else None
-    figures = []
-    for target, rows in table.groupby("target", sort=False):
-        figures.append(monthly_chart(rows.reset_index(drop=True), str(target), document, charts_dir))
-        if daily is not None:
-            mine = daily[daily["target"] == target]
-            if mine["observed"].notna().any():
-                figures.append(daily_chart(mine.reset_index(drop=True), str(target), document, charts_dir))
+def chart_caption(target: str, kind: str, document: dict[str, Any]) -> Caption:
+    """The finding of one chart in numbers: the backtest scores (test period), else the
+    fit-period scores, of ``target`` for the ``monthly`` or ``daily`` chart."""
+    label = document["targets"][target].get("label") or target
+    unit = "months" if kind == "monthly" else "days"
+    test = (document.get("backtest") if kind == "monthly" else document.get("backtest_daily")) or {}
+    m = test.get(target) or {}
+    if m.get("n"):
+        finding = (f"In the test period ({_period(document['test_period'])}) the simulated {label} had a mean "
+                   f"absolute error of {_f(m['mae'])} (naive forecast {_f(m['naive_mae'])}) and a bias of "
+                   f"{_signed(m['bias'])}, and its 90% band covered {_pct(m['coverage_90'])} of {m['n']} {unit}.")
+    elif kind == "monthly" and (f := document.get("fit", {}).get(target, {})).get("n"):
+        finding = (f"Over the fit period ({_period(document['fit_period'])}) the simulated {label} had a mean "
+                   f"absolute error of {_f(f['mae'])} and a bias of {_signed(f['bias'])}, and its 90% band covered "
+                   f"{_pct(f['coverage_90'])} of {f['n']} months.")
+    else:
+        finding = f"Observed and simulated {label}, {'monthly means' if kind == 'monthly' else 'each day'}."
+    reps = document["optimiser"]["final_replications"]
+    what = "monthly mean per day" if kind == "monthly" else "daily value"
+    note = (f"Points: observed {what}; line: simulated mean of {reps} replications; band: 5–95% of the "
+            f"replications' {'monthly means' if kind == 'monthly' else 'daily values'}; orange shading: the test "
+            "period.")
+    return Caption(finding, note)
+
+
+def reproduce_command(document: dict[str, Any]) -> str:
+    """The ``d2asim calibrate`` command that made the run folder (from the folder it was run in)."""
+    parts = [f"d2asim calibrate {document['config']}"]
+    if document["optimiser"].get("quick"):
+        parts.append("--quick")
+    if document.get("scenario_out"):
+        parts.append(f"--out {document['scenario_out']}")
+    return " ".join(parts)
+
+
+def findings(document: dict[str, Any]) -> list[str]:
+    obj, out = document["objective"], []
+    out.append(f"The fit lowered the objective from {obj['start']:.4g} to {obj['found']:.4g} "
+               f"({obj['final']:.4g} re-simulated with {document['optimiser']['final_replications']} replications).")
+    backtest = {t: m for t, m in (document.get("backtest") or {}).items() if m.get("n")}
+    if backtest:
+        better = [t for t, m in backtest.items() if m["mae"] < m["naive_mae"]]
+        covered = [m["coverage_90"] for m in backtest.values() if m.get("coverage_90") is not None]
+        text = (f"Backtest {_period(document['test_period'])}: the fitted scenario beat the naive forecast (lower "
+                f"MAE) for {len(better)} of {len(backtest)} targets")
+        if covered:
+            text += f"; its 90% band covered {min(covered):.0%}–{max(covered):.0%} of the test months"
+        out.append(text + ".")
+    weak = [n for n, p in document["parameters"].items() if not p["identified"]]
+    if weak:
+        out.append(f"Weakly identified by these targets: {', '.join(f'`{n}`' for n in weak)}.")
+    drifting = [t for t, d in document.get("simulated_drift", {}).items() if d["warning"]]
+    if drifting:
+        out.append(f"**Warning:** the simulated {', '.join(drifting)} drift although every input is constant "
+                   "(see 3. Fit).")
+    return out
+
+
+def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path]]) -> Document:
+    """The report of a calibration run folder: ``document`` is calibration.json,
+    ``figures`` the chart stems and their PNG files."""
     opt, obj = document["optimiser"], document["objective"]
     fit, test = document["fit_period"], document["test_period"]
     targets = [[t, spec.get("observed") or t, _describe(spec), _f(spec["weight"])]
                for t, spec in document["targets"].items()]
-    parts = [
-        f"# Calibration: {document['trust']} ({document['name']})",
-        f"Config `{document['config']}` · base scenario `{document['base_scenario']}` · fit period "
-        f"{fit['start']}..{fit['end']}" + (f" · test period {test['start']}..{test['end']}" if test else "")
-        + f" · run time {document.get('run_seconds', 0):.0f} s",
-        "## 1. Data",
-        "Rows of other organisations and rows dated outside the fit and test periods are not errors. "
-        "Bad rows are counted once per reason; they are left out, never repaired.",
-        _data_md(document),
-        "## 2. What is matched",
-        "Each target's observed monthly mean per day against the same model quantity, simulated over the same "
-        "months. SitRep counts are end-of-day or 08:00 snapshots, so the model is counted at the same hour "
-        "rather than averaged over the day.",
-        md_table(["Target", "Observed series", "Model quantity", "Weight"], targets, right={3}),
-        "## 3. Fit",
-        f"Objective ({obj['definition']}): start "
-        f"{obj['start']:.4g}, found {obj['found']:.4g} after {opt['evaluations']} evaluations of "
-        f"{opt['replications']} replications each (common random numbers, seed {opt['seed']}); "
-        f"{obj['final']:.4g} re-simulated with {opt['final_replications']} replications. Search: "
-        f"{opt['design_points']} Sobol points, then {opt['method']} (scipy.optimize) for up to "
-        f"{opt['max_evaluations']} evaluations" + (" (--quick)." if opt["quick"] else "."),
-        _parameters_md(document),
-        f"Uncertainty: {document['uncertainty_method']}",
-        "Fit period, monthly:",
-        _scores_md(document["fit"], naive=False),
+    blocks: list[Block] = [
+        Heading("1. Data"),
+        Para(f"Trust {document['trust']}; fit period {_period(fit)}, test period {_period(test)}. Rows of other "
+             "organisations and rows dated outside the fit and test periods are not errors. Bad rows are counted "
+             "once per reason; they are left out, never repaired. Files are relative to the config's folder."),
+        data_table(document),
+        Heading("2. What is matched"),
+        Para("Each target's observed monthly mean per day against the same model quantity, simulated over the same "
+             "months. SitRep counts are end-of-day or 08:00 snapshots, so the model is counted at the same hour "
+             "rather than averaged over the day."),
+        Table(["Target", "Observed series", "Model quantity", "Weight"], targets, numeric={3},
+              keys=list(document["targets"])),
+        Heading("3. Fit"),
+        Para(f"Objective ({obj['definition']}): start {obj['start']:.4g}, found {obj['found']:.4g} after "
+             f"{opt['evaluations']} evaluations of {opt['replications']} replications each (common random "
+             f"numbers, seed {opt['seed']}); {obj['final']:.4g} re-simulated with {opt['final_replications']} "
+             f"replications. Search: {opt['design_points']} Sobol points, then {opt['method']} (scipy.optimize) "
+             f"for up to {opt['max_evaluations']} evaluations" + (" (--quick)." if opt["quick"] else ".")),
+        Para("Fitted parameters, with the standard error (SE) and the 90% interval (see 6. Method):"),
+        parameters_table(document),
+        Para("Fit period, monthly:"),
+        scores_table(document["fit"], naive=False, key="fit"),
     ]
     drifting = [f"{t} ({d['per_year']:+.3g} a year, {d['relative_per_year']:+.0%})"
                 for t, d in document.get("simulated_drift", {}).items() if d["warning"]]
     if drifting:
-        parts.append("**Warning: the simulated series drift** although every input is constant: "
-                     + ", ".join(drifting) + ". The model has not settled: a queue growing without limit (demand above "
-                     "capacity) or too short a warm-up. Its level then depends on the length of the run, and a "
-                     "backtest can look good or bad for the wrong reason.")
+        blocks.append(Para("**Warning: the simulated series drift** although every input is constant: "
+                           + ", ".join(drifting) + ". The model has not settled: a queue growing without limit "
+                           "(demand above capacity) or too short a warm-up. Its level then depends on the length of "
+                           "the run, and a backtest can look good or bad for the wrong reason."))
+    blocks.append(Heading("4. Backtest"))
     if document.get("backtest"):
-        parts += ["## 4. Backtest", f"The fitted scenario predicts {test['start']}..{test['end']}, which the fit "
-                  "did not see. Naive forecast: the fit period's observed mean.",
-                  _scores_md(document["backtest"], naive=True)]
+        blocks += [Para(f"The fitted scenario predicts {_period(test)}, which the fit did not see. Naive forecast: "
+                        "the fit period's observed mean. Coverage: the share of months whose observed value lies in "
+                        "the simulated 5–95% band."),
+                   scores_table(document["backtest"], naive=True, key="backtest")]
         if document.get("backtest_daily"):
-            parts += ["Day by day (targets observed daily):",
-                      _scores_md(document["backtest_daily"], naive=True, unit="Days")]
-    parts.append("## 5. Charts")
-    for i, stem in enumerate(figures, start=1):
-        parts += [f"![{stem}]({CHARTS_DIR}/{stem}.png)", f"**Figure {i}.** {stem.replace('_', ' ')}."]
-    parts.append(f"---\n{footer(document)}")
-    path = folder / "report.md"
-    path.write_text("\n\n".join(parts) + "\n")
-    return path
+            blocks += [Para("Day by day (targets observed daily):"),
+                       scores_table(document["backtest_daily"], naive=True, unit="Days", key="backtest_daily")]
+    else:
+        blocks.append(Para("No test period: the config sets none, so there is no backtest.", note=True))
+    blocks.append(Heading("5. Charts"))
+    for stem, png in figures:
+        target, _, kind = stem.rpartition("_")
+        label = document["targets"][target].get("label") or target
+        blocks.append(Figure(png, f"{CHARTS_DIR}/{stem}.png",
+                             f"{label}: observed and simulated {'monthly means' if kind == 'monthly' else 'each day'}"
+                             ", with the simulated 5–95% band", chart_caption(target, kind, document), stem))
+    blocks.append(Heading("6. Method and assumptions"))
+    blocks += [
+        Para("The base scenario"
+             + (f", with the config's fixed overrides ({', '.join(f'`{k}`' for k in document['fixed_overrides'])}),"
+                if document.get("fixed_overrides") else "")
+             + " is simulated with the parameters set by the search; every other input stays as in "
+             f"`{document['base_scenario']}` and is held constant over the fit and test periods (no trend or "
+             "seasonality in demand or capacity)."),
+        Para("Each target is compared as a monthly mean per day; the objective weights the targets as in section 2 "
+             "and scales each by its observed fit-period mean, so targets of different size count alike."),
+        Para(f"Uncertainty: {document['uncertainty_method']}"),
+        Para("The backtest scores are of the fitted scenario's mean over the final replications; the band is the "
+             "spread of single replications, so coverage near 90% means the model's variability matches the "
+             "data's. The naive forecast repeats the fit period's observed mean."),
+    ]
+    blocks.append(Heading("7. How to reproduce"))
+    blocks.append(Para("From the folder the calibration was run in (the config names the base scenario and the data "
+                       f"files; seed {opt['seed']}):"))
+    blocks.append(Code(reproduce_command(document)))
+    blocks.append(Para("The full record, every number above included, is `calibration.json` in this folder; the "
+                       "fitted scenario is `scenario.yaml`. To rebuild this report: `d2asim report .` in this "
+                       "folder."))
+    meta = (f"Config {document['config']} · base scenario {document['base_scenario']} · fit period {_period(fit)}"
+            + (f" · test period {_period(test)}" if test else "")
+            + f" · run time {document.get('run_seconds', 0):.0f} s")
+    return Document(title=f"Calibration: {document['trust']} ({document['name']})", meta=meta,
+                    findings=findings(document), blocks=blocks, footer=footer(document))
+
+
+def draw_charts(folder: Path, document: dict[str, Any], table: pd.DataFrame) -> list[tuple[str, Path]]:
+    """The charts of every target (monthly, and daily for targets observed daily): stems and PNG files."""
+    charts_dir = folder / CHARTS_DIR
+    daily = pd.read_csv(folder / "series_daily.csv") if (folder / "series_daily.csv").is_file() else None
+    stems = []
+    for target, rows in table.groupby("target", sort=False):
+        stems.append(monthly_chart(rows.reset_index(drop=True), str(target), document, charts_dir))
+        if daily is not None:
+            mine = daily[daily["target"] == target]
+            if mine["observed"].notna().any():
+                stems.append(daily_chart(mine.reset_index(drop=True), str(target), document, charts_dir))
+    return [(stem, charts_dir / f"{stem}.png") for stem in stems]
+
+
+def write_report(folder: Path, document: dict[str, Any], table: pd.DataFrame, html: bool = False) -> dict[str, Path]:
+    """Draw the charts and write ``report.md`` (and ``report.html`` if ``html``) into the
+    calibration run folder; returns the written files (``markdown``, ``html``, chart stems)."""
+    figures = draw_charts(folder, document, table)
+    doc = calibration_document(document, figures)
+    written: dict[str, Path] = {"markdown": folder / "report.md"}
+    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
+    if html:
+        written["html"] = folder / "report.html"
+        written["html"].write_text(render_html(doc), encoding="utf-8")
+    written.update(dict(figures))
+    return written
+
+
+def is_calibration_folder(folder: Path) -> bool:
+    return (Path(folder) / "calibration.json").is_file()
+
+
+def build_calibration_report(folder: Path) -> dict[str, Path]:
+    """``d2asim report`` of a calibration run folder: report.html, report.md and charts/
+    from calibration.json and series_monthly.csv (series_daily.csv if present)."""
+    folder = Path(folder)
+    source = folder / "calibration.json"
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{source}: not valid JSON ({exc})"]) from None
+    missing = [k for k in ("trust", "name", "data", "parameters", "fit", "targets", "optimiser", "objective")
+               if not isinstance(document, dict) or k not in document]
+    if missing:
+        raise ScenarioError([f"{source}: missing key(s) {', '.join(missing)} (not a d2asim calibrate record?)"])
+    series = folder / "series_monthly.csv"
+    if not series.is_file():
+        raise ScenarioError([f"{series}: file not found (the calibration run folder is incomplete)"])
+    return write_report(folder, document, pd.read_csv(series), html=True)

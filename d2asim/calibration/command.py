@@ -3,8 +3,9 @@
 The run folder (``outputs/calibration-<trust>-<time>/`` by default, never written into
 when it exists and is not empty) holds ``calibration.json``, ``series_monthly.csv``,
 ``series_daily.csv``, ``scenario.yaml`` (the fitted scenario), ``report.md`` and
-``charts/``. ``--out FILE`` also writes the fitted scenario there (refused if the file
-exists, unless ``--force``): it ``extends`` the base scenario and states only what the
+``charts/`` (with ``--report`` also ``report.html``, as ``d2asim report`` writes it).
+``--out FILE`` also writes the fitted scenario there (refused if the file exists,
+unless ``--force``): it ``extends`` the base scenario and states only what the
 calibration changed, under a header comment recording the data, periods and fit.
 """
 
@@ -25,7 +26,7 @@ import yaml
 from d2asim import __version__
 from d2asim.calibration import backtest as bt
 from d2asim.calibration.aggregates import Observed, check_enough, load_observed
-from d2asim.calibration.calibration_report import write_report
+from d2asim.calibration.calibration_report import CHARTS_DIR, write_report
 from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
 from d2asim.calibration.simfit import (
     Evaluator,
@@ -39,6 +40,7 @@ from d2asim.calibration.simfit import (
     specs_from,
 )
 from d2asim.cli.common import reports_bad_input
+from d2asim.report.command import report_option, report_summary
 from d2asim.run_folder import new_run_dir
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
@@ -176,8 +178,10 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
 
 def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path | None = None,
               workers: int | None = None, quick: bool = False, force: bool = False,
-              progress: Callable[[str], None] = lambda _m: None) -> tuple[Path, dict[str, Any]]:
-    """Fit, backtest and report; returns the run folder and the calibration.json document."""
+              progress: Callable[[str], None] = lambda _m: None,
+              report: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Fit, backtest and report (``report``: report.html too); returns the run folder and
+    the calibration.json document."""
     began = time.perf_counter()
     if scenario_out is not None and scenario_out.exists() and not force:
         raise ScenarioError([f"{scenario_out}: --out: file exists; choose another name or add --force"])
@@ -204,7 +208,7 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
     document["run_seconds"] = round(time.perf_counter() - began, 1)
     times = os.times()  # the worker processes have ended: their CPU time is counted
     document["cpu_seconds"] = round(times.user + times.system + times.children_user + times.children_system, 1)
-    write_report(folder, document, table)
+    write_report(folder, document, table, html=report)
     bt.write_json(folder / "calibration.json", document)
     return folder, document
 
@@ -314,9 +318,10 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
 @click.option("--quick", is_flag=True, help="small search (about a fifth of the work) for a first look")
 @click.option("--force", is_flag=True, help="replace an existing --out file")
 @click.option("--quiet", is_flag=True, help="no progress messages")
+@report_option
 @reports_bad_input
 def calibrate_command(config_file: Path, scenario_out: Path | None, run_dir: Path | None, workers: int | None,
-                      quick: bool, force: bool, quiet: bool) -> None:
+                      quick: bool, force: bool, quiet: bool, report: bool) -> None:
     """Fit the scenario of CONFIG_FILE to observed aggregate series, backtest it on a
     later period and write a calibration run folder (and --out scenario)."""
     began = time.perf_counter()
@@ -325,5 +330,8 @@ def calibrate_command(config_file: Path, scenario_out: Path | None, run_dir: Pat
         if not quiet:
             click.echo(f"[{time.perf_counter() - began:5.0f} s] {message}", err=True)
 
-    folder, document = calibrate(config_file, scenario_out, run_dir, workers, quick, force, say)
+    folder, document = calibrate(config_file, scenario_out, run_dir, workers, quick, force, say, report)
     click.echo(_summary(folder, document))
+    if report:
+        charts = {png.stem: png for png in sorted((folder / CHARTS_DIR).glob("*.png"))}
+        click.echo(report_summary({"html": folder / "report.html", "markdown": folder / "report.md", **charts}))

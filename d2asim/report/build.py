@@ -65,13 +65,17 @@ def dtoc_target(text: str | float | None) -> float:
 
 
 def build_any(folder: Path, target: str | float | None = None) -> dict[str, Path]:
-    """Write the report for a run, comparison (run.json kind ``compare``) or sweep
-    (kind ``sweep``) folder. ``target``: for runs and comparisons the DTOC rate target
-    (a number, default 9.4); for sweeps ``METRIC<=VALUE`` (or a number: a DTOC rate target).
+    """Write the report for a run, comparison (run.json kind ``compare``), sweep
+    (kind ``sweep``) or calibration (calibration.json present) folder. ``target``: for
+    runs and comparisons the DTOC rate target (a number, default 9.4); for sweeps
+    ``METRIC<=VALUE`` (or a number: a DTOC rate target); not used for calibrations.
     Returns the written files (``html`` and ``markdown`` always)."""
+    from d2asim.calibration.calibration_report import build_calibration_report, is_calibration_folder
     from d2asim.report.multi import folder_kind
 
     folder = Path(folder)
+    if is_calibration_folder(folder):
+        return build_calibration_report(folder)
     kind = folder_kind(folder)
     if kind == "compare":
         from d2asim.report.compare_report import build_comparison_report

@@ -2,7 +2,7 @@
 
 Heavy imports (matplotlib, pandas) happen only when a report is built, and nothing
 here imports d2asim.cli, so the CLI can import this module at top level; ``run``,
-``compare`` and ``sweep`` use :data:`report_option` and :func:`write_report` for ``--report``.
+``compare``, ``sweep`` and ``calibrate`` use :data:`report_option` and :func:`write_report` for ``--report``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ report_option = click.option(
 
 
 def write_report(folder: Path) -> None:
-    """``--report``: build the report of a finished run, comparison or sweep folder and
+    """``--report``: build the report of a finished run, comparison, sweep or calibration folder and
     say where it is (a ScenarioError propagates to the command's error handling)."""
     from d2asim.report.build import build_any
 
@@ -52,7 +52,8 @@ def write_report(folder: Path) -> None:
                    f"[default: dtoc_rate_per_100k_adults<={DEFAULT_TARGET:g}]")
 def report_command(run_dir: Path, target: str | None) -> None:
     """Write report.html, report.md, charts/ and table CSVs into RUN_DIR: a run folder
-    (d2asim run), a comparison folder (d2asim compare) or a sweep folder (d2asim sweep)."""
+    (d2asim run), a comparison folder (d2asim compare), a sweep folder (d2asim sweep)
+    or a calibration folder (d2asim calibrate)."""
     from d2asim.report.build import build_any
 
     try:

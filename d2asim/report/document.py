@@ -24,6 +24,11 @@ table.diff tr.first td{border-top:2px solid #bbb}
 table.diff td.option{font-weight:600;white-space:nowrap}table.diff td:nth-child(2){min-width:11em}
 .note{color:#555}
 table.sweep th.num{white-space:normal}
+table.calibration-data,table.calibration-parameters{font-size:.84em}
+table.calibration-data th.num,table.calibration-parameters th.num{white-space:normal}
+table.calibration-data td:first-child{overflow-wrap:anywhere;min-width:14em}
+table.calibration-parameters td:first-child{overflow-wrap:anywhere;min-width:11em}
+table.calibration-parameters td:nth-child(2){min-width:9em}
 """
 
 
