@@ -40,6 +40,13 @@ def lognormal(mean: float, sd: float) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------- scenarios
+MIXED_SHARES = {"P0": 0.6, "P1": 0.25, "P2": 0.1, "P3": 0.05}
+
+
+def mixed_ttr() -> dict[str, dict[str, Any]]:
+    """Time to discharge ready by pathway for the mixed multi-stage test networks."""
+    return {"P0": lognormal(4.0, 3.5), "P1": lognormal(6.0, 5.0), "P2": lognormal(7.0, 5.0), "P3": lognormal(8.0, 6.0)}
+
 def scenario_dict(
     *,
     per_day: float,

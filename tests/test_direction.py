@@ -10,7 +10,7 @@ on the expected side of zero.
 from __future__ import annotations
 
 import numpy as np
-from helpers import build, exponential, lognormal, scenario_dict, simulate, t_interval
+from helpers import MIXED_SHARES, build, exponential, lognormal, mixed_ttr, scenario_dict, simulate, t_interval
 
 CONF = 0.99
 REPS = 10
@@ -21,13 +21,8 @@ def base() -> dict:
     return scenario_dict(
         per_day=20.0,
         beds=135,
-        ttr={
-            "P0": lognormal(4.0, 3.5),
-            "P1": lognormal(6.0, 5.0),
-            "P2": lognormal(7.0, 5.0),
-            "P3": lognormal(8.0, 6.0),
-        },
-        shares={"P0": 0.6, "P1": 0.25, "P2": 0.1, "P3": 0.05},
+        ttr=mixed_ttr(),
+        shares=MIXED_SHARES,
         settings={
             "P1": {"service": "p1", "assessment": {"mode": "d2a", "delay_days": exponential(1.0)}},
             "P2": {"service": "p2", "assessment": {"mode": "d2a", "delay_days": exponential(2.0)}},

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import build, exponential, lognormal, metrics_equal, scenario_dict
+from helpers import MIXED_SHARES, build, exponential, lognormal, metrics_equal, mixed_ttr, scenario_dict
 
 from d2asim.model.engine import DischargeModel
 from d2asim.model.log import SOURCES
@@ -35,13 +35,8 @@ def _data(p1_capacity: int = 30, warmup: int = 20, days: int = 90) -> dict:
         name="repro",
         per_day=16.0,
         beds=100,
-        ttr={
-            "P0": lognormal(4.0, 3.5),
-            "P1": lognormal(6.0, 5.0),
-            "P2": lognormal(7.0, 5.0),
-            "P3": lognormal(8.0, 6.0),
-        },
-        shares={"P0": 0.6, "P1": 0.25, "P2": 0.1, "P3": 0.05},
+        ttr=mixed_ttr(),
+        shares=MIXED_SHARES,
         settings={
             "P1": {"service": "p1", "assessment": {"mode": "d2a", "delay_days": exponential(1.0)}},
             "P2": {"service": "p2", "assessment": {"mode": "on_ward", "delay_days": exponential(2.0)}},
