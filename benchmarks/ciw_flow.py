@@ -32,7 +32,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.flow import PATHWAYS, REFERENCE, Flow, count_events, lognormal_params, outputs
+from benchmarks.flow import PATHWAYS, REFERENCE, Flow, lognormal_params, record_outputs
 
 NAN = float("nan")
 
@@ -119,11 +119,7 @@ def simulate(flow: Flow, seed: int, rep: int) -> np.ndarray:
 
 def run(flow: Flow = REFERENCE, seed: int = 1, rep: int = 0) -> dict[str, float]:
     """One replication: the three outputs and the event count."""
-    rec = simulate(flow, seed, rep)
-    arrival, admit, ready, _, leave, _ = rec.T
-    out = outputs(arrival, admit, ready, leave, flow)
-    out["events"] = count_events(flow.horizon, *rec.T)
-    return out
+    return record_outputs(simulate(flow, seed, rep), flow)
 
 
 if __name__ == "__main__":

@@ -175,3 +175,13 @@ def outputs(arrival: np.ndarray, admit: np.ndarray, ready: np.ndarray, leave: np
 def count_events(horizon: float, *times: np.ndarray) -> int:
     """Patient state changes before ``horizon``: finite times < horizon in each array."""
     return int(sum(np.count_nonzero(np.asarray(t) < horizon) for t in times))
+
+
+def record_outputs(records: np.ndarray, flow: Flow) -> dict[str, float]:
+    """The three outputs and the event count from per-patient records with columns
+    (arrival, admit, ready, assessment end, leave, service end) — the layout the
+    plain SimPy and Ciw implementations both produce."""
+    arrival, admit, ready, _, leave, _ = records.T
+    out = outputs(arrival, admit, ready, leave, flow)
+    out["events"] = count_events(flow.horizon, *records.T)
+    return out

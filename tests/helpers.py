@@ -84,6 +84,22 @@ def scenario_dict(
     return data
 
 
+def p1_only_scenario(name: str, duration_days: int, warmup_days: int, p1_capacity: int = 39) -> dict[str, Any]:
+    """Every admission goes to P1 (6 a day x 6 days = 36 places offered), P1 starts
+    near full: the small calibration test network, fitted from its own series."""
+    return {
+        "name": name,
+        "run": {"start_date": "2022-04-01", "warmup_days": warmup_days, "duration_days": duration_days, "seed": 5},
+        "arrivals": {"non_elective": {"per_day": 6}},
+        "acute": {"beds": 400, "time_to_discharge_ready_days": {p: lognormal(5, 5) for p in PATHWAYS}},
+        "pathways": {"shares": {"P0": 0.0, "P1": 1.0, "P2": 0.0, "P3": 0.0},
+                     "settings": {"P1": {"service": "p1", "assessment": {"mode": "d2a"}},
+                                  "P2": {"service": None}, "P3": {"service": None}}},
+        "services": {"p1": {"capacity": p1_capacity, "duration_days": {"type": "gamma", "mean": 6, "sd": 2}}},
+        "initial_state": {"services_occupied": {"p1": 35}},
+    }
+
+
 def build(data: dict[str, Any]) -> Scenario:
     return validate_mapping(copy.deepcopy(data), "test")
 

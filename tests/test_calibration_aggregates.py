@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers import p1_only_scenario
 
 from d2asim.calibration.aggregates import check_enough, load_observed
 from d2asim.calibration.backtest import band, monthly_scores, score
@@ -33,18 +34,7 @@ from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, validate_mapping
 
 TRUE_CAPACITY = 39
-SCENARIO: dict[str, Any] = {  # every admission goes to P1: 6 a day x 6 days = 36 places offered
-    "name": "small",
-    "run": {"start_date": "2022-04-01", "warmup_days": 30, "duration_days": 365, "seed": 5},
-    "arrivals": {"non_elective": {"per_day": 6}},
-    "acute": {"beds": 400, "time_to_discharge_ready_days": {
-        p: {"type": "lognormal", "mean": 5, "sd": 5} for p in ("P0", "P1", "P2", "P3")}},
-    "pathways": {"shares": {"P0": 0.0, "P1": 1.0, "P2": 0.0, "P3": 0.0},
-                 "settings": {"P1": {"service": "p1", "assessment": {"mode": "d2a"}},
-                              "P2": {"service": None}, "P3": {"service": None}}},
-    "services": {"p1": {"capacity": TRUE_CAPACITY, "duration_days": {"type": "gamma", "mean": 6, "sd": 2}}},
-    "initial_state": {"services_occupied": {"p1": 35}},
-}
+SCENARIO: dict[str, Any] = p1_only_scenario("small", duration_days=365, warmup_days=30, p1_capacity=TRUE_CAPACITY)
 CONFIG: dict[str, Any] = {
     "trust": "TEST",
     "base_scenario": "small.yaml",

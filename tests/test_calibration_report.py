@@ -21,21 +21,11 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers import p1_only_scenario
 
 from d2asim.cli import main
 
-SCENARIO: dict[str, Any] = {
-    "name": "tiny",
-    "run": {"start_date": "2022-04-01", "warmup_days": 20, "duration_days": 275, "seed": 5},
-    "arrivals": {"non_elective": {"per_day": 6}},
-    "acute": {"beds": 400, "time_to_discharge_ready_days": {
-        p: {"type": "lognormal", "mean": 5, "sd": 5} for p in ("P0", "P1", "P2", "P3")}},
-    "pathways": {"shares": {"P0": 0.0, "P1": 1.0, "P2": 0.0, "P3": 0.0},
-                 "settings": {"P1": {"service": "p1", "assessment": {"mode": "d2a"}},
-                              "P2": {"service": None}, "P3": {"service": None}}},
-    "services": {"p1": {"capacity": 39, "duration_days": {"type": "gamma", "mean": 6, "sd": 2}}},
-    "initial_state": {"services_occupied": {"p1": 35}},
-}
+SCENARIO: dict[str, Any] = p1_only_scenario("tiny", duration_days=275, warmup_days=20, p1_capacity=39)
 CONFIG: dict[str, Any] = {
     "trust": "TINY",
     "base_scenario": "tiny.yaml",
