@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
 from d2asim.report import style
-from d2asim.scenario.errors import ScenarioError
+from d2asim.report.data import read_csv
 
 COMPARISON_COLUMNS = ("option", "metric", "baseline", "option_value", "difference", "ci_low", "ci_high")
 SAVED_METRIC = "bed_days_saved"  # bed days, positive = saved
@@ -26,15 +26,7 @@ COST_METRIC = "cost_total_gbp"  # GBP, difference = option - baseline
 
 def read_comparison(path: Path) -> pd.DataFrame:
     """Read and check a comparison.csv; raise ScenarioError for a missing file or column."""
-    if not path.is_file():
-        raise ScenarioError([f"{path}: file not found"])
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{path}: cannot read CSV ({str(exc).splitlines()[0]})"]) from None
-    missing = [c for c in COMPARISON_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ScenarioError([f"{path}: missing column(s) {', '.join(missing)}"])
+    frame = read_csv(path, COMPARISON_COLUMNS)
     frame["option"] = frame["option"].astype(str)
     return frame
 

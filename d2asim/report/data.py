@@ -66,7 +66,7 @@ def load_run(folder: Path) -> RunData:
         raise ScenarioError([f"{folder}: not a folder (expected a run folder from d2asim run)"])
     summary = _read_summary(folder / "summary.json")
     scenario = _read_scenario(folder / "scenario.yaml")
-    tables = {name: _read_csv(folder / name, columns) for name, columns in CSV_COLUMNS.items()}
+    tables = {name: read_csv(folder / name, columns) for name, columns in CSV_COLUMNS.items()}
     daily = tables["daily.csv"]
     daily["date"] = pd.to_datetime(daily["date"])
     daily["reported"] = daily["reported"].astype(str).str.lower().isin(("true", "1"))
@@ -109,7 +109,8 @@ def _read_scenario(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read a run-folder CSV; one-line ScenarioError for a missing file, bad CSV or missing column."""
     if not path.is_file():
         raise ScenarioError([f"{path}: file not found (not a d2asim run folder?)"])
     try:
