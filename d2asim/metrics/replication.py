@@ -14,12 +14,14 @@ import pandas as pd
 
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
                ("21+", 21, math.inf))  # fmt: skip
 PER_100K = 100_000.0
+FOLLOW_UP_DAYS = 91.0  # ASCOF 2B: at home 91 days after discharge into reablement
 DAYS_PER_YEAR = 365.25
 
 
@@ -158,10 +160,12 @@ def _services(
 
 def _outcomes(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> dict[str, float]:
     out: dict[str, float] = {}
-    checks = log.table("reablement_checks")
-    older = (checks["aged_65plus"] == 1) & (checks["discharged"] >= window[0])
+    discharges = log.table("reablement_discharges")
+    follow_up = discharges["discharged"] + FOLLOW_UP_DAYS
+    older = (discharges["aged_65plus"] == 1) & (discharges["discharged"] >= window[0]) & (follow_up < log.horizon)
     if older.any():
-        out["pct_65plus_at_home_91_days_after_reablement"] = _pct(float(checks["at_home"][older].mean()))
+        home = at_home(log, discharges["patient"][older], follow_up[older])
+        out["pct_65plus_at_home_91_days_after_reablement"] = _pct(float(home.mean()))
     homes = log.table("care_home_admissions")
     older_admitted = (homes["aged_65plus"] == 1) & (homes["time"] >= window[0]) & (homes["time"] < window[1])
     out["care_home_admissions_65plus"] = float(older_admitted.sum())

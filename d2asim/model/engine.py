@@ -40,7 +40,6 @@ from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, S
 CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
 OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
 REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
-FOLLOW_UP_DAYS = 91.0
 ESCALATION_CHECK_HOUR = 8.0
 
 
@@ -273,9 +272,9 @@ class DischargeModel:
             stay = p.first_stay_days + p.assessment_days
         else:
             stay = max(p.first_stay_days, p.assessment_days)
-        self.start_service(p, service, stay, p.first_outcome_u)
         if service.name == "p1":
-            self.after(FOLLOW_UP_DAYS, self._follow_up, p)
+            self.log.reablement_discharges.append((p.pid, self.env._now, int(p.aged_65plus)))
+        self.start_service(p, service, stay, p.first_outcome_u)
 
     def _leave_acute(self, p: Patient, died: bool) -> None:
         now = self.env._now
@@ -357,10 +356,6 @@ class DischargeModel:
     def _die(self, p: Patient) -> None:
         p.location = DEAD
         self.live.pop(p.pid, None)
-
-    def _follow_up(self, p: Patient) -> None:
-        at_home = p.location == HOME or p.location == SERVICE_INDEX["home_care"]
-        self.log.reablement_checks.append((self.env._now - FOLLOW_UP_DAYS, int(p.aged_65plus), int(at_home)))
 
     # ------------------------------------------------------------- delays
     def _open_delay(self, p: Patient, place: int, cause: int) -> None:

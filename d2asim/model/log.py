@@ -25,7 +25,7 @@ OUTCOME_NAMES = ("home", "home_care", "care_home", "readmission", "death")
 ACUTE_COLUMNS = ("patient", "source", "band", "pathway", "arrival", "admit", "ready", "leave", "died")
 SERVICE_COLUMNS = ("patient", "service", "band", "pathway", "request", "start", "end", "leave", "outcome")
 DELAY_COLUMNS = ("patient", "place", "cause", "pathway", "start", "end")
-CHECK_COLUMNS = ("discharged", "aged_65plus", "at_home")
+REABLEMENT_COLUMNS = ("patient", "discharged", "aged_65plus")
 CARE_HOME_COLUMNS = ("time", "aged_65plus")
 
 
@@ -45,10 +45,10 @@ class EventLog:
         one row per delay segment of a discharge-ready patient: patient, place
         (ACUTE_PLACE or the service index being occupied), cause (index into
         DELAY_CAUSES: what was waited for), pathway, start, end.
-    reablement_checks
-        one row per person discharged from hospital into reablement (P1) whose
-        91-day follow-up fell inside the run: discharge time, aged 65+ (0/1),
-        at home 91 days later (0/1).
+    reablement_discharges
+        one row per discharge from hospital into reablement (P1): patient, discharge
+        time, aged 65+ (0/1). Where they were later is read from the other tables
+        (:mod:`d2asim.metrics.whereabouts`).
     care_home_admissions
         one row per permanent care-home admission: time, aged 65+ (0/1).
     escalation_open
@@ -58,7 +58,7 @@ class EventLog:
     acute: list[tuple] = field(default_factory=list)
     services: list[tuple] = field(default_factory=list)
     delays: list[tuple] = field(default_factory=list)
-    reablement_checks: list[tuple] = field(default_factory=list)
+    reablement_discharges: list[tuple] = field(default_factory=list)
     care_home_admissions: list[tuple] = field(default_factory=list)
     escalation_open: list[tuple] = field(default_factory=list)
     horizon: float = 0.0
@@ -77,7 +77,7 @@ class EventLog:
             "acute": ACUTE_COLUMNS,
             "services": SERVICE_COLUMNS,
             "delays": DELAY_COLUMNS,
-            "reablement_checks": CHECK_COLUMNS,
+            "reablement_discharges": REABLEMENT_COLUMNS,
             "care_home_admissions": CARE_HOME_COLUMNS,
             "escalation_open": ("day", "open"),
         }[name]
