@@ -22,18 +22,16 @@ import datetime as dt
 import gc
 import math
 from collections.abc import Callable
-from heapq import heappush
 from typing import NamedTuple
 
 import numpy as np
-from simpy.events import NORMAL
 
 from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
 from d2asim.model.patients import SERVICE_INDEX, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
-from d2asim.model.scheduler import Call, CallbackEnvironment
+from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.streams import Streams
 from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
 
@@ -81,7 +79,8 @@ class DischargeModel:
         self.scenario = scenario
         self.streams = Streams(seed, replication)
         self.env = CallbackEnvironment()
-        self._queue, self._eid = self.env._queue, self.env._eid  # what Environment.schedule pushes onto
+        self.after = self.env.call_after
+        """``after(delay, handler, patient)``: call ``handler(patient)`` after ``delay`` days."""
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
@@ -151,11 +150,6 @@ class DischargeModel:
         return self.log
 
     # -------------------------------------------------------------- scheduling
-    def after(self, delay: float, handler: Callable[[Patient], None], patient: Patient | None) -> None:
-        """Call ``handler(patient)`` after ``delay`` days (a light SimPy event, see
-        :mod:`d2asim.model.scheduler`), pushed as ``Environment.schedule`` would."""
-        heappush(self._queue, (self.env._now + delay, NORMAL, next(self._eid), Call(handler, patient)))
-
     def _arrival_stream(self, days: int) -> tuple[list[float], Callable[[int], None]]:
         """All pre-drawn arrivals (non-elective and elective) merged in time order, and
         the handler that admits arrival ``i``; each source's attributes are drawn as one batch."""

@@ -1,44 +1,27 @@
-"""SimPy's environment with a fast path for the model's callback events.
+"""SimPy's environment with a fast path for the model's callbacks.
 
-The model moves patients with callbacks, not a generator process each. A
-:class:`Call` is a minimal SimPy event (``callbacks`` and ``_ok`` are all that
-``Environment.step`` reads) pushed onto the environment's queue exactly as
-``Environment.schedule`` does. :meth:`CallbackEnvironment.run_until` processes the
-queue in SimPy's order and semantics (events before ``until``; same time: by
-priority, then insertion), calling a ``Call``'s handler directly and any other
-SimPy event (timeouts, processes) through its callbacks as ``step`` would.
+The model moves patients with callbacks, not a generator process each.
+:meth:`CallbackEnvironment.call_after` pushes ``(time, NORMAL, eid, handler,
+patient)`` onto the environment's queue: SimPy's own entry ``(time, priority, eid,
+event)`` with the event replaced by the handler and its argument, so there is no
+event object to build. Calls and ordinary SimPy events (timeouts, processes) share
+one queue and SimPy's order (time, then priority, then insertion);
+:meth:`~CallbackEnvironment.run_until` and :meth:`~CallbackEnvironment.step` call a
+handler directly and leave any other event to ``simpy.Environment.step``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from heapq import heappop
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-
-
-def _dispatch(event: Call) -> None:
-    event.handler(event.patient)
-
-
-class Call:
-    """An event that calls ``handler(patient)`` when processed."""
-
-    __slots__ = ("handler", "patient", "callbacks", "_ok")
-
-    def __init__(self, handler: Callable[[Any], None], patient: Any) -> None:
-        self.handler = handler
-        self.patient = patient
-        self.callbacks: tuple[Callable[[Call], None], ...] | None = _CALLBACKS
-        self._ok = True
-
-
-_CALLBACKS = (_dispatch,)
-
+from simpy.events import NORMAL
 
 Arrivals = tuple[list[float], Callable[[int], None]]
+CALL_ENTRY_LENGTH = 5  # (time, priority, eid, handler, patient); SimPy's events have 4
 
 
 def _no_arrival(index: int) -> None:
@@ -46,15 +29,27 @@ def _no_arrival(index: int) -> None:
 
 
 class CallbackEnvironment(simpy.Environment):
-    """A SimPy environment whose :meth:`run_until` dispatches :class:`Call` events
-    without the per-event overhead of ``step`` (about a third of a replication)."""
+    """A SimPy environment that also schedules plain ``handler(patient)`` calls."""
+
+    def call_after(self, delay: float, handler: Callable[[Any], None], patient: Any) -> None:
+        """Call ``handler(patient)`` after ``delay`` days, ordered as an event
+        scheduled now with normal priority would be."""
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), handler, patient))
+
+    def step(self) -> None:
+        """Process the next entry: a call, or a SimPy event as ``Environment.step`` does."""
+        if self._queue and len(self._queue[0]) == CALL_ENTRY_LENGTH:
+            self._now, _, _, handler, patient = heappop(self._queue)
+            handler(patient)
+        else:
+            super().step()
 
     def run_until(self, until: float, arrivals: Arrivals | None = None) -> None:
-        """Process every event scheduled before ``until`` (days); leave the clock at ``until``.
+        """Process every entry scheduled before ``until`` (days); leave the clock at ``until``.
 
         ``arrivals`` is an external, pre-sorted stream (times, and a handler called
         with the arrival's index) merged into the loop instead of one scheduled event
-        each; at equal times queued events go first."""
+        each; at equal times queued entries go first."""
         queue = self._queue
         times, on_arrival = arrivals if arrivals is not None else ([], _no_arrival)
         n, k = len(times), 0
@@ -67,16 +62,13 @@ class CallbackEnvironment(simpy.Environment):
                 k += 1
                 on_arrival(k - 1)
                 continue
-            if queue[0][0] >= until:
+            head = queue[0]
+            if head[0] >= until:
                 break
-            self._now, _, _, event = heappop(queue)
-            if type(event) is Call:
-                event.callbacks = None
-                event.handler(event.patient)
-                continue
-            callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                raise event._value
+            if len(head) == CALL_ENTRY_LENGTH:
+                heappop(queue)
+                self._now = head[0]
+                head[3](head[4])
+            else:
+                simpy.Environment.step(self)
         self._now = until
