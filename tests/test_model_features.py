@@ -139,7 +139,7 @@ def test_pathway_shares_by_age_band() -> None:
 def test_batch_draws_equal_one_at_a_time_draws() -> None:
     """The vectorised arrival batch gives each patient exactly the attributes that
     patient-by-patient drawing from the same named streams gives."""
-    from d2asim.model.patients import PatientFactory
+    from d2asim.model.patients import EPISODE_FIELDS, Patient, PatientFactory
     from d2asim.model.streams import Streams
 
     data = scenario_dict(per_day=5.0, beds=50, ttr={"P0": lognormal(3, 2), "P1": lognormal(6, 4),
@@ -157,8 +157,7 @@ def test_batch_draws_equal_one_at_a_time_draws() -> None:
     counter = iter(range(1, 10_000))
     one = PatientFactory(scenario, Streams(3, 1), 0, "x", lambda: next(counter))
     batch = PatientFactory(scenario, Streams(3, 1), 0, "x", lambda: next(counter))
-    draws = batch.draw(2000)
-    fields = ("band", "pathway", "time_to_ready", "dies", "assessment_days", "first_stay_days", "first_outcome_u")
+    rows = batch.episodes(batch.draw(2000))
     for i in range(2000):
-        a, b = one.new(), batch.from_draws(draws, i)
-        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+        a, b = one.new(), Patient(0, *rows[i])
+        assert [getattr(a, f) for f in EPISODE_FIELDS] == [getattr(b, f) for f in EPISODE_FIELDS]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -94,7 +95,7 @@ class DischargeModel:
         self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
         self.pathways = [self._pathway_plan(p) for p in PATHWAYS]
         self.live: dict[int, Patient] = {}
-        self._pid = 0
+        self._next_pid = itertools.count(1).__next__
         self.factories = self._factories()
         readmission = scenario.readmission
         self.draw_readmission_delay = (
@@ -102,10 +103,6 @@ class DischargeModel:
         )
 
     # ----------------------------------------------------------------- set-up
-    def _next_pid(self) -> int:
-        self._pid += 1
-        return self._pid
-
     def _factories(self) -> dict[str, PatientFactory]:
         sc, st = self.scenario, self.streams
         elective = sc.arrivals.elective
@@ -139,14 +136,14 @@ class DischargeModel:
         if escalation is not None and escalation.beds > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
         collecting = gc.isenabled()
-        gc.disable()  # the loop makes no reference cycles; collections would only re-walk live objects
+        gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
         try:
             self.env.run_until(self.horizon, self._arrival_stream(days))
+            self._close_open_records()
+            self.log.finish(self.horizon)
         finally:
             if collecting:
                 gc.enable()
-        self._close_open_records()
-        self.log.horizon = self.horizon
         return self.log
 
     # -------------------------------------------------------------- scheduling
@@ -155,24 +152,24 @@ class DischargeModel:
         the handler that admits arrival ``i``; each source's attributes are drawn as one batch."""
         sc = self.scenario
         streams = {"non_elective": sc.arrivals.non_elective, "elective": sc.arrivals.elective}
-        times, sources, indices, draws, factories = [], [], [], [], []
+        times, sources, indices, episodes = [], [], [], []
         for source, stream in streams.items():
             if stream is None:
                 continue
             t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
-            factories.append(self.factories[source])
-            draws.append(factories[-1].draw(len(t)))
+            factory = self.factories[source]
+            episodes.append(factory.episodes(factory.draw(len(t))))
             times.append(t)
-            sources.append(np.full(len(t), len(factories) - 1))
+            sources.append(np.full(len(t), len(episodes) - 1))
             indices.append(np.arange(len(t)))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
-        source_of = np.concatenate(sources)[order].tolist()
-        index_of = np.concatenate(indices)[order].tolist()
+        merged = [episodes[s][i] for s, i in zip(np.concatenate(sources)[order].tolist(),
+                                                   np.concatenate(indices)[order].tolist(), strict=True)]  # fmt: skip
+        next_pid = self._next_pid
 
         def on_arrival(i: int) -> None:
-            s = source_of[i]
-            self.arrive(factories[s].from_draws(draws[s], index_of[i]))
+            self.arrive(Patient(next_pid(), *merged[i]))
 
         return all_times[order].tolist(), on_arrival
 

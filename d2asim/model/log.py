@@ -8,6 +8,7 @@ of this log (see :mod:`d2asim.metrics`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +32,8 @@ CARE_HOME_COLUMNS = ("time", "aged_65plus")
 
 @dataclass
 class EventLog:
-    """Rows appended during a replication (plain tuples, converted once at the end).
+    """Rows appended during a replication (plain tuples), converted to columns by
+    :meth:`finish` (or on first :meth:`table` call for a log made by hand).
 
     acute
         one row per acute episode: patient id, source (index into SOURCES), age band
@@ -72,16 +74,28 @@ class EventLog:
             self._tables[name] = self._convert(name)
         return self._tables[name]
 
+    def finish(self, horizon: float) -> None:
+        """End of the run: convert every table to columns and drop the row tuples (so
+        they are freed at once rather than walked by the garbage collector)."""
+        self.horizon = horizon
+        for name in TABLE_COLUMNS:
+            self.table(name)
+            setattr(self, name, ())  # appending after the run is an error
+
     def _convert(self, name: str) -> dict[str, np.ndarray]:
-        columns = {
-            "acute": ACUTE_COLUMNS,
-            "services": SERVICE_COLUMNS,
-            "delays": DELAY_COLUMNS,
-            "reablement_discharges": REABLEMENT_COLUMNS,
-            "care_home_admissions": CARE_HOME_COLUMNS,
-            "escalation_open": ("day", "open"),
-        }[name]
+        columns = TABLE_COLUMNS[name]
         rows = getattr(self, name)
-        data = np.asarray(rows, dtype=float).reshape(len(rows), len(columns))
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=float, count=len(rows) * len(columns))
+        data = flat.reshape(len(rows), len(columns))
         data.flags.writeable = False
         return {c: data[:, i] for i, c in enumerate(columns)}
+
+
+TABLE_COLUMNS = {
+    "acute": ACUTE_COLUMNS,
+    "services": SERVICE_COLUMNS,
+    "delays": DELAY_COLUMNS,
+    "reablement_discharges": REABLEMENT_COLUMNS,
+    "care_home_admissions": CARE_HOME_COLUMNS,
+    "escalation_open": ("day", "open"),
+}

@@ -33,8 +33,21 @@ class Patient:
         "service", "request", "start", "end", "outcome", "seg_start", "seg_cause", "seg_place",
     )  # fmt: skip
 
-    def __init__(self, pid: int) -> None:
+    def __init__(
+        self, pid: int, source: int, band: int, aged_65plus: bool, pathway: int, time_to_ready: float,
+        dies: bool, assessment_days: float, first_stay_days: float, first_outcome_u: float,
+    ) -> None:  # fmt: skip
         self.pid = pid
+        self.source = source
+        self.band = band
+        self.aged_65plus = aged_65plus
+        self.pathway = pathway
+        self.time_to_ready = time_to_ready
+        self.dies = dies
+        self.assessment_days = assessment_days
+        self.first_stay_days = first_stay_days
+        self.first_outcome_u = first_outcome_u
+        self.arrival = math.nan
         self.location = QUEUE
         self.admit = math.nan
         self.ready = math.nan
@@ -46,6 +59,12 @@ class Patient:
         self.seg_start = math.nan
         self.seg_cause = -1
         self.seg_place = -1
+
+
+EPISODE_FIELDS = ("source", "band", "aged_65plus", "pathway", "time_to_ready", "dies", "assessment_days",
+                  "first_stay_days", "first_outcome_u")  # fmt: skip
+"""What an episode row holds, in ``Patient(pid, *row)`` order."""
+Episode = tuple[int, int, bool, int, float, bool, float, float, float]
 
 
 def cumulative(shares: dict[str, float], keys: tuple[str, ...]) -> list[float]:
@@ -147,42 +166,32 @@ class PatientFactory:
         return EpisodeDraws(band.tolist(), pathway.tolist(), ttr.tolist(), dies.tolist(), assess.tolist(),
                             stay.tolist(), self.u_outcome.take(n).tolist())
 
-    def from_draws(self, draws: EpisodeDraws, i: int) -> Patient:
-        """A new patient with episode ``i`` of ``draws``."""
-        p = Patient(self.next_pid())
-        band = draws.band[i]
-        p.source = self.source
-        p.band = band
-        p.aged_65plus = self.band_65[band]
-        p.pathway = draws.pathway[i]
-        p.time_to_ready = draws.time_to_ready[i]
-        p.dies = draws.dies[i]
-        p.assessment_days = draws.assessment_days[i]
-        p.first_stay_days = draws.first_stay_days[i]
-        p.first_outcome_u = draws.first_outcome_u[i]
-        return p
+    def episodes(self, draws: EpisodeDraws) -> list[Episode]:
+        """One episode row per draw, for ``Patient(pid, *row)``."""
+        aged_65plus = [self.band_65[b] for b in draws.band]
+        return list(zip(itertools.repeat(self.source), draws.band, aged_65plus, draws.pathway, draws.time_to_ready,
+                        draws.dies, draws.assessment_days, draws.first_stay_days, draws.first_outcome_u))  # fmt: skip
+
+    def episode(self) -> Episode:
+        """The next episode's attributes, drawn one at a time."""
+        band = pick(self.band_cum, self.u_band())
+        pathway = pick(self.pathway_cum[band], self.u_pathway())
+        time_to_ready = self.ttr[band][pathway]()
+        dies = self.u_death() < self.death_p[band]
+        assess, stay = self.assessment[pathway], self.first_stay[pathway]
+        assessment_days = assess() if assess is not None else 0.0
+        first_stay_days = stay() if stay is not None else 0.0
+        return (self.source, band, self.band_65[band], pathway, time_to_ready, dies, assessment_days,
+                first_stay_days, self.u_outcome())  # fmt: skip
 
     def new(self, pid: int | None = None) -> Patient:
         """A new episode (for ``pid``, or a new patient) with every attribute drawn."""
-        p = Patient(self.next_pid() if pid is None else pid)
-        self.redraw(p)
-        return p
+        return Patient(self.next_pid() if pid is None else pid, *self.episode())
 
     def redraw(self, p: Patient) -> None:
-        """Draw a fresh episode's attributes for ``p`` (used for readmissions too)."""
-        band = pick(self.band_cum, self.u_band())
-        pathway = pick(self.pathway_cum[band], self.u_pathway())
-        p.source = self.source
-        p.band = band
-        p.aged_65plus = self.band_65[band]
-        p.pathway = pathway
-        p.time_to_ready = self.ttr[band][pathway]()
-        p.dies = self.u_death() < self.death_p[band]
-        assess = self.assessment[pathway]
-        p.assessment_days = assess() if assess is not None else 0.0
-        stay = self.first_stay[pathway]
-        p.first_stay_days = stay() if stay is not None else 0.0
-        p.first_outcome_u = self.u_outcome()
+        """Draw a fresh episode's attributes for ``p`` (used for readmissions)."""
+        for name, value in zip(EPISODE_FIELDS, self.episode(), strict=True):
+            setattr(p, name, value)
 
 
 SERVICE_INDEX = {name: i for i, name in enumerate(SERVICE_NAMES)}
