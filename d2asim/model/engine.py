@@ -40,6 +40,7 @@ CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
 OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
 REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
 ESCALATION_CHECK_HOUR = 8.0
+LOG_FLUSH_DAYS = 5.0  # how often the log compacts its rows into float blocks (EventLog.flush)
 
 
 def sim_start_date(scenario: Scenario) -> dt.date:
@@ -135,6 +136,7 @@ class DischargeModel:
         escalation = sc.acute.escalation
         if escalation is not None and escalation.beds > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
+        self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
         gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
         try:
@@ -181,6 +183,10 @@ class DischargeModel:
         self.beds.set_capacity(core + esc.beds if is_open else core)
         self.log.escalation_open.append((math.floor(self.env._now), int(is_open)))
         self.after(1.0, self._escalation_check, None)
+
+    def _flush_log(self, _: object) -> None:
+        self.log.flush()
+        self.after(LOG_FLUSH_DAYS, self._flush_log, None)
 
     # ------------------------------------------------------------------ acute
     def arrive(self, p: Patient) -> None:

@@ -32,8 +32,9 @@ CARE_HOME_COLUMNS = ("time", "aged_65plus")
 
 @dataclass
 class EventLog:
-    """Rows appended during a replication (plain tuples), converted to columns by
-    :meth:`finish` (or on first :meth:`table` call for a log made by hand).
+    """Rows appended during a replication (plain tuples, compacted into float blocks
+    by :meth:`flush`), converted to columns by :meth:`finish` (or on the first
+    :meth:`table` call for a log made by hand).
 
     acute
         one row per acute episode: patient id, source (index into SOURCES), age band
@@ -65,6 +66,17 @@ class EventLog:
     escalation_open: list[tuple] = field(default_factory=list)
     horizon: float = 0.0
     _tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    _chunks: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def flush(self) -> None:
+        """Move the rows logged so far into float blocks. Called during the run (every
+        few simulated days), so the row tuples are freed while still in cache and their
+        memory is reused: the log costs 8 bytes a value, not a tuple and floats a row."""
+        for name in TABLE_COLUMNS:
+            rows = getattr(self, name)
+            if rows:
+                self._chunks.setdefault(name, []).append(_flatten(rows, len(TABLE_COLUMNS[name])))
+                rows.clear()
 
     def table(self, name: str) -> dict[str, np.ndarray]:
         """Columns of table ``name`` as read-only float arrays (empty when no rows).
@@ -75,20 +87,24 @@ class EventLog:
         return self._tables[name]
 
     def finish(self, horizon: float) -> None:
-        """End of the run: convert every table to columns and drop the row tuples (so
-        they are freed at once rather than walked by the garbage collector)."""
+        """End of the run: convert every table to columns and drop the rows."""
         self.horizon = horizon
         for name in TABLE_COLUMNS:
             self.table(name)
             setattr(self, name, ())  # appending after the run is an error
+        self._chunks.clear()
 
     def _convert(self, name: str) -> dict[str, np.ndarray]:
         columns = TABLE_COLUMNS[name]
-        rows = getattr(self, name)
-        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=float, count=len(rows) * len(columns))
-        data = flat.reshape(len(rows), len(columns))
+        blocks = [*self._chunks.get(name, []), _flatten(getattr(self, name), len(columns))]
+        data = np.concatenate(blocks).reshape(-1, len(columns))
         data.flags.writeable = False
         return {c: data[:, i] for i, c in enumerate(columns)}
+
+
+def _flatten(rows: list[tuple], width: int) -> np.ndarray:
+    """Rows of ``width`` numbers as one flat float array, row after row."""
+    return np.fromiter(itertools.chain.from_iterable(rows), dtype=float, count=len(rows) * width)
 
 
 TABLE_COLUMNS = {
