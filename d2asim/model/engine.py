@@ -40,6 +40,7 @@ CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
 OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
 REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
 ESCALATION_CHECK_HOUR = 8.0
+BOUND_ONCE = ("_admit", "_treated", "_assess", "_assessed", "_place_granted", "_discharge", "_service_ended")
 LOG_FLUSH_DAYS = 5.0  # how often the log compacts its rows into float blocks (EventLog.flush)
 
 
@@ -66,12 +67,14 @@ class ServiceRuntime:
 
 class PathwayPlan(NamedTuple):
     """How a pathway runs: assessment on the ward or not, by which team, into which
-    service, and whether a D2A assessment adds to the service stay."""
+    service, whether a D2A assessment adds to the service stay, and the calendars that
+    must all be open to leave the acute bed (none if both are always open)."""
 
     on_ward: bool
     team: Pool[Patient] | None
     service: ServiceRuntime | None
     d2a_extends_stay: bool
+    leave_windows: list[OpenWindow]
 
 
 class DischargeModel:
@@ -83,6 +86,8 @@ class DischargeModel:
         self.env = CallbackEnvironment()
         self.after = self.env.call_after
         """``after(delay, handler, patient)``: call ``handler(patient)`` after ``delay`` days."""
+        for handler in BOUND_ONCE:  # else each read of self.<handler> builds a bound method per event
+            setattr(self, handler, getattr(self, handler))
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
@@ -120,11 +125,14 @@ class DischargeModel:
     def _pathway_plan(self, pathway: str) -> PathwayPlan:
         settings = self.scenario.pathways.settings[pathway]  # type: ignore[index]
         assessment = settings.assessment
+        service = self.services[settings.service] if settings.service else None
+        windows = [self.discharge_window] + ([service.window] if service else [])
         return PathwayPlan(
             on_ward=assessment.mode == "on_ward",
             team=self.teams[assessment.team] if assessment.team else None,
-            service=self.services[settings.service] if settings.service else None,
+            service=service,
             d2a_extends_stay=assessment.d2a_stay == "extend",
+            leave_windows=[w for w in windows if not w.always],
         )
 
     def run(self) -> EventLog:
@@ -200,7 +208,7 @@ class DischargeModel:
         p.admit = now
         p.location = ACUTE
         ready_at = now + p.time_to_ready
-        if not p.dies:
+        if not (p.dies or self.ready_window.always):
             ready_at = self.ready_window.next_open(ready_at)
         self.after(ready_at - now, self._treated, p)
 
@@ -229,32 +237,31 @@ class DischargeModel:
         self.ask_for_place(p)
 
     def ask_for_place(self, p: Patient) -> None:
-        service = self.pathways[p.pathway].service
+        plan = self.pathways[p.pathway]
+        service = plan.service
         if service is None:
-            self._move_when_open(p, None)
+            self._move_when_open(p, plan)
             return
         self._open_delay(p, ACUTE_PLACE, service.cause)
         p.request = self.env._now
         service.pool.request(p, self._place_granted)
 
     def _place_granted(self, p: Patient) -> None:
-        self._move_when_open(p, self.pathways[p.pathway].service)
+        self._move_when_open(p, self.pathways[p.pathway])
 
-    def _move_when_open(self, p: Patient, service: ServiceRuntime | None) -> None:
+    def _move_when_open(self, p: Patient, plan: PathwayPlan) -> None:
         """Leave the acute bed at the first time the discharge window (and the
         service's start calendar) allow."""
-        now = self.env._now
-        if service is None:
-            t = self.discharge_window.next_open(now)
-        else:
-            t = earliest_common(now, [self.discharge_window, service.window])
-        if t > now:
-            bound_by_ward = self.discharge_window.next_open(now) == t
-            cause = CAUSE["discharge_window"] if bound_by_ward or service is None else service.cause
-            self._open_delay(p, ACUTE_PLACE, cause)
-            self.after(t - now, self._discharge, p)
-        else:
-            self._discharge(p)
+        if plan.leave_windows:
+            now = self.env._now
+            t = earliest_common(now, plan.leave_windows)
+            if t > now:
+                bound_by_ward = self.discharge_window.next_open(now) == t
+                cause = CAUSE["discharge_window"] if bound_by_ward or plan.service is None else plan.service.cause
+                self._open_delay(p, ACUTE_PLACE, cause)
+                self.after(t - now, self._discharge, p)
+                return
+        self._discharge(p)
 
     def _discharge(self, p: Patient) -> None:
         plan = self.pathways[p.pathway]

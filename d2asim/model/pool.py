@@ -34,7 +34,8 @@ class Pool(Generic[T]):
 
     def release(self) -> None:
         self.busy -= 1
-        self._grant_waiting()
+        if self.queue:
+            self._grant_waiting()
 
     def set_capacity(self, capacity: float) -> None:
         """Change capacity; places in use above a lowered capacity drain naturally."""
