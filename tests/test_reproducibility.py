@@ -82,6 +82,24 @@ def test_different_seed_or_replication_differs() -> None:
         assert not a.daily["acute_occupied"].equals(other.daily["acute_occupied"])
 
 
+@pytest.mark.parametrize("block", [1, 7, 1_000_000])
+def test_arrivals_made_in_blocks_are_the_same_patients(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patients' attributes are drawn in blocks of arrivals as the run reaches them;
+    any block size (including two arrival sources interleaved) gives the same log."""
+    import d2asim.model.engine as engine
+
+    data = _data(days=40)
+    data["arrivals"]["elective"] = {"per_day": 4.0, "day_of_week": [1, 1, 1, 1, 1, 0, 0]}
+    sc = build(data)
+    reference = DischargeModel(sc, 3, 0).run()
+    monkeypatch.setattr(engine, "ARRIVAL_BLOCK", block)
+    log = DischargeModel(sc, 3, 0).run()
+    assert np.any(reference.table("acute")["source"] == SOURCES.index("elective"))
+    for name in ("acute", "services", "delays"):
+        for column, values in reference.table(name).items():
+            np.testing.assert_array_equal(log.table(name)[column], values, err_msg=f"{name}.{column}")
+
+
 def test_replications_do_not_depend_on_order() -> None:
     """Replication r of a batch equals replication r run on its own."""
     sc = build(_data(days=40))

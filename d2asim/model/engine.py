@@ -30,7 +30,7 @@ import numpy as np
 from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
-from d2asim.model.patients import SERVICE_INDEX, Patient, PatientFactory, cumulative, pick
+from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.streams import Streams
@@ -41,6 +41,7 @@ OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
 REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
 ESCALATION_CHECK_HOUR = 8.0
 BOUND_ONCE = ("_admit", "_treated", "_assess", "_assessed", "_place_granted", "_discharge", "_service_ended")
+ARRIVAL_BLOCK = 2048  # arrivals whose attributes are drawn at once
 LOG_FLUSH_DAYS = 5.0  # how often the log compacts its rows into float blocks (EventLog.flush)
 
 
@@ -158,28 +159,43 @@ class DischargeModel:
 
     # -------------------------------------------------------------- scheduling
     def _arrival_stream(self, days: int) -> tuple[list[float], Callable[[int], None]]:
-        """All pre-drawn arrivals (non-elective and elective) merged in time order, and
-        the handler that admits arrival ``i``; each source's attributes are drawn as one batch."""
+        """Arrival times of every source (non-elective, elective) merged in time order,
+        and the handler that admits arrival ``i``. Each source's patient attributes are
+        drawn at once (vectorised) and turned into Python rows ``ARRIVAL_BLOCK`` arrivals
+        at a time as the run reaches them (the memory of a block, not of the year)."""
         sc = self.scenario
         streams = {"non_elective": sc.arrivals.non_elective, "elective": sc.arrivals.elective}
-        times, sources, indices, episodes = [], [], [], []
+        times, sources, factories, draws = [], [], [], []
         for source, stream in streams.items():
-            if stream is None:
-                continue
-            t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
-            factory = self.factories[source]
-            episodes.append(factory.episodes(factory.draw(len(t))))
-            times.append(t)
-            sources.append(np.full(len(t), len(episodes) - 1))
-            indices.append(np.arange(len(t)))
+            if stream is not None:
+                t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
+                times.append(t)
+                sources.append(np.full(len(t), len(factories)))
+                factories.append(self.factories[source])
+                draws.append(factories[-1].draw(len(t)))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
-        merged = [episodes[s][i] for s, i in zip(np.concatenate(sources)[order].tolist(),
-                                                   np.concatenate(indices)[order].tolist(), strict=True)]  # fmt: skip
+        source_of = np.concatenate(sources)[order]
+        used = [0] * len(factories)  # rows of each source's draws made so far
         next_pid = self._next_pid
+        rows: list[Episode | None] = [None] * len(source_of)
+
+        def make_block(first: int) -> None:
+            src = source_of[first : first + ARRIVAL_BLOCK]
+            made = []
+            for s, factory in enumerate(factories):
+                n = int(np.count_nonzero(src == s))
+                made.append(iter(factory.episodes(draws[s], used[s], used[s] + n)))
+                used[s] += n
+            rows[first : first + len(src)] = [next(made[s]) for s in src.tolist()]
+            rows[max(0, first - ARRIVAL_BLOCK) : first] = [None] * min(first, ARRIVAL_BLOCK)  # admitted: free them
 
         def on_arrival(i: int) -> None:
-            self.arrive(Patient(next_pid(), *merged[i]))
+            row = rows[i]
+            if row is None:
+                make_block(i)
+                row = rows[i]
+            self.arrive(Patient(next_pid(), *row))  # type: ignore[misc]
 
         return all_times[order].tolist(), on_arrival
 

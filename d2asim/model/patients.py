@@ -80,15 +80,15 @@ def pick(cum: list[float], u: float) -> int:
 
 
 class EpisodeDraws(NamedTuple):
-    """Pre-drawn attributes of a batch of episodes (plain lists, index = arrival order)."""
+    """Pre-drawn attributes of a batch of episodes (arrays, index = arrival order)."""
 
-    band: list[int]
-    pathway: list[int]
-    time_to_ready: list[float]
-    dies: list[bool]
-    assessment_days: list[float]
-    first_stay_days: list[float]
-    first_outcome_u: list[float]
+    band: np.ndarray
+    pathway: np.ndarray
+    time_to_ready: np.ndarray
+    dies: np.ndarray
+    assessment_days: np.ndarray
+    first_stay_days: np.ndarray
+    first_outcome_u: np.ndarray
 
 
 class PatientFactory:
@@ -163,14 +163,13 @@ class PatientFactory:
             if self.first_stay[k] is not None:
                 stay[on_k] = self.first_stay[k].take(int(on_k.sum()))  # type: ignore[union-attr]
         dies = self.u_death.take(n) < np.asarray(self.death_p)[band]
-        return EpisodeDraws(band.tolist(), pathway.tolist(), ttr.tolist(), dies.tolist(), assess.tolist(),
-                            stay.tolist(), self.u_outcome.take(n).tolist())
+        return EpisodeDraws(band, pathway, ttr, dies, assess, stay, self.u_outcome.take(n))
 
-    def episodes(self, draws: EpisodeDraws) -> list[Episode]:
-        """One episode row per draw, for ``Patient(pid, *row)``."""
-        aged_65plus = [self.band_65[b] for b in draws.band]
-        return list(zip(itertools.repeat(self.source), draws.band, aged_65plus, draws.pathway, draws.time_to_ready,
-                        draws.dies, draws.assessment_days, draws.first_stay_days, draws.first_outcome_u))  # fmt: skip
+    def episodes(self, draws: EpisodeDraws, start: int = 0, stop: int | None = None) -> list[Episode]:
+        """One episode row per draw ``start:stop``, for ``Patient(pid, *row)``."""
+        cut = [column[start:stop].tolist() for column in draws]
+        aged_65plus = [self.band_65[b] for b in cut[0]]
+        return list(zip(itertools.repeat(self.source), cut[0], aged_65plus, *cut[1:]))
 
     def episode(self) -> Episode:
         """The next episode's attributes, drawn one at a time."""
