@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Generator
 from functools import partial
 
@@ -81,3 +82,40 @@ def test_a_failed_simpy_event_still_crashes_the_run() -> None:
     env.process(failing())
     with pytest.raises(ValueError, match="boom"):
         env.run_until(2.0)
+
+
+def _cascade(env: simpy.Environment, seen: list[tuple[float, int]]) -> None:
+    """Calls that schedule more calls days ahead, many on exact day boundaries (where
+    waiting calls join the heap) and at equal times, alongside SimPy timeouts."""
+    rng = random.Random(11)
+    delays = [0.0, 0.25, 1.0, 2.0, 2.5, 3.0, 7.0]
+    call_after = env.call_after if isinstance(env, CallbackEnvironment) else partial(_plain_call_after, env)
+    counter = iter(range(10**6))
+
+    def fire(label: int) -> None:
+        seen.append((env.now, label))
+        for _ in range(2 if len(seen) < 400 else 0):
+            delay = rng.choice(delays) if rng.random() < 0.7 else rng.uniform(0, 10)
+            if rng.random() < 0.2:
+                _plain_call_after(env, delay, fire, next(counter))  # an ordinary SimPy timeout
+            else:
+                call_after(delay, fire, next(counter))
+
+    for _ in range(5):
+        call_after(rng.choice(delays), fire, next(counter))
+
+
+def test_calls_waiting_for_later_days_keep_simpy_order() -> None:
+    plain, seen, ran = simpy.Environment(), [], []
+    _cascade(plain, seen)
+    plain.run(until=40.0)
+    env = CallbackEnvironment()
+    _cascade(env, ran)
+    env.run_until(40.0)
+    assert len(seen) > 300 and len({t for t, _ in seen if t == int(t)}) > 10
+    assert ran == seen
+    stepped = CallbackEnvironment()
+    by_step: list[tuple[float, int]] = []
+    _cascade(stepped, by_step)
+    stepped.run(until=40.0)
+    assert by_step == seen

@@ -1,24 +1,32 @@
 """SimPy's environment with a fast path for the model's callbacks.
 
 The model moves patients with callbacks, not a generator process each.
-:meth:`CallbackEnvironment.call_after` pushes ``(time, NORMAL, eid, handler,
-patient)`` onto the environment's queue: SimPy's own entry ``(time, priority, eid,
-event)`` with the event replaced by the handler and its argument, so there is no
-event object to build. Calls and ordinary SimPy events (timeouts, processes) share
-one queue and SimPy's order (time, then priority, then insertion);
-:meth:`~CallbackEnvironment.run_until` and :meth:`~CallbackEnvironment.step` call a
-handler directly and leave any other event to ``simpy.Environment.step``.
+:meth:`CallbackEnvironment.call_after` schedules ``(time, NORMAL, eid, handler,
+patient)``: SimPy's own queue entry ``(time, priority, eid, event)`` with the event
+replaced by the handler and its argument, so there is no event object to build. Calls
+and ordinary SimPy events (timeouts, processes) share SimPy's order (time, then
+priority, then insertion); :meth:`~CallbackEnvironment.run_until` and
+:meth:`~CallbackEnvironment.step` call a handler directly and leave any other event to
+``simpy.Environment.step``.
+
+Calls due on a later day than the current one (most of them: stays last days) wait in
+a list per day instead of the heap, and move into the heap when the clock reaches their
+day (an urgent "advance" entry at the day's start moves them). The heap then holds
+about a day of entries, not every pending one, so it stays shallow and in cache however
+large the flow. The order of entries is unchanged: it depends only on their (time,
+priority, eid) keys, fixed when a call is scheduled.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 Arrivals = tuple[list[float], Callable[[int], None]]
 CALL_ENTRY_LENGTH = 5  # (time, priority, eid, handler, patient); SimPy's events have 4
@@ -29,12 +37,38 @@ def _no_arrival(index: int) -> None:
 
 
 class CallbackEnvironment(simpy.Environment):
-    """A SimPy environment that also schedules plain ``handler(patient)`` calls."""
+    """A SimPy environment that also schedules plain ``handler(patient)`` calls.
+
+    Calls are bucketed by whole time units (the model's days)."""
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self._later: defaultdict[int, list[tuple]] = defaultdict(list)  # day -> calls due that day
+        self._near_end = float(math.floor(initial_time) + 1)  # calls due before it go straight to the heap
+        self._advance_pending = False
 
     def call_after(self, delay: float, handler: Callable[[Any], None], patient: Any) -> None:
-        """Call ``handler(patient)`` after ``delay`` days, ordered as an event
+        """Call ``handler(patient)`` after ``delay`` time units, ordered as an event
         scheduled now with normal priority would be."""
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), handler, patient))
+        t = self._now + delay
+        if t < self._near_end or t == math.inf:
+            heappush(self._queue, (t, NORMAL, next(self._eid), handler, patient))
+            return
+        self._later[int(t)].append((t, NORMAL, next(self._eid), handler, patient))
+        if not self._advance_pending:
+            self._advance_pending = True
+            heappush(self._queue, (self._near_end, URGENT, next(self._eid), self._advance, None))
+
+    def _advance(self, _: object) -> None:
+        """The clock reached ``_near_end`` (a whole day): move that day's calls into the heap."""
+        moved = self._later.pop(int(self._near_end), None)
+        if moved:
+            self._queue.extend(moved)
+            heapify(self._queue)
+        self._near_end += 1.0
+        self._advance_pending = bool(self._later)
+        if self._advance_pending:
+            heappush(self._queue, (self._near_end, URGENT, next(self._eid), self._advance, None))
 
     def step(self) -> None:
         """Process the next entry: a call, or a SimPy event as ``Environment.step`` does."""
