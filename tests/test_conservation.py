@@ -9,7 +9,9 @@ non-empty initial state.
 
 Invariants are checked while the model runs (every 0.25 days, at times that never
 coincide with model events) from the model's pools and patients, and at the end
-from the pools, ``model.live`` and the event log.
+from the pools, ``model.live`` and the event log. ``model.live`` is found from the
+pending calls and queues, so "every patient not home or dead is live" also checks that
+nobody in the system is left without a next step.
 """
 
 from __future__ import annotations

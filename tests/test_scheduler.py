@@ -119,3 +119,13 @@ def test_calls_waiting_for_later_days_keep_simpy_order() -> None:
     _cascade(stepped, by_step)
     stepped.run(until=40.0)
     assert by_step == seen
+
+
+def test_pending_calls_are_those_not_yet_made() -> None:
+    env, made = CallbackEnvironment(), []
+    for delay in (0.5, 1.0, 2.5, 9.0, 30.0):
+        env.call_after(delay, made.append, delay)
+    env.timeout(5.0)  # an ordinary SimPy event is not a call
+    env.run_until(2.0)
+    assert made == [0.5, 1.0]
+    assert sorted(patient for _, patient in env.pending_calls()) == [2.5, 9.0, 30.0]

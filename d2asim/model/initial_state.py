@@ -34,7 +34,6 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             p.assessment_days = assess() if assess is not None else 0.0
             p.arrival = p.admit = p.ready = 0.0
             p.location = ACUTE
-            model.live[p.pid] = p
             model.beds.busy += 1
             model.ask_for_place(p)
     for _ in range(state.acute_occupied):
@@ -50,7 +49,6 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
         for stay in stays.tolist():
             p = factory.new()
             p.pathway = pathway
-            model.live[p.pid] = p
             service.pool.busy += 1
             model.start_service(p, service, stay, service.draw_outcome())
     for _ in range(state.admission_queue):

@@ -19,9 +19,10 @@ priority, eid) keys, fixed when a call is scheduled.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -69,6 +70,14 @@ class CallbackEnvironment(simpy.Environment):
         self._advance_pending = bool(self._later)
         if self._advance_pending:
             heappush(self._queue, (self._near_end, URGENT, next(self._eid), self._advance, None))
+
+    def pending_calls(self) -> Iterator[tuple[Callable[[Any], None], Any]]:
+        """``(handler, patient)`` of every call scheduled with :meth:`call_after` and not
+        yet made (any order)."""
+        advance = self._advance
+        for entry in itertools.chain(self._queue, *self._later.values()):
+            if len(entry) == CALL_ENTRY_LENGTH and entry[3] != advance:
+                yield entry[3], entry[4]
 
     def step(self) -> None:
         """Process the next entry: a call, or a SimPy event as ``Environment.step`` does."""
