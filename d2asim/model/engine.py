@@ -85,8 +85,7 @@ class DischargeModel:
         self.scenario = scenario
         self.streams = Streams(seed, replication)
         self.env = CallbackEnvironment()
-        self.after = self.env.call_after
-        """``after(delay, handler, patient)``: call ``handler(patient)`` after ``delay`` days."""
+        self.after = self.env.call_after  # after(delay, handler, patient): handler(patient) in delay days
         for handler in BOUND_ONCE:  # else each read of self.<handler> builds a bound method per event
             setattr(self, handler, getattr(self, handler))
         self.log = EventLog()
