@@ -17,7 +17,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.flow import REFERENCE, Flow, check_yaml_matches, count_events, d2asim_overrides, outputs
-from d2asim.model.engine import CAUSE, DischargeModel
+from d2asim.model.engine import ASSESSMENT, DischargeModel
 from d2asim.runner import run_replication
 from d2asim.scenario.loader import load_scenario, with_overrides
 from d2asim.scenario.schema import Scenario
@@ -56,7 +56,7 @@ def log_view(flow: Flow, seed: int, rep: int) -> dict[str, float]:
     acute = log.table("acute")
     delays = log.table("delays")
     services = log.table("services")
-    assessed = delays["end"][delays["cause"] == CAUSE["assessment"]]
+    assessed = delays["end"][delays["cause"] == ASSESSMENT]
     events = count_events(log.horizon, acute["arrival"], acute["admit"], acute["ready"], assessed,
                           acute["leave"], services["end"])
     leave = np.where(np.isinf(acute["leave"]), np.nan, acute["leave"])

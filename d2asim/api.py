@@ -55,9 +55,10 @@ def compare(
     baseline: ScenarioLike, options: Sequence[ScenarioLike], replications: int | None = None,
     seed: int | None = None, workers: int = 1, dask: str | None = None,
 ) -> pd.DataFrame:
-    """Paired comparison on common random numbers: one row per option x metric
+    """Paired comparison on common random numbers: one row per option x scope x metric
     (``option, metric, baseline, option_value, difference, ci_low, ci_high,
-    distinguishable``), including ``bed_days_saved``."""
+    distinguishable, scope``), including ``bed_days_saved``; ``scope`` is ``system``,
+    ``trust:NAME`` or ``borough:NAME``."""
     base = as_scenario(baseline)
     table, _ = _compare.compare(base, [as_scenario(o) for o in options], replications or base.run.replications,
                                 base.run.seed if seed is None else seed, _backend(workers, dask))
@@ -69,7 +70,8 @@ def sweep(
     seed: int | None = None, workers: int = 1, dask: str | None = None,
 ) -> pd.DataFrame:
     """One row per grid point (e.g. ``{"services.p1.capacity": [80, 100]}``) with
-    ``<metric>_mean``, ``_ci_low`` and ``_ci_high`` columns."""
+    ``<metric>_mean``, ``_ci_low`` and ``_ci_high`` columns and ``scope`` (``system``;
+    a system-form scenario also has a row per trust and borough for each point)."""
     sc = as_scenario(scenario)
     table, _ = _sweep.sweep(sc, grid, replications or sc.run.replications, sc.run.seed if seed is None else seed,
                             _backend(workers, dask))

@@ -1,7 +1,9 @@
 """Write a run folder: the contract other tools read.
 
 ``summary.json``  scenario, seed, replications, d2asim_version, period, metrics
-                  (each numeric entry ``{mean, ci_low, ci_high}`` over replications)
+                  (each numeric entry ``{mean, ci_low, ci_high}`` over replications),
+                  by_trust and by_borough (name -> the same metric objects)
+``registry.csv``  the system's code -> name table (kind, code, name, properties)
 ``scenario.yaml`` the resolved scenario, every default filled in
 ``replications.csv`` one row per replication, one column per metric
 ``daily.csv``     one row per replication x simulated day (stocks are time averages)
@@ -28,6 +30,7 @@ from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.summary import series_spread, summarise, summary_frame
+from d2asim.system.registry import registry_of
 
 OUTPUTS = Path("outputs")
 
@@ -65,7 +68,17 @@ def summary_document(result: RunResult, extra: dict[str, Any] | None = None) -> 
         },
         **(extra or {}),
         "metrics": summarise(result.metrics_table()),
+        **by_place(result),
     }
+
+
+def by_place(result: RunResult) -> dict[str, dict[str, Any]]:
+    """``by_trust`` and ``by_borough``: place name -> summarised metrics."""
+    out: dict[str, dict[str, Any]] = {"by_trust": {}, "by_borough": {}}
+    for scope in result.scopes():
+        kind, _, name = scope.partition(":")
+        out[f"by_{kind}"][name] = summarise(result.metrics_table(scope))
+    return out
 
 
 def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = None) -> None:
@@ -81,6 +94,7 @@ def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = No
     series_spread(daily).to_csv(folder / "daily_summary.csv", index=False, float_format="%.4f")
     result.monthly_table().to_csv(folder / "monthly.csv", index=False, float_format="%.4f")
     result.monthly_delays_table().to_csv(folder / "monthly_delays.csv", index=False, float_format="%.4f")
+    registry_of(result.scenario).table().to_csv(folder / "registry.csv", index=False)
     doc = summary_document(result, extra)
     (folder / "summary.json").write_text(json.dumps(_finite_or_null(doc), indent=2, allow_nan=False) + "\n")
 

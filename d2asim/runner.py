@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pandas as pd
 
 from d2asim.metrics.replication import replication_metrics
+from d2asim.metrics.scope import place_scopes, scoped_log
 from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
 from d2asim.model.engine import DischargeModel, sim_start_date
+from d2asim.model.log import EventLog
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import summary_frame
+from d2asim.system.registry import registry_of
+
+TRUST_DAILY_COLUMNS = ("acute_occupied", "admission_queue", "delayed_acute", "admissions", "discharges")
+"""Columns daily.csv repeats per trust (as ``<trust>_<column>``) when a system has several."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,7 @@ class ReplicationResult:
     daily: pd.DataFrame
     monthly: pd.DataFrame
     monthly_delays: pd.DataFrame
+    by_place: dict[str, dict[str, float]] = field(default_factory=dict)  # "trust:NAME"/"borough:NAME" -> metrics
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationResult:
@@ -29,13 +36,31 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     log = DischargeModel(scenario, seed, replication).run()
     start = sim_start_date(scenario)
     daily = daily_series(log, scenario, start)
+    by_place, place_daily = place_metrics(log, scenario)
+    if len(registry_of(scenario).trusts) > 1:
+        for scope, frame in place_daily.items():
+            if scope.startswith("trust:"):
+                name = scope.partition(":")[2]
+                daily = daily.assign(**{f"{name}_{c}": frame[c].to_numpy() for c in TRUST_DAILY_COLUMNS})
     return ReplicationResult(
         replication=replication,
         metrics=replication_metrics(log, scenario, daily),
         daily=daily,
         monthly=monthly_series(daily, scenario),
         monthly_delays=monthly_delays(log, scenario, start),
+        by_place=by_place,
     )
+
+
+def place_metrics(log: EventLog, scenario: Scenario) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
+    """Metrics and daily series of each trust and modelled borough, by scope key."""
+    start = sim_start_date(scenario)
+    metrics, dailies = {}, {}
+    for scope in place_scopes(registry_of(scenario)):
+        mine = scoped_log(log, scope)
+        dailies[scope.key] = daily = daily_series(mine, scenario, start)
+        metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)
+    return metrics, dailies
 
 
 @dataclass(frozen=True)
@@ -50,10 +75,18 @@ class RunResult:
         """One row per metric: mean, 95% CI and p5/p95 across replications."""
         return summary_frame(self.metrics_table())
 
-    def metrics_table(self) -> pd.DataFrame:
-        """One row per replication, one column per metric."""
-        rows = [{"replication": r.replication, **r.metrics} for r in self.replications]
+    def metrics_table(self, scope: str | None = None) -> pd.DataFrame:
+        """One row per replication, one column per metric (of the whole system, or of
+        ``scope``: ``trust:NAME`` or ``borough:NAME``)."""
+        rows = [{"replication": r.replication, **(r.metrics if scope is None else r.by_place[scope])}
+                for r in self.replications]  # fmt: skip
         return pd.DataFrame(rows).set_index("replication").sort_index()
+
+    def scopes(self) -> list[str]:
+        """The place scopes every replication has (``trust:NAME``, then ``borough:NAME``)."""
+        keys = [set(r.by_place) for r in self.replications]
+        first = list(self.replications[0].by_place) if self.replications else []
+        return [k for k in first if all(k in ks for ks in keys)]
 
     def monthly_table(self) -> pd.DataFrame:
         return self._stack("monthly")

@@ -271,17 +271,17 @@ def test_model_series_snapshots_by_hand() -> None:
     """Counts at an hour, LoS filters and flows on a hand-made event log (days from 0)."""
     from d2asim.calibration.simfit import model_series
     from d2asim.model.log import ACUTE_PLACE, EventLog
-    from d2asim.scenario.schema import DELAY_CAUSES
+    from d2asim.system.registry import registry_of
 
     data = copy.deepcopy(SCENARIO)
     data["run"].update(warmup_days=0, duration_days=3)
     scenario = validate_mapping(data, "test")
     inf, nan = math.inf, math.nan
     log = EventLog(
-        acute=[(1, 0, 0, 1, 0.0, 0.1, 1.2, 2.5, 0),   # P1: admitted 0.1, ready 1.2, left 2.5
-               (2, 0, 0, 0, 0.4, 0.5, nan, 1.9, 1),   # died on day 1
-               (3, 0, 0, 0, 2.2, nan, nan, inf, 0)],  # still waiting for a bed
-        delays=[(1, ACUTE_PLACE, DELAY_CAUSES.index("p1"), 1, 1.2, 2.5)], horizon=3.0)
+        acute=[(1, 0, 0, 1, 0.0, 0.1, 1.2, 2.5, 0, 0, 0),   # P1: admitted 0.1, ready 1.2, left 2.5
+               (2, 0, 0, 0, 0.4, 0.5, nan, 1.9, 1, 0, 0),   # died on day 1
+               (3, 0, 0, 0, 2.2, nan, nan, inf, 0, 0, 0)],  # still waiting for a bed
+        delays=[(1, ACUTE_PLACE, registry_of(scenario).service("p1").cause, 1, 1.2, 2.5, 0, 0)], horizon=3.0)
     specs = [ModelSpec("occ8", "acute_occupied", 8), ModelSpec("nctr", "nctr", 23.99),
              ModelSpec("w1_los15", "waiting_p1", 23.99, 1.5), ModelSpec("w1_los2", "waiting_p1", 23.99, 2.0),
              ModelSpec("queue", "admission_queue", 23.99), ModelSpec("p1", "discharges_P1"),

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 from helpers import exponential, fixed, lognormal, scenario_dict
 
-from d2asim.model.engine import CAUSE, DischargeModel, sim_start_date
-from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, OUTCOME_NAMES, QUEUE, SOURCES
+from d2asim.model.engine import ASSESSMENT, DischargeModel, sim_start_date
+from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES
 from d2asim.scenario.loader import validate_mapping
-from d2asim.scenario.schema import DELAY_CAUSES, PATHWAYS, SERVICE_NAMES
+from d2asim.scenario.schema import PATHWAYS
 
 CHECK_EVERY = 0.25
 CHECK_OFFSET = 0.1234567
@@ -121,7 +121,7 @@ class Tracker:
         self.patients: dict[int, object] = {}
         self.arrivals = 0
         self.checks = 0
-        for factory in model.factories.values():
+        for factory in (f for site in model.factories for f in site.values()):
             original = factory.new
 
             def new(pid=None, _original=original):  # noqa: ANN001
@@ -151,12 +151,12 @@ class Tracker:
 def target_service(model: DischargeModel, p) -> str | None:  # noqa: ANN001
     """The service a waiting patient has asked for (None if not waiting for one)."""
     if p.location == ACUTE:
-        if math.isnan(p.ready) or p.seg_cause == CAUSE["assessment"]:
+        if math.isnan(p.ready) or p.seg_cause == ASSESSMENT:
             return None
-        service = model.pathways[p.pathway][2]
+        service = model.plans[p.site][p.pathway].service
         return None if service is None else service.name
     if p.location >= 0 and not math.isnan(p.end):  # finished, blocked in a service
-        return DELAY_CAUSES[p.seg_cause]
+        return model.registry.causes[p.seg_cause]
     return None
 
 
@@ -173,7 +173,7 @@ def check_state(model: DischargeModel, patients: dict) -> None:
     if model.beds.queue:  # nobody waits while a bed is free
         assert model.beds.busy >= model.beds.capacity
     for name, service in model.services.items():
-        index = SERVICE_NAMES.index(name)
+        index = service.index
         waiting = [item.pid for item, _ in service.pool.queue]
         inside = [p for p in live.values() if p.location == index]
         asking = [p for p in live.values() if target_service(model, p) == name]
@@ -184,7 +184,7 @@ def check_state(model: DischargeModel, patients: dict) -> None:
         if service.pool.queue:
             assert service.pool.busy == service.pool.capacity, name
     for team in model.teams.values():
-        assessing = [p for p in in_acute if p.seg_cause == CAUSE["assessment"] and model.pathways[p.pathway][1] is team]
+        assessing = [p for p in in_acute if p.seg_cause == ASSESSMENT and model.plans[p.site][p.pathway].team is team]
         waiting = {item.pid for item, _ in team.queue}
         assert team.busy == len(assessing) - len(waiting)
         assert team.busy <= team.capacity
@@ -210,7 +210,7 @@ def test_state_invariants_hold_throughout(finished) -> None:  # noqa: ANN001
     # the scenario is busy enough to exercise queues, blocking and reservations
     log = model.log
     d = log.table("delays")
-    causes = {DELAY_CAUSES[int(c)] for c in d["cause"]}
+    causes = {model.registry.causes[int(c)] for c in d["cause"]}
     assert {"assessment", "discharge_window", "p1", "p3", "home_care", "care_home"} <= causes
     assert np.any(d["place"] != ACUTE_PLACE)
     acute = log.table("acute")
@@ -234,14 +234,14 @@ def test_every_arrival_is_in_one_place_or_has_left(finished) -> None:  # noqa: A
     open_acute = np.isinf(acute["leave"])
     open_service = np.isinf(services["leave"])
     died_acute = (acute["died"] == 1) & ~open_acute
-    no_service = np.array([model.pathways[int(p)][2] is None for p in acute["pathway"]], dtype=bool)
+    no_service = np.array([model.plans[0][int(p)].service is None for p in acute["pathway"]], dtype=bool)
     alive = (acute["died"] == 0) & ~open_acute
     p0_home = alive & no_service
     to_service = alive & ~no_service
     assert n == died_acute.sum() + p0_home.sum() + to_service.sum() + open_acute.sum()
     # every chain of service episodes (started by a discharge into a service, or in
     # the initial state) ends exactly once: home / readmission / death, or still open
-    chained = np.isin(services["outcome"], [OUTCOME_NAMES.index("home_care"), OUTCOME_NAMES.index("care_home")])
+    chained = np.isin(services["outcome"], [model.registry.outcome_code(s) for s in model.services])
     chain_end = ~open_service & ~chained
     initial_in_services = sum(model.scenario.initial_state.services_occupied.values())
     assert to_service.sum() + initial_in_services == chain_end.sum() + open_service.sum()
@@ -261,7 +261,7 @@ def test_every_arrival_is_in_one_place_or_has_left(finished) -> None:  # noqa: A
     assert model.beds.busy == int(np.sum(open_acute & ~np.isnan(acute["admit"])))
     assert len(model.beds.queue) == int(np.sum(open_acute & np.isnan(acute["admit"])))
     for name, service in model.services.items():
-        mine = open_service & (services["service"] == SERVICE_NAMES.index(name))
+        mine = open_service & (services["service"] == service.index)
         reserved = [
             p
             for p in model.live.values()
@@ -278,20 +278,20 @@ def test_every_arrival_is_in_one_place_or_has_left(finished) -> None:  # noqa: A
             if math.isinf(leave)
             else "dead"
             if died
-            else ("home" if model.pathways[int(pathway)][2] is None else "service")
+            else ("home" if model.plans[0][int(pathway)].service is None else "service")
         )
         if int(pid) not in last or leave >= last[int(pid)][0]:
             last[int(pid)] = (leave, where)
     for pid, leave, outcome in zip(services["patient"], services["leave"], services["outcome"], strict=True):
-        name = "service" if math.isinf(leave) else OUTCOME_NAMES[int(outcome)]
+        name = "service" if math.isinf(leave) else model.registry.outcomes[int(outcome)]
         where = {"death": "dead", "home": "home", "readmission": "home"}.get(name, "service")
         if int(pid) not in last or leave >= last[int(pid)][0]:
             last[int(pid)] = (leave, where)
-    expected = {"home": {HOME}, "dead": {DEAD}, "acute": {ACUTE, QUEUE}, "service": set(range(len(SERVICE_NAMES)))}
+    expected = {"home": {HOME}, "dead": {DEAD}, "acute": {ACUTE, QUEUE}, "service": set(range(len(model.services)))}
     for pid, p in tracker.patients.items():
         assert pid in last, pid
         assert p.location in expected[last[pid][1]], (pid, last[pid], p.location)
-    deaths = int(died_acute.sum() + np.sum(services["outcome"] == OUTCOME_NAMES.index("death")))
+    deaths = int(died_acute.sum() + np.sum(services["outcome"] == model.registry.outcome_code("death")))
     assert deaths == sum(p.location == DEAD for p in tracker.patients.values())
 
 
@@ -322,7 +322,8 @@ def test_one_place_at_a_time_and_delays_fill_the_wait(finished) -> None:  # noqa
             if nxt[2] == "service":
                 assert nxt[0] == prev[1], (pid, prev, nxt)  # hand-off without a gap
             if nxt[2] == "acute":
-                assert nxt[3] == readmit and prev[2] == "service" and prev[3] == OUTCOME_NAMES.index("readmission")
+                readmission = model.registry.outcome_code("readmission")
+                assert nxt[3] == readmit and prev[2] == "service" and prev[3] == readmission
     assert np.sum(acute["source"] == readmit) > 0
     # delays fill the time from discharge ready to leaving the acute bed
     in_acute = delays["place"] == ACUTE_PLACE
@@ -360,7 +361,7 @@ def test_calendars_are_respected(finished) -> None:  # noqa: ANN001
     hours = (acute["leave"][left] % 1.0) * 24.0
     assert hours.min() >= 8.0 - 1e-9 and hours.max() < 20.0
     services = log.table("services")
-    p3 = services["service"] == SERVICE_NAMES.index("p3")
+    p3 = services["service"] == model.registry.code("services", "p3")
     starts = services["start"][p3]
     assert starts.size > 20
     weekdays = {WEEKDAY_NAMES[(first + dt.timedelta(days=int(t))).weekday()] for t in starts}

@@ -12,8 +12,9 @@ from d2asim.metrics.replication import FOLLOW_UP_DAYS
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.engine import DischargeModel, ServiceRuntime
 from d2asim.model.log import HOME, EventLog
-from d2asim.model.patients import SERVICE_INDEX, Patient
+from d2asim.model.patients import Patient
 from d2asim.scenario.loader import load_scenario, with_overrides
+from d2asim.system.registry import DEATH, READMISSION, registry_of
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 
@@ -29,14 +30,14 @@ class FollowUpModel(DischargeModel):
     def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
         rows = self.log.reablement_discharges
         now = self.env._now
-        discharged_into_p1 = service.name == "p1" and rows and rows[-1][:2] == (p.pid, now)
+        discharged_into_p1 = service.is_reablement and rows and rows[-1][:2] == (p.pid, now)
         aged_65plus = p.aged_65plus  # at the discharge (a readmission redraws the age band)
         super().start_service(p, service, stay, outcome_u)
         if discharged_into_p1:
             self.after(FOLLOW_UP_DAYS, lambda q: self._look(q, now, aged_65plus), p)
 
     def _look(self, p: Patient, discharged: float, aged_65plus: bool) -> None:
-        at_home_now = p.location in (HOME, SERVICE_INDEX["home_care"])
+        at_home_now = p.location == HOME or (p.location >= 0 and self.by_index[p.location].entry.at_home)
         self.seen.append((p.pid, discharged, aged_65plus, at_home_now))
 
 
@@ -57,7 +58,8 @@ def test_log_reading_equals_a_follow_up_event_per_patient() -> None:
     seen = np.array(model.seen, dtype=float)
     assert len(seen) > 500
     assert 0.3 < seen[:, 3].mean() < 0.9, "the scenario should send people both home and elsewhere"
-    from_log = at_home(log, seen[:, 0], seen[:, 1] + FOLLOW_UP_DAYS)
+    at_home_services = [s.code for s in registry_of(scenario).services if s.at_home]
+    from_log = at_home(log, seen[:, 0], seen[:, 1] + FOLLOW_UP_DAYS, at_home_services)
     np.testing.assert_array_equal(from_log, seen[:, 3].astype(bool))
 
     _, _, _, metrics = simulate(scenario, 3, 0)
@@ -77,17 +79,18 @@ def test_a_move_at_the_follow_up_instant_is_not_yet_made() -> None:
     """Patient 1 is readmitted at t = 30 and leaves hospital at t = 40; patient 2 is
     in home care, then a care home from t = 20; patient 3 dies in reablement at t = 15."""
     inf = np.inf
-    p1 = SERVICE_INDEX["p1"]
+    p1, home_care, care_home = 0, 1, 2  # service codes; home care is delivered at home
+    onto = 3  # outcome code of moving on to service s: onto + s (after home, readmission, death)
     log = _log(
-        acute=[(1, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0), (1, 2, 0, 0, 30.0, 30.0, 35.0, 40.0, 0),
-               (2, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0), (3, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0)],
-        services=[(1, p1, 0, 1, 10.0, 10.0, 20.0, 20.0, 3),
-                  (2, p1, 0, 1, 10.0, 10.0, 15.0, 15.0, 1),
-                  (2, SERVICE_INDEX["home_care"], 0, 1, 15.0, 15.0, 18.0, 20.0, 2),
-                  (2, SERVICE_INDEX["care_home"], 0, 1, 20.0, 20.0, 90.0, inf, -1),
-                  (3, p1, 0, 1, 10.0, 10.0, 15.0, 15.0, 4)],
+        acute=[(1, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0, 0, 0), (1, 2, 0, 0, 30.0, 30.0, 35.0, 40.0, 0, 0, 0),
+               (2, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0, 0, 0), (3, 0, 0, 1, 0.0, 0.0, 5.0, 10.0, 0, 0, 0)],
+        services=[(1, p1, 0, 1, 10.0, 10.0, 20.0, 20.0, READMISSION, 0, 0),
+                  (2, p1, 0, 1, 10.0, 10.0, 15.0, 15.0, onto + home_care, 0, 0),
+                  (2, home_care, 0, 1, 15.0, 15.0, 18.0, 20.0, onto + care_home, 0, 0),
+                  (2, care_home, 0, 1, 20.0, 20.0, 90.0, inf, -1, 0, 0),
+                  (3, p1, 0, 1, 10.0, 10.0, 15.0, 15.0, DEATH, 0, 0)],
     )  # fmt: skip
     patient = np.array([1, 1, 1, 1, 1, 2, 2, 2, 3, 3])
     t = np.array([25.0, 30.0, 30.5, 40.0, 40.5, 16.0, 20.0, 20.5, 15.0, 15.5])
     expected = [True, True, False, False, True, True, True, False, False, False]
-    np.testing.assert_array_equal(at_home(log, patient, t), expected)
+    np.testing.assert_array_equal(at_home(log, patient, t, [home_care]), expected)

@@ -11,7 +11,8 @@ from d2asim.model.log import ACUTE_COLUMNS, EventLog
 
 
 def _rows(first: int, n: int) -> list[tuple]:
-    return [(i, 0, 1, i % 4, i + 0.25, i + 0.5, math.nan, math.inf, int(i % 3 == 0)) for i in range(first, first + n)]
+    return [(i, 0, 1, i % 4, i + 0.25, i + 0.5, math.nan, math.inf, int(i % 3 == 0), i % 2, i % 5)
+            for i in range(first, first + n)]  # fmt: skip
 
 
 def test_flushed_blocks_and_remaining_rows_make_the_same_table() -> None:

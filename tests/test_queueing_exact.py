@@ -50,13 +50,12 @@ from scipy import stats
 
 from d2asim.model.log import ACUTE_PLACE
 from d2asim.scenario.loader import validate_mapping
-from d2asim.scenario.schema import DELAY_CAUSES, SERVICE_NAMES
+from d2asim.system.registry import registry_of
 
 pytestmark = pytest.mark.slow  # statistical: many long replications
 
 CONF = 0.99
 SEED = 4242
-P1 = SERVICE_NAMES.index("p1")
 
 
 def within(
@@ -227,7 +226,7 @@ def test_p1_places_queue_is_erlang_c() -> None:
         got["occ"].append(m["service_occupancy_mean.p1"])
         got["lq"].append(m["dtoc_beds_per_day"])
         # every delay here is a wait for P1 in an acute bed
-        assert set(d["cause"].astype(int).tolist()) <= {DELAY_CAUSES.index("p1")}
+        assert set(d["cause"].astype(int).tolist()) <= {registry_of(sc).service("p1").cause}
         assert set(d["place"].astype(int).tolist()) <= {ACUTE_PLACE}
         starts = np.concatenate([d["start"], s["start"]])
         ends = np.concatenate([d["end"], s["leave"]])
@@ -337,7 +336,7 @@ def test_littles_law_every_stage() -> None:
         L_pool = {"queue": pooled[0], "acute": pooled[1]}
         for i, name in enumerate(sc.services):
             mine = (
-                (services["service"] == SERVICE_NAMES.index(name))
+                (services["service"] == registry_of(sc).code("services", name))
                 & (services["leave"] >= w0)
                 & (services["leave"] < w1)
             )

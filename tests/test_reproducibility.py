@@ -27,7 +27,7 @@ from d2asim.model.engine import DischargeModel
 from d2asim.model.log import SOURCES
 from d2asim.runner import run_replication, run_replications
 from d2asim.scenario.loader import scenario_to_dict
-from d2asim.scenario.schema import SERVICE_NAMES
+from d2asim.system.registry import registry_of
 
 
 def _data(p1_capacity: int = 30, warmup: int = 20, days: int = 90) -> dict:
@@ -170,7 +170,7 @@ def _first_episodes(sc, seed: int, rep: int) -> tuple[pd.DataFrame, pd.DataFrame
     acute = pd.DataFrame(log.table("acute"))
     first = acute[acute["source"] == SOURCES.index("non_elective")].set_index("patient").sort_index()
     services = pd.DataFrame(log.table("services"))
-    p1 = services[services["service"] == SERVICE_NAMES.index("p1")]
+    p1 = services[services["service"] == registry_of(sc).code("services", "p1")]
     p1 = p1[p1["patient"].isin(first.index)].groupby("patient").first()
     return first, p1
 

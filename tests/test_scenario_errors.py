@@ -293,9 +293,9 @@ CASES = [
         [Expect("pathways.shares.P5", ["unknown key", "(allowed: P0, P1, P2, P3)"])],
     ),
     Case(
-        "unknown_service_name",
+        "service_without_kind",  # services are declared by any name, with what they are
         {"s.yaml": scenario_text(_set("services.p4", {"duration_days": {"type": "fixed", "value": 1}}))},
-        [Expect("services.p4", ["unknown key", "(allowed: p1, p2, p3, home_care, care_home)"])],
+        [Expect("services.p4.kind", ["required field is missing", "(allowed: reablement,", "other)"])],
     ),
     Case(
         "profile_wrong_length",  # was reported at arrivals.non_elective before the errors.py fix
@@ -643,7 +643,10 @@ def _check_schema(text: str) -> None:
     schema = json.loads(text)
     assert schema["title"] == "Scenario"
     assert {"name", "arrivals", "acute", "pathways", "services", "run"} <= set(schema["properties"])
-    assert set(schema["required"]) == {"name", "arrivals", "acute", "pathways"}
+    # acute, arrivals and pathways are required by the single-site form only (the
+    # system form has trusts, boroughs and admissions instead): checked by the validator
+    assert set(schema["required"]) == {"name"}
+    assert {"trusts", "boroughs", "admissions", "out_of_area"} <= set(schema["properties"])
     defs = schema["$defs"]
     assert {"Acute", "Service", "Lognormal", "Gamma", "Weibull", "Exponential", "Fixed", "Empirical"} <= set(defs)
     # descriptions carry units

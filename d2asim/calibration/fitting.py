@@ -47,8 +47,9 @@ from d2asim.calibration.spells import (
     load_episodes,
     load_spells,
 )
+from d2asim.scenario.legacy import LEGACY_MAX_DAYS, LEGACY_OUTCOME_ORDER, LEGACY_SERVICE_KINDS
 from d2asim.scenario.loader import scenario_to_dict, validate_mapping
-from d2asim.scenario.schema import OUTCOMES, PATHWAYS, REABLEMENT_MAX_DAYS, WEEKDAYS, AgeBand, Scenario
+from d2asim.scenario.schema import PATHWAYS, WEEKDAYS, AgeBand, Scenario
 
 DAY = pd.Timedelta(days=1)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -65,7 +66,7 @@ MIN_WINDOW_DAYS = 28
 MONTH_PROFILE_MIN_DAYS = 365
 DOW_MIN_DAYS = 14
 CAP_TOLERANCE_DAYS = 1e-3  # durations within ~90 s of a cap count as capped
-DEFAULT_SERVICE_CAPS: Mapping[str, float] = {"p1": REABLEMENT_MAX_DAYS}
+DEFAULT_SERVICE_CAPS: Mapping[str, float] = LEGACY_MAX_DAYS  # the spells format names the single-site services
 
 
 def _sig(value: float, digits: int = 6) -> float:
@@ -673,7 +674,7 @@ def fit_spells(
 def _fit_services(ep: pd.DataFrame, end_ref: pd.Timestamp, caps: Mapping[str, float], candidates: Sequence[str],
                   min_n: int, quantile: float, notes: list[str]) -> dict[str, ServiceFit]:
     out: dict[str, ServiceFit] = {}
-    for name in [s for s in ("p1", "p2", "p3", "home_care", "care_home") if (ep["service"] == s).any()]:
+    for name in [s for s in LEGACY_SERVICE_KINDS if (ep["service"] == s).any()]:
         mine = ep[ep["service"] == name]
         duration = _days(mine["end"], mine["start"])
         lag = float(math.ceil(np.quantile(duration, quantile)))
@@ -684,7 +685,7 @@ def _fit_services(ep: pd.DataFrame, end_ref: pd.Timestamp, caps: Mapping[str, fl
             continue
         cap = caps.get(name)
         fits = fit_duration(duration[keep], candidates, censor_at=cap)
-        outcomes = fit_shares(mine.loc[keep, "outcome"], OUTCOMES)
+        outcomes = fit_shares(mine.loc[keep, "outcome"], LEGACY_OUTCOME_ORDER)
         out[name] = ServiceFit(name, int(keep.sum()), fits, outcomes, cap, int((~keep).sum()))
     return out
 

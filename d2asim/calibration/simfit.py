@@ -35,7 +35,8 @@ from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.engine import DischargeModel
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
-from d2asim.scenario.schema import DELAY_CAUSES, Scenario
+from d2asim.scenario.schema import Scenario
+from d2asim.system.registry import registry_of
 
 _KEY = 1e5  # patient * _KEY + time (days) orders acute episodes by patient, then admission
 
@@ -55,7 +56,7 @@ def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
 
 
 # ------------------------------------------------------------------ model series
-def _intervals(log: EventLog, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
+def _intervals(log: EventLog, spec: ModelSpec, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) days of every episode counted by a stock, with the LoS condition."""
     a = log.table("acute")
     admitted = ~np.isnan(a["admit"])
@@ -66,14 +67,24 @@ def _intervals(log: EventLog, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
     elif spec.model == "nctr":
         ready = admitted & ~np.isnan(a["ready"])
         start, end, admit = a["ready"][ready], a["leave"][ready], a["admit"][ready]
-    else:  # waiting_p1/p2/p3: discharge-ready in an acute bed, waiting for that service
+    else:  # waiting_p1/p2/p3: discharge-ready in an acute bed, waiting for the service of pathway P1/P2/P3
         d = log.table("delays")
-        mine = (d["place"] == ACUTE_PLACE) & (d["cause"] == DELAY_CAUSES.index(spec.model.split("_")[1]))
+        mine = (d["place"] == ACUTE_PLACE) & np.isin(d["cause"], _pathway_causes(scenario, spec.model))
         start, end = d["start"][mine], d["end"][mine]
         admit = _episode_admit(a, d["patient"][mine], start)
     if spec.min_los_days is not None:
         start = np.maximum(start, admit + spec.min_los_days)
     return start, end
+
+
+WAITING_PATHWAY = {"waiting_p1": 1, "waiting_p2": 2, "waiting_p3": 3}  # model quantity -> index into PATHWAYS
+
+
+def _pathway_causes(scenario: Scenario, model: str) -> list[int]:
+    """Delay-cause codes of waiting for the service(s) a pathway leads to, in any borough."""
+    registry = registry_of(scenario)
+    services = (registry.pathway_service(b.code, WAITING_PATHWAY[model]) for b in registry.boroughs)
+    return sorted({s.cause for s in services if s is not None})
 
 
 def _episode_admit(acute: dict[str, np.ndarray], patient: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -115,7 +126,7 @@ def model_series(log: EventLog, scenario: Scenario, specs: Sequence[ModelSpec]) 
         if spec.model.startswith(("admissions", "discharges", "deaths")):
             cols[spec.name] = count_in(_flow_times(log, spec.model), bounds).astype(float)
             continue
-        start, end = _intervals(log, spec)
+        start, end = _intervals(log, spec, scenario)
         if spec.at_hour is None:
             cols[spec.name] = interval_integrals(start, end, bounds)
         else:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.scenario.errors import ScenarioError
-from d2asim.scenario.schema import OUTCOMES, SERVICE_NAMES
+from d2asim.scenario.legacy import LEGACY_OUTCOME_ORDER, LEGACY_SERVICE_KINDS
 
 SPELL_COLUMNS = ("spell_id", "admitted", "discharge_ready", "discharged", "pathway", "destination", "age", "source")
 SPELL_REQUIRED = ("spell_id", "admitted", "discharged", "pathway")
@@ -390,9 +390,9 @@ def load_episodes(
     start, end = dates["start"], dates["end"]
     check.fail("end_before_start", (end < start).to_numpy())
     service = frame["service"].map(_word)
-    check.fail("unknown_service", ~service.isin(SERVICE_NAMES).to_numpy())
+    check.fail("unknown_service", ~service.isin(list(LEGACY_SERVICE_KINDS)).to_numpy())
     outcome = frame["outcome"].map(_word).replace({"died": "death", "dead": "death", "readmitted": "readmission"})
-    check.fail("unknown_outcome", ~outcome.isin(OUTCOMES).to_numpy())
+    check.fail("unknown_outcome", ~outcome.isin(LEGACY_OUTCOME_ORDER).to_numpy())
 
     keep = check.ok
     out = pd.DataFrame({

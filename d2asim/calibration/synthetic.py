@@ -36,8 +36,9 @@ import pandas as pd
 
 from d2asim.calibration.spells import SPELL_REASONS
 from d2asim.model.engine import DischargeModel, sim_start_date
-from d2asim.model.log import OUTCOME_NAMES, SOURCES
-from d2asim.scenario.schema import PATHWAYS, SERVICE_NAMES, Scenario
+from d2asim.model.log import SOURCES
+from d2asim.scenario.schema import PATHWAYS, Scenario
+from d2asim.system.registry import SystemRegistry, registry_of
 
 OLDEST_BAND_YEARS = 15
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -81,10 +82,11 @@ def synthetic_spells(scenario: Scenario, seed: int, replication: int = 0) -> tup
     acute = acute.sort_values(["admit", "patient"], kind="stable").reset_index(drop=True)
     acute["spell_id"] = [f"S{i + 1:07d}" for i in range(len(acute))]
 
-    services: dict[str, str | None] = {name: s.service for name, s in scenario.pathways.settings.items()}
+    boroughs = registry_of(scenario).boroughs
     pathway = [PATHWAYS[int(k)] for k in acute["pathway"]]
     died = acute["died"].to_numpy() > 0
-    destination = np.where(died, "death", [services.get(p) or "home" for p in pathway])
+    into = [boroughs[int(b)].settings[p].service or "home" for b, p in zip(acute["borough"], pathway, strict=True)]
+    destination = np.where(died, "death", into)
     ages = _ages(scenario, acute["band"].to_numpy(), acute["patient"].to_numpy(), seed, replication)
     every = pd.DataFrame({
         "spell_id": acute["spell_id"],
@@ -98,12 +100,14 @@ def synthetic_spells(scenario: Scenario, seed: int, replication: int = 0) -> tup
         "age": ages,
     })
     spells = every[acute["source_name"] != "initial"].reset_index(drop=True)
-    episodes = _episodes(log.table("services"), acute, start)
+    episodes = _episodes(log.table("services"), acute, start, registry_of(scenario))
     episodes = episodes[episodes["spell_id"].isin(set(spells["spell_id"]))].reset_index(drop=True)
     return spells, episodes
 
 
-def _episodes(table: Mapping[str, np.ndarray], acute: pd.DataFrame, start: dt.date) -> pd.DataFrame:
+def _episodes(
+    table: Mapping[str, np.ndarray], acute: pd.DataFrame, start: dt.date, registry: SystemRegistry
+) -> pd.DataFrame:
     """Closed service episodes, each linked to the patient's latest acute discharge before it."""
     ep = pd.DataFrame({k: np.asarray(v) for k, v in table.items()})
     ep = ep[np.isfinite(ep["leave"]) & np.isfinite(ep["start"]) & (ep["outcome"] >= 0)].copy()
@@ -114,10 +118,10 @@ def _episodes(table: Mapping[str, np.ndarray], acute: pd.DataFrame, start: dt.da
     ep = ep[ep["spell_id"].notna()]
     return pd.DataFrame({
         "spell_id": ep["spell_id"].to_numpy(),
-        "service": [SERVICE_NAMES[int(s)] for s in ep["service"]],
+        "service": [registry.services[int(s)].name for s in ep["service"]],
         "start": _to_datetime(start, ep["start"].to_numpy()).to_numpy(),
         "end": _to_datetime(start, ep["end"].to_numpy()).to_numpy(),
-        "outcome": [OUTCOME_NAMES[int(o)] for o in ep["outcome"]],
+        "outcome": [registry.outcomes[int(o)] for o in ep["outcome"]],
     })
 
 

@@ -16,6 +16,7 @@ COMMANDS = {
     "run": ("d2asim.cli.run", "run"),
     "validate": ("d2asim.cli.validate", "validate"),
     "schema": ("d2asim.cli.validate", "schema"),
+    "migrate": ("d2asim.cli.validate", "migrate"),
     "compare": ("d2asim.cli.experiments", "compare_command"),
     "sweep": ("d2asim.cli.experiments", "sweep_command"),
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_input, reps_option
 from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
-from d2asim.experiments.compare import compare, run_scenarios
+from d2asim.experiments.compare import compare, run_scenarios, system_rows
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
 from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
@@ -33,7 +33,7 @@ def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
     """Per option: the headline differences with paired 95% CIs, and whether each
     is distinguishable from zero."""
     lines = [f"Paired comparison on common random numbers: {replications} replications, seed {seed}"]
-    for option, rows in table.groupby("option", sort=False):
+    for option, rows in system_rows(table).groupby("option", sort=False):
         lines.append(f"\n{option} vs baseline")
         by_metric = rows.set_index("metric")
         for metric, label, unit in COMPARE_HEADLINE:
@@ -133,8 +133,9 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
     finish_multi(folder, runs, subs)
     table = sweep_table(points, runs)
     table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")
-    shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
-    click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    system = system_rows(table)
+    shown = [c for c in system.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
+    click.echo(system[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
     click.echo(f"\nFolder: {folder}")
     if report:
         write_report(folder)

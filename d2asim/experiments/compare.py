@@ -46,12 +46,32 @@ def run_scenarios(
     ]
 
 
+SYSTEM_SCOPE = "system"
+
+
+def system_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The whole-system rows of a comparison.csv or sweep.csv table (all rows of a
+    table written before tables had a ``scope`` column)."""
+    if "scope" not in table.columns:
+        return table
+    return table[table["scope"] == SYSTEM_SCOPE].reset_index(drop=True)
+
+
 def paired_differences(baseline: RunResult, option: RunResult) -> pd.DataFrame:
-    """One row per metric present in both: baseline mean, option mean, mean of the
-    paired difference (option - baseline) and its 95% CI, plus ``bed_days_saved``
-    (baseline acute bed days - option acute bed days: positive means saved)."""
-    base = baseline.metrics_table()
-    other = option.metrics_table()
+    """One row per scope x metric present in both: baseline mean, option mean, mean of
+    the paired difference (option - baseline) and its 95% CI, plus ``bed_days_saved``
+    (baseline acute bed days - option acute bed days: positive means saved). Scopes:
+    ``system``, then (system-form scenarios: in the single-site form the one trust and
+    borough are the system) ``trust:NAME`` and ``borough:NAME`` of every place both runs have."""
+    places = [s for s in baseline.scopes() if s in option.scopes()] if baseline.scenario.is_system else []
+    scopes = [None, *places]
+    frames = [_scope_differences(baseline, option, s).assign(scope=s or SYSTEM_SCOPE) for s in scopes]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _scope_differences(baseline: RunResult, option: RunResult, scope: str | None) -> pd.DataFrame:
+    base = baseline.metrics_table(scope)
+    other = option.metrics_table(scope)
     rows = []
     for metric in [c for c in base.columns if c in other.columns]:
         diff = other[metric].to_numpy() - base[metric].to_numpy()
@@ -82,11 +102,12 @@ def compare(
     executor: Executor | None = None,
     stores: Sequence[Store] | None = None,
 ) -> tuple[pd.DataFrame, list[RunResult]]:
-    """``comparison`` table (one row per option x metric: option, metric, baseline,
-    option_value, difference, ci_low, ci_high, distinguishable) and every run
+    """``comparison`` table (one row per option x scope x metric: option, metric,
+    baseline, option_value, difference, ci_low, ci_high, distinguishable, scope) and every run
     (baseline first). ``stores``: one checkpoint store per scenario, baseline first."""
     runs = run_scenarios([baseline, *options], replications, seed, executor, stores)
     frames = [paired_differences(runs[0], run).assign(option=run.scenario.name) for run in runs[1:]]
     table = pd.concat(frames, ignore_index=True)
-    columns = ["option", "metric", "baseline", "option_value", "difference", "ci_low", "ci_high", "distinguishable"]
+    columns = ["option", "metric", "baseline", "option_value", "difference", "ci_low", "ci_high", "distinguishable",
+               "scope"]  # fmt: skip
     return table[columns], runs

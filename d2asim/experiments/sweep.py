@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from d2asim.experiments.compare import run_scenarios
+from d2asim.experiments.compare import SYSTEM_SCOPE, run_scenarios
 from d2asim.runner import Executor, RunResult, Store
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
@@ -59,17 +59,21 @@ def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source:
 
 def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
                 metrics: Sequence[str] = SWEEP_METRICS) -> pd.DataFrame:
-    """One row per point: the swept values, then ``<metric>_mean/_ci_low/_ci_high``."""
+    """One row per point and scope: the swept values, then
+    ``<metric>_mean/_ci_low/_ci_high``, then ``scope`` (``system``; for a scenario in
+    the system form also each ``trust:NAME`` and ``borough:NAME``)."""
     rows = []
     for i, (point, run) in enumerate(zip(points, runs, strict=True)):
-        table = run.metrics_table()
-        row: dict[str, Any] = {"point": i, **point}
-        for metric in metrics:
-            if metric in table.columns:
-                ci = mean_ci(table[metric].to_numpy(), floor=0.0)
-                row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
-                            f"{metric}_ci_high": ci["ci_high"]})
-        rows.append(row)
+        places = run.scopes() if run.scenario.is_system else []
+        for scope in [None, *places]:
+            table = run.metrics_table(scope)
+            row: dict[str, Any] = {"point": i, **point}
+            for metric in metrics:
+                if metric in table.columns:
+                    ci = mean_ci(table[metric].to_numpy(), floor=0.0)
+                    row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
+                                f"{metric}_ci_high": ci["ci_high"]})
+            rows.append({**row, "scope": scope or SYSTEM_SCOPE})
     return pd.DataFrame(rows)
 
 

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.intervals import interval_integrals
-from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.scope import Scope, in_rate, system_scope
+from d2asim.metrics.series import delay_attribution, dtoc_segments, reason_tables
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
-from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
+from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Scenario
+from d2asim.system.registry import SystemRegistry, registry_of
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
                ("21+", 21, math.inf))  # fmt: skip
@@ -25,18 +27,23 @@ FOLLOW_UP_DAYS = 91.0  # ASCOF 2B: at home 91 days after discharge into reableme
 DAYS_PER_YEAR = 365.25
 
 
-def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) -> dict[str, float]:
-    """All scalar metrics of one replication (reported period only)."""
+def replication_metrics(
+    log: EventLog, scenario: Scenario, daily: pd.DataFrame, scope: Scope | None = None
+) -> dict[str, float]:
+    """All scalar metrics of one replication (reported period only), for the whole
+    system or one ``scope`` (``log`` and ``daily`` then hold that scope's rows only)."""
+    registry = registry_of(scenario)
+    scope = scope or system_scope(registry)
     window = (float(scenario.run.warmup_days), log.horizon)
     reported = daily[daily["reported"]]
     out: dict[str, float] = {}
-    out.update(_occupancy(reported, scenario))
+    out.update(_occupancy(reported, scope))
     out.update(_admission_waits(log, window))
     out.update(_discharges(log, window))
-    out.update(_delays(log, scenario, window))
-    out.update(_services(log, scenario, reported, window))
-    out.update(_outcomes(log, scenario, window))
-    out.update(_costs(out, scenario))
+    out.update(_delays(log, scenario, scope, window))
+    out.update(_services(log, registry, reported, window))
+    out.update(_outcomes(log, registry, scope, window))
+    out.update(_costs(log, out, registry, window))
     return out
 
 
@@ -44,18 +51,18 @@ def _pct(x: float) -> float:
     return 100.0 * x
 
 
-def _occupancy(reported: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def _occupancy(reported: pd.DataFrame, scope: Scope) -> dict[str, float]:
     occ = reported["acute_occupied"].to_numpy()
-    beds = scenario.acute.beds
-    return {
-        "acute_bed_days": float(occ.sum()),
-        "acute_occupancy_mean": float(occ.mean()),
-        "acute_occupancy_pct": _pct(occ.mean() / beds),
-        "acute_occupancy_p95": float(np.percentile(occ, 95)),
-        "pct_days_occupancy_above_92": _pct(float(np.mean(occ > 0.92 * beds))),
-        "pct_days_occupancy_above_95": _pct(float(np.mean(occ > 0.95 * beds))),
-        "admission_queue_mean": float(reported["admission_queue"].mean()),
-    }
+    beds = scope.beds  # None for a borough: its residents hold beds in several trusts
+    out = {"acute_bed_days": float(occ.sum()), "acute_occupancy_mean": float(occ.mean())}
+    if beds:
+        out["acute_occupancy_pct"] = _pct(occ.mean() / beds)
+    out["acute_occupancy_p95"] = float(np.percentile(occ, 95))
+    if beds:
+        out["pct_days_occupancy_above_92"] = _pct(float(np.mean(occ > 0.92 * beds)))
+        out["pct_days_occupancy_above_95"] = _pct(float(np.mean(occ > 0.95 * beds)))
+    out["admission_queue_mean"] = float(reported["admission_queue"].mean())
+    return out
 
 
 def _admission_waits(log: EventLog, window: tuple[float, float]) -> dict[str, float]:
@@ -100,7 +107,7 @@ def _discharges(log: EventLog, window: tuple[float, float]) -> dict[str, float]:
     return out
 
 
-def _delays(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> dict[str, float]:
+def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float, float]) -> dict[str, float]:
     dtoc = dtoc_segments(log, scenario)
     bounds = np.array(window)
     days = float(window[1] - window[0])
@@ -117,35 +124,35 @@ def _delays(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> d
         "delayed_bed_days_non_acute": delayed - acute_only,
         "dtoc_beds_per_day": delayed / days,
     }
-    adults = scenario.population.adults_18plus
-    if adults:
-        out["dtoc_rate_per_100k_adults"] = delayed / days / adults * PER_100K
+    adults = scope.adults_18plus
+    if adults:  # residents of the modelled boroughs only (out-of-area patients count for no borough)
+        out["dtoc_rate_per_100k_adults"] = total(in_rate(dtoc, scope)) / days / adults * PER_100K
     reason, org_of = delay_attribution(dtoc, scenario)
     for i, p in enumerate(PATHWAYS):
         out[f"delayed_bed_days_by_pathway.{p}"] = total(dtoc["pathway"] == i)
     for code in REASON_CODES:
-        if code in reason or code in _configured_reasons(scenario):
+        if code in reason or code in _configured_reasons(registry_of(scenario)):
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
     return out
 
 
-def _configured_reasons(scenario: Scenario) -> set[str]:
+def _configured_reasons(registry: SystemRegistry) -> set[str]:
     """Reason codes a scenario can produce (reported even when a replication has none)."""
-    own = [s.assessment.delay_reason for s in scenario.pathways.settings.values()]
-    return {a.reason for a in scenario.delay_reasons.values()} | {a.reason for a in own if a is not None}
+    return set(reason_tables(registry)[0].ravel().tolist())
 
 
 def _services(
-    log: EventLog, scenario: Scenario, reported: pd.DataFrame, window: tuple[float, float]
+    log: EventLog, registry: SystemRegistry, reported: pd.DataFrame, window: tuple[float, float]
 ) -> dict[str, float]:
     services = log.table("services")
     out: dict[str, float] = {}
-    for name, spec in scenario.services.items():
+    for service in registry.services:
+        name = service.name
         occupied = reported[f"{name}_occupied"].to_numpy()
-        places = spec.places()
-        mine = services["service"] == SERVICE_NAMES.index(name)
+        places = service.spec.places()
+        mine = services["service"] == service.code
         started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
         waits = services["start"][started] - services["request"][started]
         out[f"service_occupancy_mean.{name}"] = float(occupied.mean())
@@ -158,30 +165,54 @@ def _services(
     return out
 
 
-def _outcomes(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> dict[str, float]:
+def _outcomes(log: EventLog, registry: SystemRegistry, scope: Scope, window: tuple[float, float]) -> dict[str, float]:
+    """ASCOF 2B (at home 91 days after discharge into a reablement-kind service, 65+)
+    and 2A (admissions to a permanent care home, 65+; per 100,000 over the scope's
+    modelled boroughs)."""
     out: dict[str, float] = {}
     discharges = log.table("reablement_discharges")
     follow_up = discharges["discharged"] + FOLLOW_UP_DAYS
     older = (discharges["aged_65plus"] == 1) & (discharges["discharged"] >= window[0]) & (follow_up < log.horizon)
     if older.any():
-        home = at_home(log, discharges["patient"][older], follow_up[older])
+        at_home_services = [s.code for s in registry.services if s.at_home]
+        home = at_home(log, discharges["patient"][older], follow_up[older], at_home_services)
         out["pct_65plus_at_home_91_days_after_reablement"] = _pct(float(home.mean()))
     homes = log.table("care_home_admissions")
     older_admitted = (homes["aged_65plus"] == 1) & (homes["time"] >= window[0]) & (homes["time"] < window[1])
     out["care_home_admissions_65plus"] = float(older_admitted.sum())
-    pop65 = scenario.population.aged_65plus
+    pop65 = scope.aged_65plus
     if pop65:
         years = (window[1] - window[0]) / DAYS_PER_YEAR
-        out["care_home_admissions_65plus_per_100k_per_year"] = float(older_admitted.sum()) / years / pop65 * PER_100K
+        residents = float((older_admitted & in_rate(homes, scope)).sum())
+        out["care_home_admissions_65plus_per_100k_per_year"] = residents / years / pop65 * PER_100K
     return out
 
 
-def _costs(metrics: dict[str, float], scenario: Scenario) -> dict[str, float]:
-    acute = scenario.acute
-    delayed_rate = acute.bed_day_cost_gbp if acute.delayed_bed_day_cost_gbp is None else acute.delayed_bed_day_cost_gbp
-    delayed = metrics["delayed_bed_days_acute"]
-    out = {"cost_gbp.acute": (metrics["acute_bed_days"] - delayed) * acute.bed_day_cost_gbp + delayed * delayed_rate}
-    for name, spec in scenario.services.items():
-        out[f"cost_gbp.{name}"] = metrics[f"service_bed_days.{name}"] * spec.cost_per_day_gbp
+def _costs(
+    log: EventLog, metrics: dict[str, float], registry: SystemRegistry, window: tuple[float, float]
+) -> dict[str, float]:  # metrics: the service bed days
+    """Acute bed days at each trust's own rates (delayed days at its delayed rate) and
+    service days at each service's rate, GBP."""
+    per_trust = _bed_days_by_trust(log, registry, window)
+    acute = sum((days - delayed) * t.acute.bed_day_cost_gbp + delayed * t.delayed_bed_day_cost_gbp
+                for t, days, delayed in per_trust)  # fmt: skip
+    out = {"cost_gbp.acute": float(acute)}
+    for service in registry.services:
+        out[f"cost_gbp.{service.name}"] = metrics[f"service_bed_days.{service.name}"] * service.spec.cost_per_day_gbp
     out["cost_total_gbp"] = sum(out.values())
+    return out
+
+
+def _bed_days_by_trust(log: EventLog, registry: SystemRegistry, window: tuple[float, float]) -> list[tuple]:
+    """(trust, acute bed days, delayed acute bed days) in the reported window, by trust."""
+    acute, delays = log.table("acute"), log.table("delays")
+    bounds = np.array(window)
+    admitted = ~np.isnan(acute["admit"])
+    out = []
+    for t in registry.trusts:
+        mine = admitted & (acute["trust"] == t.code)
+        days = interval_integrals(acute["admit"][mine], acute["leave"][mine], bounds)[0]
+        held = (delays["place"] == ACUTE_PLACE) & (delays["trust"] == t.code)
+        delayed = interval_integrals(delays["start"][held], delays["end"][held], bounds)[0]
+        out.append((t, float(days), float(delayed)))
     return out

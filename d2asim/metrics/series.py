@@ -13,31 +13,36 @@ import pandas as pd
 
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
-from d2asim.scenario.schema import DELAY_CAUSES, PATHWAYS, SERVICE_NAMES, Scenario
+from d2asim.scenario.schema import PATHWAYS, Scenario
+from d2asim.system.registry import SystemRegistry, registry_of
 
 
 def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
     """Delay segments that count as DTOC: all in acute beds, plus those in services
     marked ``counts_as_dtoc`` (non-acute delays)."""
     d = log.table("delays")
-    counted = [SERVICE_NAMES.index(n) for n, s in scenario.services.items() if s.counts_as_dtoc]
-    keep = (d["place"] == ACUTE_PLACE) | np.isin(d["place"], counted)
+    keep = (d["place"] == ACUTE_PLACE) | np.isin(d["place"], registry_of(scenario).dtoc_places())
     return {k: v[keep] for k, v in d.items()}
+
+
+def reason_tables(registry: SystemRegistry) -> tuple[np.ndarray, np.ndarray]:
+    """Reason code and organisation by (borough, cause, pathway) code."""
+    shape = (len(registry.boroughs), len(registry.causes), len(PATHWAYS))
+    reason, org = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        attribution = registry.reason_of(*index)
+        reason[index], org[index] = attribution.reason, attribution.org
+    return reason, org
 
 
 def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Reason code and responsible organisation of each delay segment: by what was
-    waited for (``delay_reasons``), with a pathway's own ``assessment.delay_reason``
-    taking precedence for assessment delays."""
-    reason = np.array([[scenario.delay_reasons[c].reason] * len(PATHWAYS) for c in DELAY_CAUSES], dtype=object)  # type: ignore[index]
-    org = np.array([[scenario.delay_reasons[c].org] * len(PATHWAYS) for c in DELAY_CAUSES], dtype=object)  # type: ignore[index]
-    row = DELAY_CAUSES.index("assessment")
-    for i, pathway in enumerate(PATHWAYS):
-        own = scenario.pathways.settings[pathway].assessment.delay_reason  # type: ignore[index]
-        if own is not None:
-            reason[row, i], org[row, i] = own.reason, own.org
-    cause, pathway = dtoc["cause"].astype(int), dtoc["pathway"].astype(int)
-    return reason[cause, pathway].astype(str), org[cause, pathway].astype(str)
+    waited for (the borough's ``delay_reasons``, else the system's, else the service
+    kind's default), with a pathway's own ``assessment.delay_reason`` taking
+    precedence for assessment delays."""
+    reason, org = reason_tables(registry_of(scenario))
+    index = (dtoc["borough"].astype(int), dtoc["cause"].astype(int), dtoc["pathway"].astype(int))
+    return reason[index].astype(str), org[index].astype(str)
 
 
 def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
@@ -58,11 +63,10 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
     }
     services = log.table("services")
-    for name in scenario.services:
-        idx = SERVICE_NAMES.index(name)
-        mine = services["service"] == idx
-        cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
-        cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == DELAY_CAUSES.index(name))
+    for service in registry_of(scenario).services:
+        mine = services["service"] == service.code
+        cols[f"{service.name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
+        cols[f"{service.name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))
@@ -72,7 +76,8 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
 
 def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
     """Delayed (DTOC) bed days per calendar month of the reported period, by
-    pathway, reason code and responsible organisation (long format)."""
+    pathway, reason code, responsible organisation, borough of residence and trust
+    (long format; a patient's delays in services count for the trust they came from)."""
     first = pd.Timestamp(scenario.run.start_date)
     last = first + pd.Timedelta(days=scenario.run.duration_days)
     months = pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
@@ -81,7 +86,12 @@ def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.
     labels = [e.strftime("%Y-%m") for e in edges[:-1]]
     dtoc = dtoc_segments(log, scenario)
     reason, org = delay_attribution(dtoc, scenario)
-    groups = {"pathway": np.array(PATHWAYS)[dtoc["pathway"].astype(int)], "reason": reason, "org": org}
+    registry = registry_of(scenario)
+    boroughs = np.array([b.name for b in registry.boroughs], dtype=object)
+    trusts = np.array([t.name for t in registry.trusts], dtype=object)
+    groups = {"pathway": np.array(PATHWAYS)[dtoc["pathway"].astype(int)], "reason": reason, "org": org,
+              "borough": boroughs[dtoc["borough"].astype(int)].astype(str),
+              "trust": trusts[dtoc["trust"].astype(int)].astype(str)}  # fmt: skip
     rows = []
     for dimension, values in groups.items():
         for value in sorted(set(values.tolist())):
@@ -102,7 +112,7 @@ def _first_finite(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Reported days grouped by calendar month: mean stocks (beds), summed flows and
-    delayed bed days, and the DTOC rate per 100,000 adults."""
+    delayed bed days, and the DTOC rate per 100,000 adults (of the modelled boroughs)."""
     reported = daily[daily["reported"]]
     month = reported["date"].dt.strftime("%Y-%m")
     grouped = reported.groupby(month)
@@ -115,7 +125,7 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         "delayed_bed_days": grouped["delayed_dtoc"].sum(),
         "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
     })
-    adults = scenario.population.adults_18plus
+    adults = registry_of(scenario).adults_18plus()
     if adults:
         frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000
     return frame.rename_axis("month").reset_index()

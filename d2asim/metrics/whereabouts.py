@@ -2,8 +2,8 @@
 
 Used for follow-up outcomes (ASCOF 2B: at home 91 days after reablement) so the
 model needs no follow-up event per patient. A patient is *away from home* at time
-``t`` (days) while in the admission queue or an acute bed, while in a service other
-than home care (home care is at home), and after death. A move at exactly ``t`` is
+``t`` (days) while in the admission queue or an acute bed, while in a service whose
+declared ``setting`` is ``bed`` (a ``home`` service is care at home), and after death. A move at exactly ``t`` is
 counted as not yet made (intervals are open on the left, closed on the right), which
 is what a follow-up event scheduled at the discharge would have seen.
 """
@@ -13,17 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from d2asim.model.log import EventLog
-from d2asim.scenario.schema import OUTCOMES, SERVICE_NAMES
-
-HOME_CARE = SERVICE_NAMES.index("home_care")
-DEATH = OUTCOMES.index("death")
+from d2asim.system.registry import DEATH
 
 
-def away_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def away_intervals(log: EventLog, at_home_services: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(patient, after, until)`` of every spell away from home: away when
-    ``after < t <= until`` (days; ``until = inf`` for death and open episodes)."""
+    ``after < t <= until`` (days; ``until = inf`` for death and open episodes).
+    ``at_home_services``: codes of the services delivered at home."""
     acute, services = log.table("acute"), log.table("services")
-    in_service = services["service"] != HOME_CARE
+    in_service = ~np.isin(services["service"], at_home_services)
     died_in_acute = acute["died"] == 1
     died_in_service = services["outcome"] == DEATH
     patient = np.concatenate([acute["patient"], services["patient"][in_service],
@@ -35,10 +33,10 @@ def away_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return patient, after, until
 
 
-def at_home(log: EventLog, patient: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Whether each ``patient[i]`` was at home (home, or home with home care) at time
-    ``t[i]`` (days). Vectorised over every (query, spell of that patient) pair."""
-    spell_patient, after, until = away_intervals(log)
+def at_home(log: EventLog, patient: np.ndarray, t: np.ndarray, at_home_services: list[int]) -> np.ndarray:
+    """Whether each ``patient[i]`` was at home (home, or in a service delivered at
+    home) at time ``t[i]`` (days). Vectorised over every (query, spell of that patient) pair."""
+    spell_patient, after, until = away_intervals(log, at_home_services)
     order = np.argsort(spell_patient, kind="stable")
     spell_patient, after, until = spell_patient[order], after[order], until[order]
     first = np.searchsorted(spell_patient, patient, side="left")

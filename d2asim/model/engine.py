@@ -8,8 +8,13 @@ Flow of one episode (times in days)::
       -> waits for a downstream place (keeps the acute bed)
       -> waits for the discharge window and the service's start calendar
       -> leaves the bed: home (P0) or into the service (P1-P3)
-    service -> outcome: home | home_care | care_home | readmission | death;
+    service -> outcome: home | readmission | death | on to the next service;
       waiting for the next place keeps the current one (delays chain back).
+
+A system has several trusts (one bed pool each) and boroughs: each patient carries
+the registry codes of their site (borough's admissions to a trust), borough and
+trust; pathways resolve per site to the borough's services; a shared service is one
+pool for several boroughs (first come first served across them).
 
 SimPy is the event scheduler; patients are plain objects moved by callbacks
 rather than one generator process each, which keeps a replication fast. The clock
@@ -30,15 +35,24 @@ import numpy as np
 from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
-from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactory, cumulative, pick
+from d2asim.model.patients import Episode, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.streams import Streams
-from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
+from d2asim.scenario.schema import FIXED_CAUSES, PATHWAYS, Scenario
+from d2asim.system.registry import (
+    CARE_HOME_KINDS,
+    DEATH,
+    REABLEMENT_KINDS,
+    READMISSION,
+    ServiceEntry,
+    SiteEntry,
+    SystemRegistry,
+    TrustEntry,
+    registry_of,
+)
 
-CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
-OUTCOME = {name: i for i, name in enumerate(OUTCOMES)}
-REACHABLE_FROM_OUTCOME = {OUTCOME["home_care"]: "home_care", OUTCOME["care_home"]: "care_home"}
+ASSESSMENT, DISCHARGE_WINDOW = range(len(FIXED_CAUSES))
 ESCALATION_CHECK_HOUR = 8.0
 BOUND_ONCE = ("_admit", "_treated", "_assess", "_assessed", "_place_granted", "_discharge", "_service_ended")
 ARRIVAL_BLOCK = 2048  # arrivals whose attributes are drawn at once
@@ -50,32 +64,63 @@ def sim_start_date(scenario: Scenario) -> dt.date:
     return scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
 
 
-class ServiceRuntime:
-    """A downstream service during a run: its pool, calendar, stays and outcomes."""
+class TrustRuntime:
+    """An acute trust during a run: its bed pool (one for every borough's patients)
+    and its discharge and board-round calendars."""
 
-    def __init__(self, name: str, spec: Service, streams: Streams, first_weekday: int) -> None:
-        self.index = SERVICE_INDEX[name]
-        self.name = name
+    def __init__(self, entry: TrustEntry, first_weekday: int) -> None:
+        self.code = entry.code
+        self.name = entry.name
+        self.acute = entry.acute
+        self.beds: Pool[Patient] = Pool(entry.acute.beds)
+        self.discharge_window = OpenWindow(entry.acute.discharge_window, first_weekday)
+        self.ready_window = OpenWindow(entry.acute.discharge_ready_window, first_weekday)
+
+
+class ServiceRuntime:
+    """A downstream service during a run: its pool (shared by every borough that uses
+    it), calendar, stays, and outcomes (terminal, or on to the next service)."""
+
+    def __init__(self, entry: ServiceEntry, streams: Streams, first_weekday: int) -> None:
+        spec = entry.spec
+        self.index = entry.code
+        self.name = entry.name
         self.spec = spec
+        self.entry = entry
         self.pool: Pool[Patient] = Pool(spec.places())
         self.window = OpenWindow(spec.start_calendar, first_weekday)
         self.max_days = spec.max_duration_days or math.inf
-        self.draw_stay = streams.sampler(f"{name}.duration", spec.duration_days)
-        self.draw_outcome = streams.uniform(f"{name}.outcome")
-        self.outcome_cum = cumulative(spec.outcomes, OUTCOMES)
-        self.cause = CAUSE[name]
+        self.draw_stay = streams.sampler(f"{entry.name}.duration", spec.duration_days)
+        self.draw_outcome = streams.uniform(f"{entry.name}.outcome")
+        self.outcome_cum: list[float] = []  # cumulative shares of the outcomes, in declared order
+        self.outcome_codes: list[int] = []  # registry outcome code of each outcome
+        self.onward: list[ServiceRuntime | None] = []  # next service of each outcome (None: terminal)
+        self.cause = entry.cause
+        self.is_reablement = entry.kind in REABLEMENT_KINDS
+        self.is_care_home = entry.kind in CARE_HOME_KINDS
+
+    def link(self, registry: SystemRegistry, by_name: dict[str, ServiceRuntime]) -> None:
+        """Resolve outcome names to codes and next services (once every service exists);
+        outcomes with share 0 that name no service are left out (they are never drawn)."""
+        outcomes = self.spec.outcomes
+        keys = [k for k in outcomes if k in registry.outcomes or outcomes[k] > 0]
+        self.outcome_cum = cumulative(outcomes, tuple(keys))
+        self.outcome_codes = [registry.outcome_code(k) for k in keys]
+        self.onward = [by_name.get(k) for k in keys]
 
 
 class PathwayPlan(NamedTuple):
-    """How a pathway runs: assessment on the ward or not, by which team, into which
-    service, whether a D2A assessment adds to the service stay, and the calendars that
-    must all be open to leave the acute bed (none if both are always open)."""
+    """How a pathway runs for one site (a borough's patients at one trust): assessment
+    on the ward or not, by which team, into which service, whether a D2A assessment
+    adds to the service stay, the trust, and the calendars that must all be open to
+    leave the acute bed (none if both are always open)."""
 
     on_ward: bool
     team: Pool[Patient] | None
     service: ServiceRuntime | None
     d2a_extends_stay: bool
     leave_windows: list[OpenWindow]
+    trust: TrustRuntime
 
 
 class DischargeModel:
@@ -83,6 +128,7 @@ class DischargeModel:
 
     def __init__(self, scenario: Scenario, seed: int, replication: int) -> None:
         self.scenario = scenario
+        self.registry = registry = registry_of(scenario)
         self.streams = Streams(seed, replication)
         self.env = CallbackEnvironment()
         self.after = self.env.call_after  # after(delay, handler, patient): handler(patient) in delay days
@@ -92,46 +138,53 @@ class DischargeModel:
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
         weekday = self.start_date.weekday()
-        acute = scenario.acute
-        self.beds: Pool[Patient] = Pool(acute.beds)
-        self.discharge_window = OpenWindow(acute.discharge_window, weekday)
-        self.ready_window = OpenWindow(acute.discharge_ready_window, weekday)
-        self.services = {n: ServiceRuntime(n, s, self.streams, weekday) for n, s in scenario.services.items()}
-        self.by_index = {s.index: s for s in self.services.values()}
+        self.trusts = [TrustRuntime(t, weekday) for t in registry.trusts]
+        self.services = {s.name: ServiceRuntime(s, self.streams, weekday) for s in registry.services}
+        self.by_index = list(self.services.values())
+        for service in self.by_index:
+            service.link(registry, self.services)
         self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
-        self.pathways = [self._pathway_plan(p) for p in PATHWAYS]
+        self.plans = [[self._pathway_plan(site, p) for p in PATHWAYS] for site in registry.sites]
         self._next_pid = itertools.count(1).__next__
-        self.factories = self._factories()
-        readmission = scenario.readmission
-        self.draw_readmission_delay = (
-            self.streams.sampler("readmission.delay", readmission.delay_days) if readmission else None
-        )
+        self.factories = [self._factories(site) for site in registry.sites]
+        self.draw_readmission_delay = [
+            self.streams.sampler(f"{registry.borough_prefix(b.code)}readmission.delay", scenario.readmission.delay_days)
+            if scenario.readmission
+            else None
+            for b in registry.boroughs
+        ]
+
+    @property
+    def beds(self) -> Pool[Patient]:
+        """The first trust's bed pool (the only one in the single-site form)."""
+        return self.trusts[0].beds
 
     # ----------------------------------------------------------------- set-up
-    def _factories(self) -> dict[str, PatientFactory]:
-        sc, st = self.scenario, self.streams
-        elective = sc.arrivals.elective
-        factories = {
-            name: PatientFactory(sc, st, SOURCES.index(name), name, self._next_pid)
-            for name in ("non_elective", "readmission", "initial")
-        }
-        if elective is not None:
-            factories["elective"] = PatientFactory(
-                sc, st, SOURCES.index("elective"), "elective", self._next_pid, elective.time_to_discharge_ready_days
+    def _factories(self, site: SiteEntry) -> dict[str, PatientFactory]:
+        """A site's patient factories by source (its admission streams, readmissions
+        and patients placed by the initial state)."""
+        make = {"readmission": None, "initial": None, **site.streams}
+        factories = {}
+        for source, stream in make.items():
+            ttr = getattr(stream, "time_to_discharge_ready_days", None)
+            factories[source] = PatientFactory(
+                self.scenario, self.streams, SOURCES.index(source), source, self._next_pid, ttr, site
             )
         return factories
 
-    def _pathway_plan(self, pathway: str) -> PathwayPlan:
-        settings = self.scenario.pathways.settings[pathway]  # type: ignore[index]
+    def _pathway_plan(self, site: SiteEntry, pathway: str) -> PathwayPlan:
+        settings = self.registry.boroughs[site.borough].settings[pathway]
         assessment = settings.assessment
+        trust = self.trusts[site.trust]
         service = self.services[settings.service] if settings.service else None
-        windows = [self.discharge_window] + ([service.window] if service else [])
+        windows = [trust.discharge_window] + ([service.window] if service else [])
         return PathwayPlan(
             on_ward=assessment.mode == "on_ward",
             team=self.teams[assessment.team] if assessment.team else None,
             service=service,
             d2a_extends_stay=assessment.d2a_stay == "extend",
             leave_windows=[w for w in windows if not w.always],
+            trust=trust,
         )
 
     def run(self) -> EventLog:
@@ -140,9 +193,10 @@ class DischargeModel:
         days = int(self.horizon)
         if sc.initial_state is not None:
             seed_initial_state(self, sc.initial_state)
-        escalation = sc.acute.escalation
-        if escalation is not None and escalation.beds > 0:
-            self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
+        for trust in self.trusts:
+            escalation = trust.acute.escalation
+            if escalation is not None and escalation.beds > 0:
+                self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, trust)
         self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
         gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
@@ -157,19 +211,19 @@ class DischargeModel:
 
     # -------------------------------------------------------------- scheduling
     def _arrival_stream(self, days: int) -> tuple[list[float], Callable[[int], None]]:
-        """Arrival times of every source (non-elective, elective) merged in time order,
-        and the handler that admits arrival ``i``. Each source's patient attributes are
-        drawn at once (vectorised) and turned into Python rows ``ARRIVAL_BLOCK`` arrivals
-        at a time as the run reaches them (the memory of a block, not of the year)."""
-        sc = self.scenario
-        streams = {"non_elective": sc.arrivals.non_elective, "elective": sc.arrivals.elective}
+        """Arrival times of every site's sources (non-elective, elective) merged in
+        time order, and the handler that admits arrival ``i``. Each source's patient
+        attributes are drawn at once (vectorised) and turned into Python rows
+        ``ARRIVAL_BLOCK`` arrivals at a time as the run reaches them (the memory of a
+        block, not of the year)."""
         times, sources, factories, draws = [], [], [], []
-        for source, stream in streams.items():
-            if stream is not None:
-                t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
+        for site, site_factories in zip(self.registry.sites, self.factories, strict=True):
+            for source, stream in site.streams.items():
+                rng = self.streams.rng(f"{site.prefix}{source}.arrivals")
+                t = arrival_times(stream, self.start_date, days, rng)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
-                factories.append(self.factories[source])
+                factories.append(site_factories[source])
                 draws.append(factories[-1].draw(len(t)))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
@@ -197,14 +251,14 @@ class DischargeModel:
 
         return all_times[order].tolist(), on_arrival
 
-    def _escalation_check(self, _: object) -> None:
-        esc = self.scenario.acute.escalation
+    def _escalation_check(self, trust: TrustRuntime) -> None:
+        esc = trust.acute.escalation
         assert esc is not None
-        core = self.scenario.acute.beds
-        is_open = self.beds.busy >= esc.open_at_occupancy * core
-        self.beds.set_capacity(core + esc.beds if is_open else core)
-        self.log.escalation_open.append((math.floor(self.env._now), int(is_open)))
-        self.after(1.0, self._escalation_check, None)
+        core = trust.acute.beds
+        is_open = trust.beds.busy >= esc.open_at_occupancy * core
+        trust.beds.set_capacity(core + esc.beds if is_open else core)
+        self.log.escalation_open.append((math.floor(self.env._now), int(is_open), trust.code))
+        self.after(1.0, self._escalation_check, trust)
 
     def _flush_log(self, _: object) -> None:
         self.log.flush()
@@ -214,15 +268,16 @@ class DischargeModel:
     def arrive(self, p: Patient) -> None:
         p.arrival = self.env._now
         p.location = QUEUE  # a readmitted patient arrives from HOME
-        self.beds.request(p, self._admit)
+        self.trusts[p.trust].beds.request(p, self._admit)
 
     def _admit(self, p: Patient) -> None:
         now = self.env._now
         p.admit = now
         p.location = ACUTE
         ready_at = now + p.time_to_ready
-        if not (p.dies or self.ready_window.always):
-            ready_at = self.ready_window.next_open(ready_at)
+        ready_window = self.trusts[p.trust].ready_window
+        if not (p.dies or ready_window.always):
+            ready_at = ready_window.next_open(ready_at)
         self.after(ready_at - now, self._treated, p)
 
     def _treated(self, p: Patient) -> None:
@@ -230,9 +285,9 @@ class DischargeModel:
             self._leave_acute(p, died=True)
             return
         p.ready = self.env._now
-        plan = self.pathways[p.pathway]
+        plan = self.plans[p.site][p.pathway]
         if plan.on_ward and p.assessment_days > 0:
-            self._open_delay(p, ACUTE_PLACE, CAUSE["assessment"])
+            self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
             if plan.team is not None:
                 plan.team.request(p, self._assess)
             else:
@@ -244,13 +299,13 @@ class DischargeModel:
         self.after(p.assessment_days, self._assessed, p)
 
     def _assessed(self, p: Patient) -> None:
-        team = self.pathways[p.pathway].team
+        team = self.plans[p.site][p.pathway].team
         if team is not None:
             team.release()
         self.ask_for_place(p)
 
     def ask_for_place(self, p: Patient) -> None:
-        plan = self.pathways[p.pathway]
+        plan = self.plans[p.site][p.pathway]
         service = plan.service
         if service is None:
             self._move_when_open(p, plan)
@@ -260,7 +315,7 @@ class DischargeModel:
         service.pool.request(p, self._place_granted)
 
     def _place_granted(self, p: Patient) -> None:
-        self._move_when_open(p, self.pathways[p.pathway])
+        self._move_when_open(p, self.plans[p.site][p.pathway])
 
     def _move_when_open(self, p: Patient, plan: PathwayPlan) -> None:
         """Leave the acute bed at the first time the discharge window (and the
@@ -269,15 +324,15 @@ class DischargeModel:
             now = self.env._now
             t = earliest_common(now, plan.leave_windows)
             if t > now:
-                bound_by_ward = self.discharge_window.next_open(now) == t
-                cause = CAUSE["discharge_window"] if bound_by_ward or plan.service is None else plan.service.cause
+                bound_by_ward = plan.trust.discharge_window.next_open(now) == t
+                cause = DISCHARGE_WINDOW if bound_by_ward or plan.service is None else plan.service.cause
                 self._open_delay(p, ACUTE_PLACE, cause)
                 self.after(t - now, self._discharge, p)
                 return
         self._discharge(p)
 
     def _discharge(self, p: Patient) -> None:
-        plan = self.pathways[p.pathway]
+        plan = self.plans[p.site][p.pathway]
         service = plan.service
         self._leave_acute(p, died=False)
         if service is None:
@@ -289,15 +344,17 @@ class DischargeModel:
             stay = p.first_stay_days + p.assessment_days
         else:
             stay = max(p.first_stay_days, p.assessment_days)
-        if service.name == "p1":
-            self.log.reablement_discharges.append((p.pid, self.env._now, int(p.aged_65plus)))
+        if service.is_reablement:
+            self.log.reablement_discharges.append((p.pid, self.env._now, int(p.aged_65plus), p.borough))
         self.start_service(p, service, stay, p.first_outcome_u)
 
     def _leave_acute(self, p: Patient, died: bool) -> None:
         now = self.env._now
         self._close_delay(p)
-        self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, now, int(died)))
-        self.beds.release()
+        self.log.acute.append(
+            (p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, now, int(died), p.trust, p.borough)
+        )
+        self.trusts[p.trust].beds.release()
         if died:
             self._die(p)
 
@@ -308,18 +365,18 @@ class DischargeModel:
         p.start = self.env._now
         if math.isnan(p.request):
             p.request = p.start
-        p.outcome = pick(service.outcome_cum, outcome_u)
+        p.outcome = pick(service.outcome_cum, outcome_u)  # index into service.outcome_keys
         self.after(min(stay, service.max_days), self._service_ended, p)
 
     def _service_ended(self, p: Patient) -> None:
         p.end = self.env._now
-        service, outcome = self.by_index[p.service], p.outcome
-        target = REACHABLE_FROM_OUTCOME.get(outcome)
-        if target is None:
+        service = self.by_index[p.service]
+        outcome = service.outcome_codes[p.outcome]
+        nxt = service.onward[p.outcome]
+        if nxt is None:
             self._leave_service(p, service, outcome)
             self._after_outcome(p, outcome)
             return
-        nxt = self.services[target]
         self._open_delay(p, service.index, nxt.cause)
         nxt_request = self.env._now
         nxt.pool.request(p, lambda q: self._next_place_granted(q, service, nxt, outcome, nxt_request))
@@ -330,8 +387,8 @@ class DischargeModel:
         def move(q: Patient) -> None:
             self._leave_service(q, service, outcome)
             q.request = requested
-            if nxt.name == "care_home":
-                self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus)))
+            if nxt.is_care_home:
+                self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus), q.borough))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
         t = nxt.window.next_open(self.env._now)
@@ -343,26 +400,28 @@ class DischargeModel:
     def _leave_service(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
         self._close_delay(p)
         self.log.services.append(
-            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome)
-        )
+            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome,
+             p.trust, p.borough)
+        )  # fmt: skip
         p.request = p.start = p.end = math.nan
         p.service = -1
         service.pool.release()
 
     def _after_outcome(self, p: Patient, outcome: int) -> None:
-        if outcome == OUTCOME["death"]:
+        if outcome == DEATH:
             self._die(p)
-        elif outcome == OUTCOME["readmission"]:
+        elif outcome == READMISSION:
             self._go_home(p)
-            assert self.draw_readmission_delay is not None
-            self.after(self.draw_readmission_delay(), self._readmit, p)
+            draw_delay = self.draw_readmission_delay[p.borough]
+            assert draw_delay is not None
+            self.after(draw_delay(), self._readmit, p)
         else:
             self._go_home(p)
 
     def _readmit(self, p: Patient) -> None:
         if p.location != HOME:
             return
-        self.factories["readmission"].redraw(p)
+        self.factories[p.site]["readmission"].redraw(p)
         p.admit = p.ready = math.nan
         self.arrive(p)
 
@@ -378,7 +437,7 @@ class DischargeModel:
         in id order. Not kept as a registry (that cost ~4% of a large run): every such
         patient has exactly one next step pending, a scheduled call or a place in a
         queue, so they are found there."""
-        pools = [self.beds, *self.teams.values(), *(s.pool for s in self.services.values())]
+        pools = [*(t.beds for t in self.trusts), *self.teams.values(), *(s.pool for s in self.by_index)]
         waiting = (item for pool in pools for item, _ in pool.queue)
         scheduled = (patient for _, patient in self.env.pending_calls())
         found = {p.pid: p for p in itertools.chain(waiting, scheduled) if isinstance(p, Patient)}
@@ -398,16 +457,21 @@ class DischargeModel:
         if p.seg_cause >= 0:
             now = self.env._now
             if now > p.seg_start:
-                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now))
+                self.log.delays.append(
+                    (p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust, p.borough)
+                )
             p.seg_cause = -1
 
     def _close_open_records(self) -> None:
         """Write rows for episodes still open at the horizon (leave = inf)."""
         inf = math.inf
         for p in self.live.values():
+            place = (p.trust, p.borough)
             if p.seg_cause >= 0:
-                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, self.horizon))
+                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, self.horizon, *place))
             if p.location in (ACUTE, QUEUE):
-                self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, inf, 0))
+                self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, inf, 0, *place))
             elif p.location >= 0:
-                self.log.services.append((p.pid, p.location, p.band, p.pathway, p.request, p.start, p.end, inf, -1))
+                self.log.services.append(
+                    (p.pid, p.location, p.band, p.pathway, p.request, p.start, p.end, inf, -1, *place)
+                )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from d2asim.model.log import ACUTE
 from d2asim.scenario.schema import PATHWAYS, InitialState
 
@@ -19,10 +21,12 @@ if TYPE_CHECKING:
 
 def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
     """Place the initial patients at time 0: discharge-ready queue first (they hold
-    beds), then patients under treatment, people in services, then the admission queue."""
-    factory = model.factories["initial"]
+    beds), then patients under treatment, people in services, then the admission
+    queue. In the single-site form every patient comes from its one site; in the
+    system form (services only) each person in a service is given a site that sends
+    patients to it, drawn in proportion to the sites' admissions per day."""
+    factory = model.factories[0]["initial"]
     rng = model.streams.rng("initial.residual")
-    scenario = model.scenario
     for pathway, count in state.nctr_waiting.items():
         for _ in range(count):
             p = factory.new()
@@ -38,18 +42,32 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             model.ask_for_place(p)
     for _ in range(state.acute_occupied):
         p = factory.new()
-        dist = factory.ttr_dist(scenario, factory.band_names[p.band], PATHWAYS[p.pathway])
+        dist = factory.ttr_dist(factory.band_names[p.band], PATHWAYS[p.pathway])
         p.time_to_ready = float(dist.residual(rng, 1)[0])
         p.arrival = 0.0
         model.arrive(p)
     for name, count in state.services_occupied.items():
-        service = model.services[name]
-        pathway = next((i for i, pw in enumerate(PATHWAYS) if model.pathways[i].service is service), 0)
-        stays = service.spec.duration_days.residual(rng, count)
-        for stay in stays.tolist():
-            p = factory.new()
-            p.pathway = pathway
-            service.pool.busy += 1
-            model.start_service(p, service, stay, service.draw_outcome())
+        _fill_service(model, name, count, rng)
     for _ in range(state.admission_queue):
         model.arrive(factory.new())
+
+
+def _fill_service(model: DischargeModel, name: str, count: int, rng: np.random.Generator) -> None:
+    service = model.services[name]
+    if not model.registry.single_site:
+        rng = model.streams.rng(f"initial.{name}.residual")
+    first_pathway: dict[int, int] = {}  # site -> first pathway into the service there
+    for site, plans in enumerate(model.plans):
+        for pathway, plan in enumerate(plans):
+            if plan.service is service:
+                first_pathway.setdefault(site, pathway)
+    routes = list(first_pathway.items()) or [(0, 0)]
+    stays = service.spec.duration_days.residual(rng, count)
+    weights = np.array([model.registry.sites[site].streams["non_elective"].per_day for site, _ in routes]) + 1e-12
+    picks = rng.choice(len(routes), size=count, p=weights / weights.sum()) if len(routes) > 1 else [0] * count
+    for stay, k in zip(stays.tolist(), picks, strict=True):
+        site, pathway = routes[int(k)]
+        p = model.factories[site]["initial"].new()
+        p.pathway = pathway
+        service.pool.busy += 1
+        model.start_service(p, service, stay, service.draw_outcome())

@@ -13,21 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Where a patient is: a service index (0..4, in SERVICE_NAMES order) or one of these.
+# Where a patient is: a service code (0.., see d2asim.system.registry) or one of these.
 HOME, DEAD, QUEUE, ACUTE = -1, -2, -3, -4
-ACUTE_PLACE = -1  # ``place`` of a delay spent in an acute bed (else the service index)
+ACUTE_PLACE = -1  # ``place`` of a delay spent in an acute bed (else the service code)
 
 # How a patient entered an acute episode.
 SOURCES = ("non_elective", "elective", "readmission", "initial")
 
-# What happened at the end of a service episode.
-OUTCOME_NAMES = ("home", "home_care", "care_home", "readmission", "death")
-
-ACUTE_COLUMNS = ("patient", "source", "band", "pathway", "arrival", "admit", "ready", "leave", "died")
-SERVICE_COLUMNS = ("patient", "service", "band", "pathway", "request", "start", "end", "leave", "outcome")
-DELAY_COLUMNS = ("patient", "place", "cause", "pathway", "start", "end")
-REABLEMENT_COLUMNS = ("patient", "discharged", "aged_65plus")
-CARE_HOME_COLUMNS = ("time", "aged_65plus")
+ACUTE_COLUMNS = ("patient", "source", "band", "pathway", "arrival", "admit", "ready", "leave", "died", "trust",
+                 "borough")  # fmt: skip
+SERVICE_COLUMNS = ("patient", "service", "band", "pathway", "request", "start", "end", "leave", "outcome", "trust",
+                   "borough")  # fmt: skip
+DELAY_COLUMNS = ("patient", "place", "cause", "pathway", "start", "end", "trust", "borough")
+REABLEMENT_COLUMNS = ("patient", "discharged", "aged_65plus", "borough")
+CARE_HOME_COLUMNS = ("time", "aged_65plus", "borough")
 
 
 @dataclass
@@ -36,26 +35,31 @@ class EventLog:
     by :meth:`flush`), converted to columns by :meth:`finish` (or on the first
     :meth:`table` call for a log made by hand).
 
+    Codes (service, cause, outcome, trust, borough) are those of the scenario's
+    :class:`d2asim.system.registry.SystemRegistry`; ``trust`` and ``borough`` are the
+    patient's trust and borough of residence (or out-of-area origin).
+
     acute
         one row per acute episode: patient id, source (index into SOURCES), age band
         index, pathway index (0-3), arrival, admit, discharge-ready (nan if died
-        before), leave, died (0/1).
+        before), leave, died (0/1), trust, borough.
     services
-        one row per downstream episode: patient, service index, band, pathway,
+        one row per downstream episode: patient, service code, band, pathway,
         request (asked for the place), start, end (service finished), leave (left
-        the place; > end when blocked waiting for the next place), outcome index.
+        the place; > end when blocked waiting for the next place), outcome code,
+        trust, borough.
     delays
         one row per delay segment of a discharge-ready patient: patient, place
-        (ACUTE_PLACE or the service index being occupied), cause (index into
-        DELAY_CAUSES: what was waited for), pathway, start, end.
+        (ACUTE_PLACE or the code of the service being occupied), cause code (what
+        was waited for), pathway, start, end, trust, borough.
     reablement_discharges
-        one row per discharge from hospital into reablement (P1): patient, discharge
-        time, aged 65+ (0/1). Where they were later is read from the other tables
-        (:mod:`d2asim.metrics.whereabouts`).
+        one row per discharge from hospital into a service of a reablement kind:
+        patient, discharge time, aged 65+ (0/1), borough. Where they were later is
+        read from the other tables (:mod:`d2asim.metrics.whereabouts`).
     care_home_admissions
-        one row per permanent care-home admission: time, aged 65+ (0/1).
+        one row per admission to a permanent care home (kind): time, aged 65+ (0/1), borough.
     escalation_open
-        one row per daily escalation check: day, open (0/1).
+        one row per daily escalation check of a trust: day, open (0/1), trust.
     """
 
     acute: list[tuple] = field(default_factory=list)
@@ -113,5 +117,5 @@ TABLE_COLUMNS = {
     "delays": DELAY_COLUMNS,
     "reablement_discharges": REABLEMENT_COLUMNS,
     "care_home_admissions": CARE_HOME_COLUMNS,
-    "escalation_open": ("day", "open"),
+    "escalation_open": ("day", "open", "trust"),
 }

@@ -20,7 +20,8 @@ import numpy as np
 from d2asim.model.log import QUEUE
 from d2asim.model.streams import BlockSampler, Streams
 from d2asim.scenario.distributions import Distribution
-from d2asim.scenario.schema import PATHWAYS, SERVICE_NAMES, Scenario
+from d2asim.scenario.schema import PATHWAYS, Scenario
+from d2asim.system.registry import SiteEntry, registry_of
 
 
 class Patient:
@@ -31,11 +32,13 @@ class Patient:
         "assessment_days", "first_stay_days", "first_outcome_u",
         "arrival", "admit", "ready", "location",
         "service", "request", "start", "end", "outcome", "seg_start", "seg_cause", "seg_place",
+        "site", "borough", "trust",
     )  # fmt: skip
 
     def __init__(
         self, pid: int, source: int, band: int, aged_65plus: bool, pathway: int, time_to_ready: float,
         dies: bool, assessment_days: float, first_stay_days: float, first_outcome_u: float,
+        site: int = 0, borough: int = 0, trust: int = 0,
     ) -> None:  # fmt: skip
         self.pid = pid
         self.source = source
@@ -47,6 +50,9 @@ class Patient:
         self.assessment_days = assessment_days
         self.first_stay_days = first_stay_days
         self.first_outcome_u = first_outcome_u
+        self.site = site  # registry codes: admission route, borough of residence, trust
+        self.borough = borough
+        self.trust = trust
         self.arrival = math.nan
         self.location = QUEUE
         self.admit = math.nan
@@ -62,9 +68,9 @@ class Patient:
 
 
 EPISODE_FIELDS = ("source", "band", "aged_65plus", "pathway", "time_to_ready", "dies", "assessment_days",
-                  "first_stay_days", "first_outcome_u")  # fmt: skip
+                  "first_stay_days", "first_outcome_u", "site", "borough", "trust")  # fmt: skip
 """What an episode row holds, in ``Patient(pid, *row)`` order."""
-Episode = tuple[int, int, bool, int, float, bool, float, float, float]
+Episode = tuple[int, int, bool, int, float, bool, float, float, float, int, int, int]
 
 
 def cumulative(shares: dict[str, float], keys: tuple[str, ...]) -> list[float]:
@@ -92,54 +98,68 @@ class EpisodeDraws(NamedTuple):
 
 
 class PatientFactory:
-    """Draws new episodes for one arrival source from that source's own streams."""
+    """Draws new episodes for one arrival source of one site (a borough's admissions
+    to a trust) from that source's own streams, named ``<site prefix><source>.*``."""
 
     def __init__(
         self,
         scenario: Scenario,
         streams: Streams,
         source: int,
-        prefix: str,
+        name: str,
         next_pid: Callable[[], int],
         time_to_ready: Distribution | None = None,
+        site: SiteEntry | None = None,
     ) -> None:
+        registry = registry_of(scenario)
+        site = site or registry.sites[0]
         self.source = source
+        self.site = (site.code, site.borough, site.trust)
         self.next_pid = next_pid
+        self.acute = registry.trusts[site.trust].acute
+        borough = registry.boroughs[site.borough]
+        self.settings = borough.settings
+        prefix = f"{site.prefix}{name}"
         bands = scenario.age_bands
         self.band_names = [b.name for b in bands]
         self.band_cum = cumulative({b.name: b.share for b in bands}, tuple(self.band_names))
         self.band_65 = [b.min_age >= 65 for b in bands]
-        pw = scenario.pathways
-        self.pathway_cum = [cumulative(pw.shares_by_age_band.get(b, pw.shares), PATHWAYS) for b in self.band_names]
-        death = scenario.acute.death_probability
+        by_band = borough.shares_by_age_band
+        self.pathway_cum = [cumulative(by_band.get(b, borough.shares), PATHWAYS) for b in self.band_names]
+        death = self.acute.death_probability
         self.death_p = [death.get(b, 0.0) if isinstance(death, dict) else death for b in self.band_names]
         self.u_band = streams.uniform(f"{prefix}.age_band")
         self.u_pathway = streams.uniform(f"{prefix}.pathway")
         self.u_death = streams.uniform(f"{prefix}.death")
         self.u_outcome = streams.uniform(f"{prefix}.outcome")
         self.ttr = [
-            [streams.sampler(f"{prefix}.ttr.{b}.{p}", time_to_ready or self.ttr_dist(scenario, b, p)) for p in PATHWAYS]
+            [streams.sampler(f"{prefix}.ttr.{b}.{p}", time_to_ready or self.ttr_dist(b, p)) for p in PATHWAYS]
             for b in self.band_names
         ]
-        self.assessment = [self._pathway_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
-        self.first_stay = [self._stay_sampler(scenario, streams, prefix, p) for p in PATHWAYS]
+        self.assessment = [self._assessment_sampler(streams, prefix, p) for p in PATHWAYS]
+        self.first_stay = [self._stay_sampler(scenario, streams, prefix, p, site.prefix == "") for p in PATHWAYS]
 
-    @staticmethod
-    def ttr_dist(scenario: Scenario, band: str, pathway: str) -> Distribution:
-        override = scenario.acute.time_to_discharge_ready_by_age_band.get(band, {})
-        return override.get(pathway) or scenario.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+    def ttr_dist(self, band: str, pathway: str) -> Distribution:
+        """Time from admission to discharge ready at this site's trust (days)."""
+        override = self.acute.time_to_discharge_ready_by_age_band.get(band, {})
+        return override.get(pathway) or self.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
 
-    @staticmethod
-    def _pathway_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
-        dist = scenario.pathways.settings[p].assessment.delay_days  # type: ignore[index]
+    def _assessment_sampler(self, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
+        dist = self.settings[p].assessment.delay_days
         return None if dist is None else streams.sampler(f"{prefix}.assessment.{p}", dist)
 
-    @staticmethod
-    def _stay_sampler(scenario: Scenario, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
-        service = scenario.pathways.settings[p].service  # type: ignore[index]
+    def _stay_sampler(
+        self, scenario: Scenario, streams: Streams, prefix: str, p: str, single_site: bool
+    ) -> BlockSampler | None:
+        """The first service stay of pathway ``p``: from a stream named by the pathway
+        (``<prefix>.P2.first_stay``), so an option that sends the pathway to another
+        service (e.g. shared beds split per borough) sees the same stays; the
+        single-site form keeps its historical ``<source>.<service>.duration``."""
+        service = self.settings[p].service
         if service is None:
             return None
-        return streams.sampler(f"{prefix}.{service}.duration", scenario.services[service].duration_days)
+        name = f"{prefix}.{service}.duration" if single_site else f"{prefix}.{p}.first_stay"
+        return streams.sampler(name, scenario.services[service].duration_days)
 
     def draw(self, n: int) -> EpisodeDraws:
         """Attributes of the next ``n`` episodes at once (vectorised): identical to
@@ -169,7 +189,8 @@ class PatientFactory:
         """One episode row per draw ``start:stop``, for ``Patient(pid, *row)``."""
         cut = [column[start:stop].tolist() for column in draws]
         aged_65plus = [self.band_65[b] for b in cut[0]]
-        return list(zip(itertools.repeat(self.source), cut[0], aged_65plus, *cut[1:]))
+        site, borough, trust = (itertools.repeat(x) for x in self.site)
+        return list(zip(itertools.repeat(self.source), cut[0], aged_65plus, *cut[1:], site, borough, trust))
 
     def episode(self) -> Episode:
         """The next episode's attributes, drawn one at a time."""
@@ -181,7 +202,7 @@ class PatientFactory:
         assessment_days = assess() if assess is not None else 0.0
         first_stay_days = stay() if stay is not None else 0.0
         return (self.source, band, self.band_65[band], pathway, time_to_ready, dies, assessment_days,
-                first_stay_days, self.u_outcome())  # fmt: skip
+                first_stay_days, self.u_outcome(), *self.site)  # fmt: skip
 
     def new(self, pid: int | None = None) -> Patient:
         """A new episode (for ``pid``, or a new patient) with every attribute drawn."""
@@ -192,5 +213,3 @@ class PatientFactory:
         for name, value in zip(EPISODE_FIELDS, self.episode(), strict=True):
             setattr(p, name, value)
 
-
-SERVICE_INDEX = {name: i for i, name in enumerate(SERVICE_NAMES)}

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
+from d2asim.experiments.compare import system_rows
 from d2asim.report import style
 from d2asim.report.data import read_csv
 
@@ -26,7 +27,7 @@ COST_METRIC = "cost_total_gbp"  # GBP, difference = option - baseline
 
 def read_comparison(path: Path) -> pd.DataFrame:
     """Read and check a comparison.csv; raise ScenarioError for a missing file or column."""
-    frame = read_csv(path, COMPARISON_COLUMNS)
+    frame = system_rows(read_csv(path, COMPARISON_COLUMNS))
     frame["option"] = frame["option"].astype(str)
     return frame
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from d2asim.experiments.compare import system_rows
 from d2asim.report.data import _read_scenario, _read_summary, _run_date
 from d2asim.scenario.errors import ScenarioError
 
@@ -88,7 +89,7 @@ def load_multi(folder: Path, kind: str) -> MultiRun:
         raise ScenarioError([f"{table_file}: file not found (unfinished? finish it with "
                              f"d2asim {kind} --resume {folder})"])
     try:
-        table = pd.read_csv(table_file)
+        table = system_rows(pd.read_csv(table_file))  # reports show the whole system
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{table_file}: cannot read CSV ({str(exc).splitlines()[0]})"]) from None
     scenarios, summaries = [], []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Literal
 
 from pydantic import (
@@ -20,23 +21,43 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.legacy import legacy_services
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
-OUTCOMES = ("home", "home_care", "care_home", "readmission", "death")
-SERVICE_NAMES = ("p1", "p2", "p3", "home_care", "care_home")
+TERMINAL_OUTCOMES = ("home", "readmission", "death")
+SERVICE_KINDS = (
+    "reablement",
+    "home_based_intermediate_care",
+    "bedded_intermediate_care",
+    "care_home_assessment_bed",
+    "long_term_home_care",
+    "permanent_care_home",
+    "other",
+)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
+PLACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")  # trusts, boroughs, services: used in keys and columns
 
 Pathway = Literal["P0", "P1", "P2", "P3"]
-ServiceName = Literal["p1", "p2", "p3", "home_care", "care_home"]
+ServiceKind = Literal[
+    "reablement",
+    "home_based_intermediate_care",
+    "bedded_intermediate_care",
+    "care_home_assessment_bed",
+    "long_term_home_care",
+    "permanent_care_home",
+    "other",
+]
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -227,7 +248,7 @@ class Assessment(Strict):
 
 
 class PathwaySettings(Strict):
-    service: ServiceName | None = Field(None, description="downstream service (none: home at once)")
+    service: str | None = Field(None, description="downstream service, by its name in services (none: home at once)")
     assessment: Assessment = Field(default_factory=Assessment)
 
 
@@ -266,11 +287,49 @@ class Pathways(Strict):
         return {**_default_pathway_settings(), **v}
 
 
+class BoroughPathways(Strict):
+    """A borough's own pathway choices; anything left out is the system's ``pathways``."""
+
+    shares: dict[Pathway, float] | None = Field(None, description="share of discharge-ready residents by pathway")
+    shares_by_age_band: dict[str, dict[Pathway, float]] | None = Field(
+        None, description="optional shares by age band name"
+    )
+    settings: dict[Pathway, PathwaySettings] = Field(
+        default_factory=dict, description="service and assessment per pathway (each replaces the system's)"
+    )
+
+    @field_validator("shares")
+    @classmethod
+    def _sum_to_one(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            check_shares(v)
+        return v
+
+    @field_validator("shares_by_age_band")
+    @classmethod
+    def _each_sums_to_one(cls, v: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]] | None:
+        for band, shares in (v or {}).items():
+            check_shares(shares, f"shares for age band {band!r}")
+        return v
+
+
 class Service(Strict):
     """A downstream service with finite capacity (``capacity: null`` = unlimited)."""
 
     label: str = Field("", description="plain-words name for reports")
+    kind: ServiceKind | None = Field(
+        None,
+        description="what the service is: drives ASCOF 2B (reablement), care-home admissions "
+        "(permanent_care_home) and default delay reasons; required unless the single-site "
+        "names p1, p2, p3, home_care, care_home give it",
+    )
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
+    borough: str | None = Field(None, description="the borough that commissions it (system form)")
+    shared_by: tuple[str, ...] | None = Field(
+        None,
+        description="boroughs sharing it (system form): one pool, a freed place goes to whoever "
+        "has waited longest, first come first served across boroughs",
+    )
     capacity: NonNegativeInt | None = Field(
         None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
     )
@@ -280,11 +339,12 @@ class Service(Strict):
     )
     duration_days: Distribution = Field(description="length of the service episode, days")
     max_duration_days: PositiveFloat | None = Field(
-        None, description="cap on the episode, days (p1 reablement default: 42)"
+        None, description="cap on the episode, days (e.g. 42: reablement is free for up to 6 weeks)"
     )
     start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
-    outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
-        default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
+    outcomes: dict[str, float] = Field(
+        default_factory=lambda: {"home": 1.0},
+        description="where people go afterwards (shares): home, readmission, death or the name of the next service",
     )
     cost_per_day_gbp: NonNegativeFloat = Field(0.0, description="cost per occupied day, GBP")
     counts_as_dtoc: bool = Field(
@@ -307,19 +367,27 @@ class Service(Strict):
 
 
 def _default_delay_reasons() -> dict[str, DelayAttribution]:
-    table = {
-        "assessment": ("A", "both"),
-        "discharge_window": ("O", "nhs"),
-        "p1": ("E", "social_care"),
-        "p2": ("C", "nhs"),
-        "p3": ("Dii", "social_care"),
-        "home_care": ("E", "social_care"),
-        "care_home": ("Di", "social_care"),
+    """Causes that are not a service; a service's default comes from its kind
+    (:data:`KIND_DELAY_REASONS`)."""
+    return {
+        "assessment": DelayAttribution(reason="A", org="both"),
+        "discharge_window": DelayAttribution(reason="O", org="nhs"),
     }
-    return {k: DelayAttribution(reason=r, org=o) for k, (r, o) in table.items()}
 
 
-DELAY_CAUSES = ("assessment", "discharge_window", *SERVICE_NAMES)
+KIND_DELAY_REASONS: dict[str, tuple[str, str]] = {
+    "reablement": ("E", "social_care"),  # care package in own home
+    "home_based_intermediate_care": ("E", "social_care"),
+    "bedded_intermediate_care": ("C", "nhs"),  # further non-acute NHS care
+    "care_home_assessment_bed": ("Dii", "social_care"),  # nursing home
+    "long_term_home_care": ("E", "social_care"),
+    "permanent_care_home": ("Di", "social_care"),  # residential home
+    "other": ("O", "nhs"),
+}
+"""Default reason code and organisation of waiting for a service, by its kind."""
+
+FIXED_CAUSES = ("assessment", "discharge_window")
+"""Delay causes that are not a service (each service is a cause of its own)."""
 
 
 class Readmission(Strict):
@@ -328,20 +396,99 @@ class Readmission(Strict):
 
 class InitialState(Strict):
     """Start from today's position instead of empty (remaining stays are drawn from
-    the length-biased residual distribution)."""
+    the length-biased residual distribution). In the system form only
+    ``services_occupied`` is accepted."""
 
     acute_occupied: NonNegativeInt = Field(0, description="patients in acute beds still under treatment")
     admission_queue: NonNegativeInt = Field(0, description="patients waiting for an acute bed")
     nctr_waiting: dict[Pathway, NonNegativeInt] = Field(
         default_factory=dict, description="discharge-ready patients in acute beds, by pathway"
     )
-    services_occupied: dict[ServiceName, NonNegativeInt] = Field(
-        default_factory=dict, description="people in each downstream service"
+    services_occupied: dict[str, NonNegativeInt] = Field(
+        default_factory=dict, description="people in each downstream service, by service name"
     )
 
 
+# ------------------------------------------------------------------ system form
+class Trust(Acute):
+    """An acute trust of the system: its adult G&A beds and everything ``acute`` holds."""
+
+    ods_code: str | None = Field(None, description="NHS ODS code, e.g. RKE")
+
+
+class Borough(Strict):
+    """A local authority: its residents' population and pathway choices."""
+
+    population: Population = Field(default_factory=Population)
+    pathways: BoroughPathways = Field(default_factory=BoroughPathways)
+    delay_reasons: dict[str, DelayAttribution] = Field(
+        default_factory=dict, description="reason code and organisation by cause for residents (over the system's)"
+    )
+
+
+class AdmissionStream(ArrivalStream):
+    """One borough's admissions: ``by_trust`` (admissions per day at each trust, a row
+    of the residence-to-trust matrix) or ``per_day`` (the borough total) split by
+    ``trust_shares``; the calendar multipliers apply to every trust."""
+
+    per_day: NonNegativeFloat | None = Field(None, description="borough total per day (with trust_shares)")  # type: ignore[assignment]
+    by_trust: dict[str, NonNegativeFloat] | None = Field(None, description="admissions per day by trust name")
+    trust_shares: dict[str, float] | None = Field(None, description="share of per_day by trust name")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AdmissionStream:
+        if self.by_trust is not None:
+            if self.per_day is not None or self.trust_shares is not None:
+                raise ValueError("by_trust: give either by_trust, or per_day with trust_shares, not both")
+        elif self.per_day is None or self.trust_shares is None:
+            raise ValueError("per_day: needs by_trust, or per_day with trust_shares")
+        else:
+            check_shares(self.trust_shares, "trust_shares")
+        return self
+
+    def rates(self) -> dict[str, float]:
+        """Admissions per day by trust name (before calendar multipliers)."""
+        if self.by_trust is not None:
+            return dict(self.by_trust)
+        assert self.per_day is not None and self.trust_shares is not None
+        return {trust: self.per_day * share for trust, share in self.trust_shares.items()}
+
+    def at_trust(self, trust: str) -> ArrivalStream:
+        """The stream of this borough's admissions to one trust."""
+        fields = {k: getattr(self, k) for k in ArrivalStream.model_fields if k != "per_day"}
+        return ArrivalStream(per_day=self.rates().get(trust, 0.0), **fields)
+
+
+class ElectiveAdmissionStream(AdmissionStream):
+    """A borough's planned admissions (own calendar and time to discharge ready)."""
+
+    time_to_discharge_ready_days: Distribution | None = Field(
+        None, description="elective stay before discharge ready (default: the pathway's)"
+    )
+
+    def at_trust(self, trust: str) -> ElectiveStream:
+        base = super().at_trust(trust)
+        return ElectiveStream(**base.model_dump(), time_to_discharge_ready_days=self.time_to_discharge_ready_days)
+
+
+class BoroughAdmissions(Strict):
+    non_elective: AdmissionStream
+    elective: ElectiveAdmissionStream | None = None
+
+
+class OutOfArea(Strict):
+    """Admissions to one trust from outside the modelled boroughs: their delays count
+    for the trust, never in a borough's rate."""
+
+    non_elective: ArrivalStream
+    elective: ElectiveStream | None = None
+    pathways: BoroughPathways = Field(default_factory=BoroughPathways, description="over the system's pathways")
+
+
 class Scenario(Strict):
-    """A complete d2asim scenario."""
+    """A complete d2asim scenario: the single-site form (``acute``, ``population``,
+    ``arrivals``, ``pathways``) or the system form (``trusts``, ``boroughs``,
+    ``admissions``, ``out_of_area``; ``pathways`` optional defaults for the boroughs)."""
 
     name: str = Field(description="short identifier, used in output folder names")
     description: str = ""
@@ -351,20 +498,34 @@ class Scenario(Strict):
     age_bands: tuple[AgeBand, ...] = Field(
         (AgeBand(name="all", min_age=18, share=1.0),), description="admissions by age band"
     )
-    arrivals: Arrivals
-    acute: Acute
-    pathways: Pathways
+    trusts: dict[str, Trust] | None = Field(None, description="system form: acute trusts by name")
+    boroughs: dict[str, Borough] | None = Field(None, description="system form: boroughs (local authorities) by name")
+    admissions: dict[str, BoroughAdmissions] | None = Field(
+        None, description="system form: admissions by borough name, then by trust"
+    )
+    out_of_area: dict[str, OutOfArea] | None = Field(
+        None, description="system form: admissions from no modelled borough, by trust name"
+    )
+    arrivals: Arrivals | None = Field(None, description="single-site form: admissions")
+    acute: Acute | None = Field(None, description="single-site form: the acute trust")
+    pathways: Pathways | None = Field(None, description="pathway shares and settings (system form: the defaults)")
     assessment_teams: dict[str, AssessmentTeam] = Field(default_factory=dict)
-    services: dict[ServiceName, Service] = Field(default_factory=dict)
-    delay_reasons: dict[
-        Literal["assessment", "discharge_window", "p1", "p2", "p3", "home_care", "care_home"],
-        DelayAttribution,
-    ] = Field(default_factory=_default_delay_reasons, description="reason code and organisation by cause")
+    services: dict[str, Service] = Field(default_factory=dict)
+    delay_reasons: dict[str, DelayAttribution] = Field(
+        default_factory=_default_delay_reasons,
+        description="reason code and organisation by cause: assessment, discharge_window or a service "
+        "name (a service's default comes from its kind)",
+    )
     readmission: Readmission | None = None
     initial_state: InitialState | None = None
     sweep: dict[str, tuple[int | float | str | bool | None, ...]] | None = Field(
         None, description="grid for `d2asim sweep`: dotted field path -> values (ignored by `run`)"
     )
+
+    @property
+    def is_system(self) -> bool:
+        """Written in the system form (``trusts``), not the single-site form (``acute``)."""
+        return self.trusts is not None
 
     @field_validator("age_bands")
     @classmethod
@@ -377,10 +538,9 @@ class Scenario(Strict):
 
     @field_validator("services")
     @classmethod
-    def _reablement_cap(cls, v: dict[str, Service]) -> dict[str, Service]:
-        p1 = v.get("p1")
-        if p1 is not None and p1.max_duration_days is None:
-            v = {**v, "p1": p1.model_copy(update={"max_duration_days": REABLEMENT_MAX_DAYS})}
+    def _legacy_services(cls, v: dict[str, Service], info: ValidationInfo) -> dict[str, Service]:
+        if info.data.get("trusts") is None:
+            v = legacy_services(v)
         return v
 
     @field_validator("delay_reasons")
@@ -390,44 +550,5 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        bands = {b.name for b in self.age_bands}
-        refs = [
-            ("pathways.shares_by_age_band", self.pathways.shares_by_age_band),
-            ("acute.time_to_discharge_ready_by_age_band", self.acute.time_to_discharge_ready_by_age_band),
-        ]
-        if isinstance(self.acute.death_probability, dict):
-            refs.append(("acute.death_probability", self.acute.death_probability))
-        for where, mapping in refs:
-            unknown = sorted(set(mapping) - bands)
-            if unknown:
-                raise ValueError(f"{where}: unknown age band {unknown[0]!r} (allowed: {', '.join(sorted(bands))})")
-        for pathway, settings in self.pathways.settings.items():
-            self._check_pathway(pathway, settings)
-        for name, service in self.services.items():
-            if not self.acute.discharge_window.overlaps(service.start_calendar):
-                raise ValueError(
-                    f"services.{name}.start_calendar: never open while acute.discharge_window is "
-                    "(no common weekday and hours), so nobody could ever move"
-                )
-            for outcome in ("home_care", "care_home"):
-                if service.outcomes.get(outcome, 0) > 0 and outcome not in self.services:
-                    raise ValueError(f"services.{name}.outcomes.{outcome}: needs a services.{outcome} block")
-            if service.outcomes.get("readmission", 0) > 0 and self.readmission is None:
-                raise ValueError(f"services.{name}.outcomes.readmission: needs a readmission block")
+        check_scenario(self)
         return self
-
-    def _check_pathway(self, pathway: str, settings: PathwaySettings) -> None:
-        where = f"pathways.settings.{pathway}"
-        if settings.service is not None and settings.service not in self.services:
-            raise ValueError(
-                f"{where}.service: {settings.service!r} has no services block "
-                f"(defined: {', '.join(self.services) or 'none'})"
-            )
-        team = settings.assessment.team
-        if team is not None and team not in self.assessment_teams:
-            raise ValueError(
-                f"{where}.assessment.team: unknown team {team!r} "
-                f"(defined: {', '.join(self.assessment_teams) or 'none'})"
-            )
-        if team is not None and settings.assessment.mode != "on_ward":
-            raise ValueError(f"{where}.assessment.team: only used with mode: on_ward")

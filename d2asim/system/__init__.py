@@ -1,0 +1,1 @@
+"""The modelled system: trusts, boroughs and services with integer codes (the registry)."""
