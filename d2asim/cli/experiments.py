@@ -25,8 +25,14 @@ COMPARE_HEADLINE = (
     ("delayed_bed_days", "Change in delayed bed days", "bed days"),
     ("dtoc_rate_per_100k_adults", "Change in DTOC rate per 100,000 adults", "per 100k"),
     ("admission_wait_mean_hours", "Change in mean wait for a bed", "hours"),
-    ("cost_total_gbp", "Change in cost", "GBP"),
+    ("commissioning_cost_gbp", "Change in commissioning (block, used or not)", "GBP"),
+    ("spot_cost_gbp", "Change in spot purchase (occupied days)", "GBP"),
+    ("cost_per_bed_day_saved_gbp", "Extra commissioning + spot per bed day saved", "GBP a bed day"),
+    ("acute_bed_days_cost_gbp", "Change in value of acute bed days (*)", "GBP"),
+    ("net_cost_gbp", "Net cost (commissioning + spot - value (*))", "GBP"),
 )
+BED_DAY_NOTE = ("(*) acute bed days avoided are valued at the scenario's bed-day cost; that value is "
+                "cash-releasing only if beds close")
 
 
 def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
@@ -40,9 +46,14 @@ def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
             if metric not in by_metric.index:
                 continue
             r = by_metric.loc[metric]
+            if pd.isna(r["ci_low"]):
+                lines.append(f"  {label:46s} not estimable: bed days saved not distinguishable from zero")
+                continue
             verdict = "distinguishable from zero" if r["distinguishable"] else "not distinguishable from zero"
-            lines.append(f"  {label:42s} {r['difference']:>12,.1f}  (95% CI {r['ci_low']:,.1f} to "
+            lines.append(f"  {label:46s} {r['difference']:>12,.1f}  (95% CI {r['ci_low']:,.1f} to "
                          f"{r['ci_high']:,.1f}) {unit}; {verdict}")
+    if "acute_bed_days_cost_gbp" in set(table["metric"]):
+        lines.append(f"\n{BED_DAY_NOTE}")
     return "\n".join(lines)
 
 
