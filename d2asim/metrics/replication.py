@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.costs import bed_days_by_trust, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
 from d2asim.metrics.series import delay_attribution, dtoc_segments, reason_tables
@@ -43,7 +44,7 @@ def replication_metrics(
     out.update(_delays(log, scenario, scope, window))
     out.update(_services(log, registry, reported, window))
     out.update(_outcomes(log, registry, scope, window))
-    out.update(_costs(log, out, registry, window))
+    out.update(cost_metrics(out, registry, reported, bed_days_by_trust(log, registry, window)))
     return out
 
 
@@ -185,34 +186,4 @@ def _outcomes(log: EventLog, registry: SystemRegistry, scope: Scope, window: tup
         years = (window[1] - window[0]) / DAYS_PER_YEAR
         residents = float((older_admitted & in_rate(homes, scope)).sum())
         out["care_home_admissions_65plus_per_100k_per_year"] = residents / years / pop65 * PER_100K
-    return out
-
-
-def _costs(
-    log: EventLog, metrics: dict[str, float], registry: SystemRegistry, window: tuple[float, float]
-) -> dict[str, float]:  # metrics: the service bed days
-    """Acute bed days at each trust's own rates (delayed days at its delayed rate) and
-    service days at each service's rate, GBP."""
-    per_trust = _bed_days_by_trust(log, registry, window)
-    acute = sum((days - delayed) * t.acute.bed_day_cost_gbp + delayed * t.delayed_bed_day_cost_gbp
-                for t, days, delayed in per_trust)  # fmt: skip
-    out = {"cost_gbp.acute": float(acute)}
-    for service in registry.services:
-        out[f"cost_gbp.{service.name}"] = metrics[f"service_bed_days.{service.name}"] * service.spec.cost_per_day_gbp
-    out["cost_total_gbp"] = sum(out.values())
-    return out
-
-
-def _bed_days_by_trust(log: EventLog, registry: SystemRegistry, window: tuple[float, float]) -> list[tuple]:
-    """(trust, acute bed days, delayed acute bed days) in the reported window, by trust."""
-    acute, delays = log.table("acute"), log.table("delays")
-    bounds = np.array(window)
-    admitted = ~np.isnan(acute["admit"])
-    out = []
-    for t in registry.trusts:
-        mine = admitted & (acute["trust"] == t.code)
-        days = interval_integrals(acute["admit"][mine], acute["leave"][mine], bounds)[0]
-        held = (delays["place"] == ACUTE_PLACE) & (delays["trust"] == t.code)
-        delayed = interval_integrals(delays["start"][held], delays["end"][held], bounds)[0]
-        out.append((t, float(days), float(delayed)))
     return out

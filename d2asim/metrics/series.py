@@ -7,10 +7,12 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.costs import capacity_column
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import PATHWAYS, Scenario
@@ -67,6 +69,8 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         mine = services["service"] == service.code
         cols[f"{service.name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{service.name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
+        if math.isfinite(service.spec.places()):
+            cols[capacity_column(service.name)] = np.full(n_days, float(service.spec.places()))
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))
