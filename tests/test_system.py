@@ -387,3 +387,46 @@ def test_single_site_and_migrated_results_are_statistically_the_same() -> None:
         print(f"{metric}: single-site {x.mean():.4g}, migrated {y.mean():.4g}, 99% CI {lo:.4g} to {hi:.4g}")
         assert lo <= 0 <= hi, (metric, diff, lo, hi)
         assert hi - lo < width * abs(x.mean()), (metric, lo, hi)
+
+
+def test_report_of_a_system_run(tmp_path: Path) -> None:
+    """The run report reads a system-form run folder (beds summed over trusts, one
+    inputs row per trust and borough)."""
+    from d2asim.report import build_report
+
+    write_run(run_replications(build(symmetric()), 2, 1), tmp_path)
+    build_report(tmp_path)
+    inputs = (tmp_path / "inputs.csv").read_text()
+    assert "Adult general and acute beds, te" in inputs and "Emergency admissions per day, east residents" in inputs
+
+
+@pytest.mark.slow
+def test_shared_service_reduced_to_mmc_is_erlang_c() -> None:
+    """Two boroughs at two trusts with unlimited beds (M/G/inf, Poisson output) share
+    one service of c places with exponential stays, first come first served across
+    boroughs: the pooled stream (Poisson, lambda = 8 + 8 a day) waits as in M/M/c,
+    Wq = C(c, a) / (c mu - lambda), and each borough's residents wait the same."""
+    from helpers import mmc_wq
+
+    c, lam, mean = 20, 16.0, 1.0
+    ttr = {p: lognormal(0.5, 0.8) for p in PATHWAYS}
+    data = {
+        "name": "shared_mmc", "run": {"warmup_days": 30, "duration_days": 2000},
+        "trusts": {t: {"beds": 100_000, "time_to_discharge_ready_days": ttr} for t in ("te", "tw")},
+        "boroughs": {b: {"population": {"adults_18plus": 1000}} for b in ("east", "west")},
+        "admissions": {"east": {"non_elective": {"by_trust": {"te": lam / 2}}},
+                       "west": {"non_elective": {"by_trust": {"tw": lam / 2}}}},
+        "pathways": {"shares": {"P0": 0.0, "P1": 1.0, "P2": 0.0, "P3": 0.0},
+                     "settings": {"P1": {"service": "shared", "assessment": {"mode": "d2a"}},
+                                  "P2": {"service": None}, "P3": {"service": None}}},
+        "services": {"shared": {"kind": "other", "capacity": c, "duration_days": exponential(mean),
+                                "shared_by": ["east", "west"]}},
+    }  # fmt: skip
+    run = run_replications(build(data), 12, 4242)
+    wq = mmc_wq(c, lam, 1 / mean)
+    for scope in (None, "borough:east", "borough:west"):
+        waits = run.metrics_table(scope)["service_wait_mean_days.shared"].to_numpy()
+        got, lo, hi = t_interval(waits, 0.99)
+        print(f"{scope or 'system'}: Wq exact {wq:.4f}, simulated {got:.4f} (99% CI {lo:.4f} to {hi:.4f})")
+        assert lo <= wq <= hi, (scope, wq, lo, hi)
+        assert (hi - lo) / 2 < 0.12 * wq, (scope, lo, hi)
