@@ -28,7 +28,7 @@ from pydantic import (
 
 from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
-from d2asim.scenario.legacy import legacy_services
+from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -253,12 +253,8 @@ class PathwaySettings(Strict):
 
 
 def _default_pathway_settings() -> dict[str, PathwaySettings]:
-    return {
-        "P0": PathwaySettings(),
-        "P1": PathwaySettings(service="p1"),
-        "P2": PathwaySettings(service="p2"),
-        "P3": PathwaySettings(service="p3"),
-    }
+    """Each pathway's default settings: into the single-site form's service of that pathway."""
+    return {p: PathwaySettings(service=LEGACY_PATHWAY_SERVICES.get(p)) for p in PATHWAYS}
 
 
 class Pathways(Strict):
