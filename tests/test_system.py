@@ -430,3 +430,31 @@ def test_shared_service_reduced_to_mmc_is_erlang_c() -> None:
         print(f"{scope or 'system'}: Wq exact {wq:.4f}, simulated {got:.4f} (99% CI {lo:.4f} to {hi:.4f})")
         assert lo <= wq <= hi, (scope, wq, lo, hi)
         assert (hi - lo) / 2 < 0.12 * wq, (scope, lo, hi)
+
+
+@pytest.mark.parametrize("form", ["single_site", "one_trust_two_boroughs"])
+def test_a_scope_holding_every_row_takes_the_system_metrics(form: str) -> None:
+    """The shortcut for the one trust (or one borough) of a system equals computing
+    that scope's metrics from its own rows."""
+    from d2asim.metrics.replication import replication_metrics, whole_log_metrics
+    from d2asim.metrics.scope import place_scopes, scoped_log
+    from d2asim.metrics.series import daily_series
+    from d2asim.model.engine import sim_start_date
+
+    if form == "single_site":
+        sc = build(_small_single_site())
+    else:
+        data = symmetric()
+        data["admissions"] = {b: {"non_elective": {"by_trust": {"te": 5.0}}} for b in ("east", "west")}
+        data["trusts"].pop("tw")
+        sc = build(data)
+    log = DischargeModel(sc, 6, 0).run()
+    start = sim_start_date(sc)
+    system = replication_metrics(log, sc, daily_series(log, sc, start))
+    whole = [s for s in place_scopes(registry_of(sc)) if s.column == "trust" or form == "single_site"]
+    assert whole
+    for scope in whole:
+        mine = scoped_log(log, scope)
+        direct = replication_metrics(mine, sc, daily_series(mine, sc, start), scope)
+        assert whole_log_metrics(system, scope) == direct, scope.key
+    assert run_replication(sc, 6, 0).by_place[whole[0].key] == whole_log_metrics(system, whole[0])
