@@ -15,7 +15,7 @@ import pandas as pd
 from d2asim.metrics.costs import bed_days_by_trust, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
-from d2asim.metrics.series import delay_attribution, dtoc_segments, reason_tables
+from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Scenario
@@ -142,10 +142,11 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
     if adults:  # residents of the modelled boroughs only (out-of-area patients count for no borough)
         out["dtoc_rate_per_100k_adults"] = total(in_rate(dtoc, scope)) / days / adults * PER_100K
     reason, org_of = delay_attribution(dtoc, scenario)
+    configured = _configured_reasons(registry_of(scenario))
     for i, p in enumerate(PATHWAYS):
         out[f"delayed_bed_days_by_pathway.{p}"] = total(dtoc["pathway"] == i)
     for code in REASON_CODES:
-        if code in reason or code in _configured_reasons(registry_of(scenario)):
+        if code in reason or code in configured:
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
@@ -154,7 +155,7 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
 
 def _configured_reasons(registry: SystemRegistry) -> set[str]:
     """Reason codes a scenario can produce (reported even when a replication has none)."""
-    return set(reason_tables(registry)[0].ravel().tolist())
+    return set(registry.reason_tables[0].ravel().tolist())
 
 
 def _services(
