@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -34,15 +34,6 @@ PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
 TERMINAL_OUTCOMES = ("home", "readmission", "death")
-SERVICE_KINDS = (
-    "reablement",
-    "home_based_intermediate_care",
-    "bedded_intermediate_care",
-    "care_home_assessment_bed",
-    "long_term_home_care",
-    "permanent_care_home",
-    "other",
-)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
@@ -58,6 +49,7 @@ ServiceKind = Literal[
     "permanent_care_home",
     "other",
 ]
+SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
