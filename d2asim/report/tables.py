@@ -10,6 +10,7 @@ import pandas as pd
 
 from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
 from d2asim.report.charts import in_sentence, service_label
+from d2asim.report.data import acute_blocks
 
 
 @dataclass(frozen=True)
@@ -107,18 +108,28 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
         ("Run", "Replications", str(summary["replications"])),
         ("Run", "Random seed", str(summary["seed"])),
     ]
-    population = scenario.get("population") or {}
-    for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
-        if population.get(key):
-            rows.append(("Population", words, f"{population[key]:,}"))
-    acute = scenario["acute"]
-    beds = f"{acute['beds']:,} core beds"
-    esc = acute.get("escalation") or {}
-    if esc.get("beds"):
-        beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
-    rows.append(("Hospital", "Adult general and acute beds", beds))
-    if acute.get("bed_day_cost_gbp"):
-        rows.append(("Hospital", "Cost of an acute bed day", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    populations = {"": scenario.get("population") or {}}
+    if isinstance(scenario.get("boroughs"), dict):
+        populations = {name: b.get("population") or {} for name, b in scenario["boroughs"].items()}
+    for borough, population in populations.items():
+        for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
+            if population.get(key):
+                rows.append(("Population", f"{words}, {borough}" if borough else words, f"{population[key]:,}"))
+    for trust, acute in acute_blocks(scenario).items():
+        beds = f"{acute['beds']:,} core beds"
+        esc = acute.get("escalation") or {}
+        if esc.get("beds"):
+            beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
+        where = f", {trust}" if trust else ""
+        rows.append(("Hospital", f"Adult general and acute beds{where}", beds))
+        if acute.get("bed_day_cost_gbp"):
+            rows.append(("Hospital", f"Cost of an acute bed day{where}", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    for borough, admissions in (scenario.get("admissions") or {}).items():
+        stream = admissions.get("non_elective") or {}
+        rates = stream.get("by_trust") or {t: stream.get("per_day", 0) * s
+                                           for t, s in (stream.get("trust_shares") or {}).items()}  # fmt: skip
+        text = ", ".join(f"{_n(r)} to {t}" for t, r in rates.items())
+        rows.append(("Admissions", f"Emergency admissions per day, {borough} residents", text))
     arrivals = scenario.get("arrivals") or {}
     for key, words in (("non_elective", "Emergency admissions per day"), ("elective", "Planned admissions per day")):
         if arrivals.get(key):
@@ -135,7 +146,8 @@ def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
     shares = pathways.get("shares") or {}
     rows = [("Pathways", "Share of discharge-ready patients",
              ", ".join(f"{p} {_pct(s)}" for p, s in shares.items()))]
-    ttr = scenario["acute"].get("time_to_discharge_ready_days") or {}
+    first = next(iter(acute_blocks(scenario).values()), {})
+    ttr = first.get("time_to_discharge_ready_days") or {}
     settings = pathways.get("settings") or {}
     for p in shares:
         s = settings.get(p) or {}
@@ -170,7 +182,9 @@ def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
         if spec.get("max_duration_days"):
             episode += f", at most {_n(spec['max_duration_days'])} days"
         text = f"{capacity}; episode {episode}"
+        if spec.get("cost_per_place_per_day_gbp"):
+            text += f"; block contract £{spec['cost_per_place_per_day_gbp']:,.0f} per place per day, used or not"
         if spec.get("cost_per_day_gbp"):
-            text += f"; £{spec['cost_per_day_gbp']:,.0f} per day"
+            text += f"; spot £{spec['cost_per_day_gbp']:,.0f} per occupied day"
         rows.append(("Downstream services", _first_upper(service_label(scenario, name)), text))
     return rows
