@@ -141,6 +141,27 @@ def t_interval(values: Sequence[float] | np.ndarray, confidence: float) -> tuple
     return mean, mean - half, mean + half
 
 
+def time_average(starts: np.ndarray, ends: np.ndarray, w0: float, w1: float) -> float:
+    """Mean number of intervals ``[start, end)`` open during the window ``[w0, w1)``."""
+    return float(np.sum(np.clip(ends, w0, w1) - np.clip(starts, w0, w1)) / (w1 - w0))
+
+
+def assert_same_answers(
+    measure: str, ours: Sequence[float], theirs: Sequence[float], confidence: float, max_rel_half: float
+) -> None:
+    """Two simulators agree on ``measure``: the Welch interval of the difference of their
+    replication means contains 0 and its half width is under ``max_rel_half`` of
+    ``theirs`` (narrow enough to be a test)."""
+    diff, lo, hi = welch_interval(ours, theirs, confidence)
+    level = float(np.mean(theirs))
+    print(
+        f"{measure}: d2asim {np.mean(ours):.4g}, Ciw {level:.4g}, difference {diff:.4g} "
+        f"({100 * confidence:.0f}% Welch CI {lo:.4g} to {hi:.4g})"
+    )
+    assert lo <= 0.0 <= hi
+    assert (hi - lo) / 2 < max_rel_half * level, "interval too wide to be a test"
+
+
 def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float) -> tuple[float, float, float]:
     """(diff, low, high): Welch-Satterthwaite t interval of mean(a) - mean(b)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ciw
 import numpy as np
 import pytest
-from helpers import exponential, reported_window, scenario_dict, simulate, welch_interval
+from helpers import assert_same_answers, exponential, reported_window, scenario_dict, simulate, time_average
 
 from d2asim.scenario.loader import validate_mapping
 
@@ -42,10 +42,6 @@ CONF = 0.99
 MEASURES = ("node1", "node2", "blocked", "blocked_per_departure", "admission_wait")
 # largest acceptable half width of the Welch interval, relative to the measure
 MAX_REL_HALF = {"node1": 0.02, "node2": 0.02, "blocked": 0.15, "blocked_per_departure": 0.15, "admission_wait": 0.25}
-
-
-def _time_average(starts: np.ndarray, ends: np.ndarray, w0: float, w1: float) -> float:
-    return float(np.sum(np.clip(ends, w0, w1) - np.clip(starts, w0, w1)) / (w1 - w0))
 
 
 def ciw_replication(rep: int) -> dict[str, float]:
@@ -73,9 +69,9 @@ def ciw_replication(rep: int) -> dict[str, float]:
     left = (exit1 >= w0) & (exit1 < w1)
     arrived = (arrival1 >= w0) & (arrival1 < w1)
     return {
-        "node1": _time_average(start1, exit1, w0, w1),
-        "node2": _time_average(col(n2, "service_start_date"), col(n2, "exit_date"), w0, w1),
-        "blocked": _time_average(end1, exit1, w0, w1),
+        "node1": time_average(start1, exit1, w0, w1),
+        "node2": time_average(col(n2, "service_start_date"), col(n2, "exit_date"), w0, w1),
+        "blocked": time_average(end1, exit1, w0, w1),
         "blocked_per_departure": float(np.mean(col(n1, "time_blocked")[left])),
         "admission_wait": float(np.mean(col(n1, "waiting_time")[arrived])),
     }
@@ -125,11 +121,4 @@ def both() -> dict[str, tuple[list[float], list[float]]]:
 @pytest.mark.parametrize("measure", MEASURES)
 def test_same_network_same_answers(both, measure: str) -> None:  # noqa: ANN001
     ours, theirs = both[measure]
-    diff, lo, hi = welch_interval(ours, theirs, CONF)
-    level = float(np.mean(theirs))
-    print(
-        f"{measure}: d2asim {np.mean(ours):.4g}, Ciw {level:.4g}, difference {diff:.4g} "
-        f"(99% Welch CI {lo:.4g} to {hi:.4g})"
-    )
-    assert lo <= 0.0 <= hi
-    assert (hi - lo) / 2 < MAX_REL_HALF[measure] * level, "interval too wide to be a test"
+    assert_same_answers(measure, ours, theirs, CONF, MAX_REL_HALF[measure])

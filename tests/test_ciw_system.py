@@ -27,7 +27,7 @@ from typing import Any
 import ciw
 import numpy as np
 import pytest
-from helpers import exponential, welch_interval
+from helpers import assert_same_answers, exponential, time_average
 
 from d2asim.runner import run_replication
 from d2asim.scenario.loader import validate_mapping
@@ -49,10 +49,6 @@ MAX_REL_HALF = {"beds_a": 0.03, "beds_b": 0.03, "shared": 0.03, "blocked_a": 0.2
                 "wait_a": 0.35, "wait_b": 0.35}  # fmt: skip
 
 
-def _time_average(starts: np.ndarray, ends: np.ndarray, w0: float, w1: float) -> float:
-    return float(np.sum(np.clip(ends, w0, w1) - np.clip(starts, w0, w1)) / (w1 - w0))
-
-
 def ciw_replication(rep: int) -> dict[str, float]:
     network = ciw.create_network(
         arrival_distributions=[ciw.dists.Exponential(rate=LAM_A), ciw.dists.Exponential(rate=LAM_B), None],
@@ -72,12 +68,12 @@ def ciw_replication(rep: int) -> dict[str, float]:
     def col(node: int, field: str) -> np.ndarray:
         return np.array([getattr(r, field) for r in recs if r.node == node], dtype=float)
 
-    out = {"shared": _time_average(col(3, "service_start_date"), col(3, "exit_date"), w0, w1)}
+    out = {"shared": time_average(col(3, "service_start_date"), col(3, "exit_date"), w0, w1)}
     for node, t in ((1, "a"), (2, "b")):
         arrival = col(node, "arrival_date")
         arrived = (arrival >= w0) & (arrival < w1)
-        out[f"beds_{t}"] = _time_average(col(node, "service_start_date"), col(node, "exit_date"), w0, w1)
-        out[f"blocked_{t}"] = _time_average(col(node, "service_end_date"), col(node, "exit_date"), w0, w1)
+        out[f"beds_{t}"] = time_average(col(node, "service_start_date"), col(node, "exit_date"), w0, w1)
+        out[f"blocked_{t}"] = time_average(col(node, "service_end_date"), col(node, "exit_date"), w0, w1)
         out[f"wait_{t}"] = float(np.mean(col(node, "waiting_time")[arrived]))
     return out
 
@@ -105,7 +101,6 @@ def d2asim_scenario() -> Scenario:
     return validate_mapping(data, "ciw-system")
 
 
-
 def d2asim_replication(sc: Scenario, rep: int) -> dict[str, float]:
     r = run_replication(sc, 2025, rep)
     out = {"shared": r.metrics["service_occupancy_mean.shared"]}
@@ -131,9 +126,4 @@ def both() -> dict[str, tuple[list[float], list[float]]]:
 @pytest.mark.parametrize("measure", MEASURES)
 def test_two_trusts_sharing_a_service_agree_with_ciw(both, measure: str) -> None:  # noqa: ANN001
     ours, theirs = both[measure]
-    diff, lo, hi = welch_interval(ours, theirs, CONF)
-    level = float(np.mean(theirs))
-    print(f"{measure}: d2asim {np.mean(ours):.4g}, Ciw {level:.4g}, difference {diff:.4g} "
-          f"(99% Welch CI {lo:.4g} to {hi:.4g})")  # fmt: skip
-    assert lo <= 0.0 <= hi
-    assert (hi - lo) / 2 < MAX_REL_HALF[measure] * level, "interval too wide to be a test"
+    assert_same_answers(measure, ours, theirs, CONF, MAX_REL_HALF[measure])
