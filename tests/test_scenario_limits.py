@@ -8,6 +8,7 @@ or the loader crashed or ran away) and must now give exactly one line per proble
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -214,3 +215,13 @@ def test_error_in_option_distribution_blames_the_option_file(tmp_path, monkeypat
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("error: option.yaml: services.p1.duration_days.median: unknown key"), line
+
+
+def test_schema_states_the_limits():
+    result = CliRunner().invoke(main, ["schema"])
+    defs = json.loads(result.stdout)["$defs"]
+    assert defs["ArrivalStream"]["properties"]["per_day"]["maximum"] == 5000
+    assert defs["RunSettings"]["properties"]["duration_days"]["maximum"] == 36525
+    assert defs["RunSettings"]["properties"]["warmup_days"]["maximum"] == 3653
+    assert defs["RunSettings"]["properties"]["start_date"]["formatMaximum"] == "2100-12-31"
+    assert defs["Exponential"]["properties"]["mean"]["maximum"] == 36525

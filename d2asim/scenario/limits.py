@@ -58,7 +58,8 @@ QUANTILE = 0.999  # the percentile of a stay checked against MAX_DAYS
 
 Days = Annotated[float, Field(ge=0, le=MAX_DAYS)]
 PositiveDays = Annotated[float, Field(gt=0, le=MAX_DAYS)]
-StartDate = Annotated[dt.date, Field(ge=EARLIEST_START, le=LATEST_START)]
+StartDate = Annotated[dt.date, Field(ge=EARLIEST_START, le=LATEST_START, json_schema_extra={
+    "formatMinimum": EARLIEST_START.isoformat(), "formatMaximum": LATEST_START.isoformat()})]
 WarmupDays = Annotated[int, Field(ge=0, le=MAX_WARMUP_DAYS)]
 ReportedDays = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 ArrivalRate = Annotated[float, Field(ge=0, le=MAX_ARRIVALS_PER_DAY)]
