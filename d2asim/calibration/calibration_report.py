@@ -18,6 +18,7 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.axes import Axes
 
+from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss_text
 from d2asim.report import style
 from d2asim.report.captions import Caption
 from d2asim.report.document import Block, Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
@@ -231,6 +232,10 @@ def findings(document: dict[str, Any]) -> list[str]:
     weak = [n for n, p in document["parameters"].items() if not p["identified"]]
     if weak:
         out.append(f"Weakly identified by these targets: {', '.join(f'`{n}`' for n in weak)}.")
+    lossy = [t for t, d in document.get("data_loss", {}).items() if d["warning"]]
+    if lossy:
+        out.append(f"**Warning:** {', '.join(lossy)} miss more than {LOSS_WARNING_SHARE:.0%} of their days or months "
+                   "(see 1. Data).")
     drifting = [t for t, d in document.get("simulated_drift", {}).items() if d["warning"]]
     if drifting:
         out.append(f"**Warning:** the simulated {', '.join(drifting)} drift although every input is constant "
@@ -251,6 +256,7 @@ def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path
              "organisations and rows dated outside the fit and test periods are not errors. Bad rows are counted "
              "once per reason; they are left out, never repaired. Files are relative to the config's folder."),
         data_table(document),
+        *[Para(f"**Warning: {text}.**") for text in data_loss_text(document.get("data_loss", {}))],
         Heading("2. What is matched"),
         Para("Each target's observed monthly mean per day against the same model quantity, simulated over the same "
              "months. SitRep counts are end-of-day or 08:00 snapshots, so the model is counted at the same hour "
