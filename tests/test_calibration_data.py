@@ -18,6 +18,7 @@ from test_calibration_aggregates import CONFIG, SCENARIO
 from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss, data_loss_text, load_observed
 from d2asim.calibration.calibration_report import findings
 from d2asim.calibration.config import load_config
+from d2asim.calibration.spells import load_spells
 from d2asim.cli import main
 from d2asim.scenario.errors import ScenarioError
 
@@ -147,3 +148,21 @@ def test_the_report_findings_flag_a_lossy_target() -> None:
     assert data_loss_text(copy.deepcopy(document["data_loss"])) == [
         "p1_discharges has no valid value for 17% of its months (10 of 12 valid) in the fit and test periods, more "
         "than the 10% d2asim accepts without a warning"]
+
+
+# ------------------------------------------------------------------ patient-level spells (found by the fuzz test)
+SPELLS = "spell_id,admitted,discharged,pathway\n" + "".join(
+    f"S{i},2022-04-{i % 20 + 1:02d} 10:00,2022-04-{i % 20 + 5:02d} 12:00,P{i % 4}\n" for i in range(30))
+
+
+def test_spells_without_discharge_ready_load(tmp_path: Path) -> None:
+    (tmp_path / "spells.csv").write_text(SPELLS)
+    loaded = load_spells(tmp_path / "spells.csv", min_valid=30)
+    assert loaded.n_valid == 30 and loaded.frame["discharge_ready"].isna().all()
+
+
+@pytest.mark.parametrize("date", ["0000-01-01", "0001-01-01", "1500-06-01", "2263-01-01", "9999-12-31"])
+def test_spell_dates_outside_the_representable_years_are_unparseable(tmp_path: Path, date: str) -> None:
+    (tmp_path / "spells.csv").write_text(SPELLS.replace("2022-04-05 12:00", date, 1))
+    loaded = load_spells(tmp_path / "spells.csv", min_valid=29)
+    assert dict(loaded.bad) == {"unparseable_date": 1} and loaded.n_valid == 29
