@@ -22,6 +22,7 @@ from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss_text
 from d2asim.report import style
 from d2asim.report.captions import Caption
 from d2asim.report.document import Block, Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
+from d2asim.report.owned import report_files, write_text
 from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
@@ -345,13 +346,12 @@ def draw_charts(folder: Path, document: dict[str, Any], table: pd.DataFrame) -> 
 def write_report(folder: Path, document: dict[str, Any], table: pd.DataFrame, html: bool = False) -> dict[str, Path]:
     """Draw the charts and write ``report.md`` (and ``report.html`` if ``html``) into the
     calibration run folder; returns the written files (``markdown``, ``html``, chart stems)."""
-    figures = draw_charts(folder, document, table)
-    doc = calibration_document(document, figures)
-    written: dict[str, Path] = {"markdown": folder / "report.md"}
-    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
-    if html:
-        written["html"] = folder / "report.html"
-        written["html"].write_text(render_html(doc), encoding="utf-8")
+    with report_files(folder):
+        figures = draw_charts(folder, document, table)
+        doc = calibration_document(document, figures)
+        written: dict[str, Path] = {"markdown": write_text(folder / "report.md", render_markdown(doc))}
+        if html:
+            written["html"] = write_text(folder / "report.html", render_html(doc))
     written.update(dict(figures))
     return written
 
