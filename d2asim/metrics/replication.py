@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from d2asim.metrics.costs import cost_metrics
+from d2asim.metrics.costs import capacity_column, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.whereabouts import at_home
@@ -31,7 +31,7 @@ def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) 
     window = (float(scenario.run.warmup_days), log.horizon)
     reported = daily[daily["reported"]]
     out: dict[str, float] = {}
-    out.update(_occupancy(reported, scenario))
+    out.update(_occupancy(reported))
     out.update(_admission_waits(log, window))
     out.update(_discharges(log, window))
     out.update(_delays(log, scenario, window))
@@ -45,13 +45,13 @@ def _pct(x: float) -> float:
     return 100.0 * x
 
 
-def _occupancy(reported: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def _occupancy(reported: pd.DataFrame) -> dict[str, float]:
     occ = reported["acute_occupied"].to_numpy()
-    beds = scenario.acute.beds
+    beds = reported["acute_beds"].to_numpy()  # core beds in force each day
     return {
         "acute_bed_days": float(occ.sum()),
         "acute_occupancy_mean": float(occ.mean()),
-        "acute_occupancy_pct": _pct(occ.mean() / beds),
+        "acute_occupancy_pct": _pct(occ.mean() / beds.mean()),
         "acute_occupancy_p95": float(np.percentile(occ, 95)),
         "pct_days_occupancy_above_92": _pct(float(np.mean(occ > 0.92 * beds))),
         "pct_days_occupancy_above_95": _pct(float(np.mean(occ > 0.95 * beds))),
@@ -143,9 +143,10 @@ def _services(
 ) -> dict[str, float]:
     services = log.table("services")
     out: dict[str, float] = {}
-    for name, spec in scenario.services.items():
+    for name in scenario.services:
         occupied = reported[f"{name}_occupied"].to_numpy()
-        places = spec.places()
+        column = reported.get(capacity_column(name))
+        places = math.inf if column is None else float(column.mean())  # mean places in force
         mine = services["service"] == SERVICE_NAMES.index(name)
         started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
         waits = services["start"][started] - services["request"][started]

@@ -11,7 +11,10 @@ import math
 
 import numpy as np
 
+from d2asim.scenario.schedule import daily_values
 from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, Window
+
+DAYS_PER_YEAR = 365.25
 
 
 class OpenWindow:
@@ -51,10 +54,17 @@ def earliest_common(t: float, windows: list[OpenWindow]) -> float:
     raise ValueError("the windows never overlap: check the discharge window and service start calendars")
 
 
-def daily_rates(stream: ArrivalStream, sim_start: dt.date, n_days: int) -> np.ndarray:
-    """Expected arrivals on each simulated day: per_day x weekday x month multipliers."""
+def daily_rates(
+    stream: ArrivalStream, sim_start: dt.date, n_days: int, growth_from: dt.date | None = None
+) -> np.ndarray:
+    """Expected arrivals on each simulated day: per_day (as scheduled) x weekday x month
+    multipliers x (1 + growth_per_year) ** (years since ``growth_from``, default sim_start)."""
     dates = [sim_start + dt.timedelta(days=d) for d in range(n_days)]
-    rates = np.full(n_days, stream.per_day, dtype=float)
+    rates = daily_values(stream.per_day, sim_start, n_days)
+    if stream.growth_per_year:
+        origin = (growth_from or sim_start) - sim_start
+        years = (np.arange(n_days) - origin.days) / DAYS_PER_YEAR
+        rates *= (1.0 + stream.growth_per_year) ** years
     if stream.day_of_week is not None:
         rates *= np.array([stream.day_of_week[d.weekday()] for d in dates])
     if stream.month_of_year is not None:
@@ -62,10 +72,13 @@ def daily_rates(stream: ArrivalStream, sim_start: dt.date, n_days: int) -> np.nd
     return rates
 
 
-def arrival_times(stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator,
+    growth_from: dt.date | None = None,
+) -> np.ndarray:
     """Sorted arrival times (days) of a Poisson process piecewise constant by day,
     with times of day from ``hour_of_day`` weights (uniform if absent)."""
-    counts = rng.poisson(daily_rates(stream, sim_start, n_days))
+    counts = rng.poisson(daily_rates(stream, sim_start, n_days, growth_from))
     days = np.repeat(np.arange(n_days, dtype=float), counts)
     n = int(counts.sum())
     if stream.hour_of_day is None:

@@ -33,7 +33,9 @@ from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, Eve
 from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
 from d2asim.model.scheduler import CallbackEnvironment
+from d2asim.model.schedules import install_schedules
 from d2asim.model.streams import Streams
+from d2asim.scenario.schedule import max_value, value_on
 from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
 
 CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
@@ -53,12 +55,12 @@ def sim_start_date(scenario: Scenario) -> dt.date:
 class ServiceRuntime:
     """A downstream service during a run: its pool, calendar, stays and outcomes."""
 
-    def __init__(self, name: str, spec: Service, streams: Streams, first_weekday: int) -> None:
+    def __init__(self, name: str, spec: Service, streams: Streams, start_date: dt.date) -> None:
         self.index = SERVICE_INDEX[name]
         self.name = name
         self.spec = spec
-        self.pool: Pool[Patient] = Pool(spec.places())
-        self.window = OpenWindow(spec.start_calendar, first_weekday)
+        self.pool: Pool[Patient] = Pool(spec.places_for(value_on(spec.capacity, start_date)))
+        self.window = OpenWindow(spec.start_calendar, start_date.weekday())
         self.max_days = spec.max_duration_days or math.inf
         self.draw_stay = streams.sampler(f"{name}.duration", spec.duration_days)
         self.draw_outcome = streams.uniform(f"{name}.outcome")
@@ -93,12 +95,16 @@ class DischargeModel:
         self.start_date = sim_start_date(scenario)
         weekday = self.start_date.weekday()
         acute = scenario.acute
-        self.beds: Pool[Patient] = Pool(acute.beds)
+        self.core_beds = value_on(acute.beds, self.start_date)
+        self.escalation_beds = value_on(acute.escalation.beds, self.start_date) if acute.escalation else 0
+        self.escalation_open = False
+        self.beds: Pool[Patient] = Pool(self.core_beds)
         self.discharge_window = OpenWindow(acute.discharge_window, weekday)
         self.ready_window = OpenWindow(acute.discharge_ready_window, weekday)
-        self.services = {n: ServiceRuntime(n, s, self.streams, weekday) for n, s in scenario.services.items()}
+        self.services = {n: ServiceRuntime(n, s, self.streams, self.start_date) for n, s in scenario.services.items()}
         self.by_index = {s.index: s for s in self.services.values()}
-        self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
+        teams = scenario.assessment_teams
+        self.teams = {n: Pool[Patient](value_on(t.concurrent_assessments, self.start_date)) for n, t in teams.items()}
         self.pathways = [self._pathway_plan(p) for p in PATHWAYS]
         self._next_pid = itertools.count(1).__next__
         self.factories = self._factories()
@@ -141,8 +147,9 @@ class DischargeModel:
         if sc.initial_state is not None:
             seed_initial_state(self, sc.initial_state)
         escalation = sc.acute.escalation
-        if escalation is not None and escalation.beds > 0:
+        if escalation is not None and max_value(escalation.beds) > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
+        install_schedules(self)
         self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
         gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
@@ -166,7 +173,8 @@ class DischargeModel:
         times, sources, factories, draws = [], [], [], []
         for source, stream in streams.items():
             if stream is not None:
-                t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
+                rng = self.streams.rng(f"{source}.arrivals")
+                t = arrival_times(stream, self.start_date, days, rng, sc.run.start_date)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
                 factories.append(self.factories[source])
@@ -200,11 +208,22 @@ class DischargeModel:
     def _escalation_check(self, _: object) -> None:
         esc = self.scenario.acute.escalation
         assert esc is not None
-        core = self.scenario.acute.beds
-        is_open = self.beds.busy >= esc.open_at_occupancy * core
-        self.beds.set_capacity(core + esc.beds if is_open else core)
-        self.log.escalation_open.append((math.floor(self.env._now), int(is_open)))
+        self.escalation_open = self.beds.busy >= esc.open_at_occupancy * self.core_beds
+        self._set_beds()
+        self.log.escalation_open.append((math.floor(self.env._now), int(self.escalation_open)))
         self.after(1.0, self._escalation_check, None)
+
+    def set_core_beds(self, beds: int) -> None:
+        """A dated change of core beds (escalation beds stay open if they were)."""
+        self.core_beds = beds
+        self._set_beds()
+
+    def set_escalation_beds(self, beds: int) -> None:
+        self.escalation_beds = beds
+        self._set_beds()
+
+    def _set_beds(self) -> None:
+        self.beds.set_capacity(self.core_beds + (self.escalation_beds if self.escalation_open else 0))
 
     def _flush_log(self, _: object) -> None:
         self.log.flush()

@@ -221,7 +221,7 @@ def _member_by_label(options: tuple[Any, ...], label: str) -> Any:
     head = re.sub(r"^function-\w+\[[^,]*,\s*", "", label).split("[")[0]
     for option in options:
         origin = typing.get_origin(option) or option
-        if getattr(origin, "__name__", None) == head:
+        if str(getattr(origin, "__name__", "")).split("[")[0] == head:  # a generic model is named 'Name[Args]'
             return option
     return None
 

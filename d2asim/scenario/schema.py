@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.schedule import Schedule, base_value
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -87,7 +88,12 @@ def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
 class ArrivalStream(Strict):
     """Admissions per day, modulated by calendar multipliers (multiplied together)."""
 
-    per_day: NonNegativeFloat = Field(description="mean admissions per day before multipliers")
+    per_day: NonNegativeFloat | Schedule[NonNegativeFloat] = Field(
+        description="mean admissions per day before multipliers (a number or a dated schedule)"
+    )
+    growth_per_year: float = Field(
+        0.0, gt=-1, description="demand growth, compound per year from run.start_date (0.03 = 3% a year)"
+    )
     day_of_week: tuple[NonNegativeFloat, ...] | None = Field(
         None, description="7 multipliers, Monday first"
     )
@@ -124,7 +130,7 @@ class Arrivals(Strict):
 class Escalation(Strict):
     """Extra beds opened at a daily check (08:00) when core occupancy is high."""
 
-    beds: NonNegativeInt = Field(0, description="escalation beds")
+    beds: NonNegativeInt | Schedule[NonNegativeInt] = Field(0, description="escalation beds (or a dated schedule)")
     open_at_occupancy: float = Field(0.97, gt=0, le=1.0, description="share of core beds occupied")
 
 
@@ -155,7 +161,7 @@ class Window(Strict):
 class Acute(Strict):
     """Adult general and acute (G&A) beds."""
 
-    beds: PositiveInt = Field(description="core G&A beds available")
+    beds: PositiveInt | Schedule[PositiveInt] = Field(description="core G&A beds available (or a dated schedule)")
     escalation: Escalation | None = None
     time_to_discharge_ready_days: dict[Pathway, Distribution] = Field(
         description="stay from admission to discharge ready, by pathway, days"
@@ -197,7 +203,9 @@ class Acute(Strict):
 
 
 class AssessmentTeam(Strict):
-    concurrent_assessments: PositiveInt = Field(description="assessments in progress at once")
+    concurrent_assessments: PositiveInt | Schedule[PositiveInt] = Field(
+        description="assessments in progress at once (or a dated schedule)"
+    )
 
 
 class DelayAttribution(Strict):
@@ -271,8 +279,9 @@ class Service(Strict):
 
     label: str = Field("", description="plain-words name for reports")
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
-    capacity: NonNegativeInt | None = Field(
-        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
+    capacity: NonNegativeInt | Schedule[NonNegativeInt] | None = Field(
+        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit; "
+        "a number or a dated schedule"
     )
     capacity_unit: Literal["places", "visits_per_day"] = "places"
     visits_per_patient_per_day: PositiveFloat = Field(
@@ -312,12 +321,16 @@ class Service(Strict):
         return self
 
     def places(self) -> float:
-        """Concurrent places (math.inf when unlimited)."""
-        if self.capacity is None:
+        """Concurrent places before any dated change (math.inf when unlimited)."""
+        return self.places_for(base_value(self.capacity))
+
+    def places_for(self, capacity: float | None) -> float:
+        """Concurrent places a capacity value gives (math.inf for None: unlimited)."""
+        if capacity is None:
             return math.inf
         if self.capacity_unit == "visits_per_day":
-            return math.floor(self.capacity / self.visits_per_patient_per_day)
-        return self.capacity
+            return math.floor(capacity / self.visits_per_patient_per_day)
+        return capacity
 
 
 def _default_delay_reasons() -> dict[str, DelayAttribution]:
