@@ -12,11 +12,11 @@ from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_
 from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
 from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
+from d2asim.experiments.folders import finish_multi, read_multi, start_multi
 from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
 from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggestion, warmup_runs
 from d2asim.report.command import report_option, write_report
-from d2asim.run_folder import new_run_dir
+from d2asim.run_folder import new_run_dir, safe_name
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
 
