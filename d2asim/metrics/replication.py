@@ -7,6 +7,7 @@ per 100,000 population.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 from d2asim.metrics.costs import capacity_column, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.weekdays import delayed_by_ready_weekday
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
@@ -129,6 +131,8 @@ def _delays(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> d
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
+    first = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
+    out.update(delayed_by_ready_weekday(log, dtoc, bounds, first.weekday()))
     return out
 
 

@@ -12,19 +12,23 @@ import math
 import numpy as np
 
 from d2asim.scenario.schedule import daily_values
-from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, Window
+from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, WindowSpec, as_windows
 
 DAYS_PER_YEAR = 365.25
 
 
 class OpenWindow:
-    """Answers "when is the earliest time at or after ``t`` that this window is open?"."""
+    """Answers "when is the earliest time at or after ``t`` that this window is open?".
 
-    def __init__(self, window: Window, first_weekday: int) -> None:
-        self.always = window.always_open()
-        self.days = frozenset(WEEKDAYS.index(d) for d in window.days)
-        self.start = window.start_hour / 24.0
-        self.end = window.end_hour / 24.0
+    ``window`` is one :class:`Window` or several (open when any of them is, e.g. other
+    hours at weekends)."""
+
+    def __init__(self, window: WindowSpec, first_weekday: int) -> None:
+        windows = as_windows(window)
+        self.always = any(w.always_open() for w in windows)
+        # per weekday (Monday first): the opening intervals as day fractions, in order
+        self.hours = [sorted((w.start_hour / 24.0, w.end_hour / 24.0) for w in windows if WEEKDAYS[d] in w.days)
+                      for d in range(7)]
         self.first_weekday = first_weekday
 
     def next_open(self, t: float) -> float:
@@ -34,12 +38,11 @@ class OpenWindow:
         day = math.floor(t)
         frac = t - day
         for k in range(8):
-            if (self.first_weekday + day + k) % 7 not in self.days:
-                continue
-            if k > 0 or frac < self.start:
-                return day + k + self.start
-            if frac < self.end:
-                return t
+            for start, end in self.hours[(self.first_weekday + day + k) % 7]:
+                if k > 0 or frac < start:
+                    return day + k + start
+                if frac < end:
+                    return t
         raise AssertionError("a window with at least one weekday is open within 8 days")
 
 

@@ -34,6 +34,7 @@ from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactor
 from d2asim.model.pool import Pool
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.schedules import install_schedules
+from d2asim.model.start_limits import StartLimit
 from d2asim.model.streams import Streams
 from d2asim.scenario.schedule import max_value, value_on
 from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
@@ -61,6 +62,8 @@ class ServiceRuntime:
         self.spec = spec
         self.pool: Pool[Patient] = Pool(spec.places_for(value_on(spec.capacity, start_date)))
         self.window = OpenWindow(spec.start_calendar, start_date.weekday())
+        limits = spec.starts_by_weekday()
+        self.start_limit = None if spec.max_starts_per_day is None else StartLimit(limits, start_date.weekday())
         self.max_days = spec.max_duration_days or math.inf
         self.draw_stay = streams.sampler(f"{name}.duration", spec.duration_days)
         self.draw_outcome = streams.uniform(f"{name}.outcome")
@@ -78,6 +81,7 @@ class PathwayPlan(NamedTuple):
     service: ServiceRuntime | None
     d2a_extends_stay: bool
     leave_windows: list[OpenWindow]
+    start_limit: StartLimit | None
 
 
 class DischargeModel:
@@ -138,6 +142,7 @@ class DischargeModel:
             service=service,
             d2a_extends_stay=assessment.d2a_stay == "extend",
             leave_windows=[w for w in windows if not w.always],
+            start_limit=service.start_limit if service else None,
         )
 
     def run(self) -> EventLog:
@@ -284,9 +289,10 @@ class DischargeModel:
     def _move_when_open(self, p: Patient, plan: PathwayPlan) -> None:
         """Leave the acute bed at the first time the discharge window (and the
         service's start calendar) allow."""
-        if plan.leave_windows:
+        limit = plan.start_limit
+        if plan.leave_windows or limit is not None:
             now = self.env._now
-            t = earliest_common(now, plan.leave_windows)
+            t = earliest_common(now, plan.leave_windows) if limit is None else limit.book(now, plan.leave_windows)
             if t > now:
                 bound_by_ward = self.discharge_window.next_open(now) == t
                 cause = CAUSE["discharge_window"] if bound_by_ward or plan.service is None else plan.service.cause
@@ -353,7 +359,8 @@ class DischargeModel:
                 self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus)))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
-        t = nxt.window.next_open(self.env._now)
+        now = self.env._now
+        t = nxt.window.next_open(now) if nxt.start_limit is None else nxt.start_limit.book(now, [nxt.window])
         if t > self.env._now:
             self.after(t - self.env._now, move, p)
         else:

@@ -158,6 +158,24 @@ class Window(Strict):
         return len(set(self.days)) == 7 and self.start_hour == 0 and self.end_hour == 24
 
 
+WindowSpec = Window | tuple[Window, ...]  # one window, or several: open when any of them is
+
+
+def as_windows(spec: WindowSpec) -> tuple[Window, ...]:
+    return spec if isinstance(spec, tuple) else (spec,)
+
+
+def windows_overlap(a: WindowSpec, b: WindowSpec) -> bool:
+    """Whether two calendars are both open at some time of the week."""
+    return any(x.overlaps(y) for x in as_windows(a) for y in as_windows(b))
+
+
+def _non_empty_windows(spec: WindowSpec) -> WindowSpec:
+    if isinstance(spec, tuple) and not spec:
+        raise ValueError("give at least one window")
+    return spec
+
+
 class Acute(Strict):
     """Adult general and acute (G&A) beds."""
 
@@ -172,18 +190,25 @@ class Acute(Strict):
     death_probability: float | dict[str, float] = Field(
         0.0, description="probability of dying in hospital, overall or by age band name"
     )
-    discharge_window: Window = Field(
-        default_factory=Window, description="when patients can leave the acute bed"
+    discharge_window: WindowSpec = Field(
+        default_factory=Window,
+        description="when patients can leave the acute bed (one window, or a list: open when any is)",
     )
-    discharge_ready_window: Window = Field(
+    discharge_ready_window: WindowSpec = Field(
         default_factory=Window,
         description="when patients are declared discharge ready (e.g. board rounds 08-12): "
-        "treatment ending outside it is confirmed at its next opening",
+        "treatment ending outside it is confirmed at its next opening; a list of windows "
+        "gives other hours on other weekdays",
     )
     bed_day_cost_gbp: NonNegativeFloat = Field(0.0, description="cost of one acute bed day, GBP")
     delayed_bed_day_cost_gbp: NonNegativeFloat | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
+
+    @field_validator("discharge_window", "discharge_ready_window")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
 
     @field_validator("time_to_discharge_ready_days")
     @classmethod
@@ -291,7 +316,13 @@ class Service(Strict):
     max_duration_days: PositiveFloat | None = Field(
         None, description="cap on the episode, days (p1 reablement default: 42)"
     )
-    start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
+    start_calendar: WindowSpec = Field(
+        default_factory=Window, description="when new starts can happen (one window, or a list: open when any is)"
+    )
+    max_starts_per_day: NonNegativeInt | dict[Weekday, NonNegativeInt] | None = Field(
+        None, description="most people started on one day: a number, or by weekday (days not named: no "
+        "limit; 0: no starts that day, e.g. {Sat: 0, Sun: 0} for weekdays only)"
+    )
     outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
         default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
     )
@@ -310,6 +341,27 @@ class Service(Strict):
     def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
         check_shares(v)
         return v
+
+    @field_validator("start_calendar")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
+
+    @field_validator("max_starts_per_day")
+    @classmethod
+    def _some_day_starts(cls, v: int | dict[str, int] | None) -> int | dict[str, int] | None:
+        limits = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        days_without = len(v) if isinstance(v, dict) else 7
+        if limits and max(limits) == 0 and days_without == 7:
+            raise ValueError("no day allows a start: nobody could ever start")
+        return v
+
+    def starts_by_weekday(self) -> tuple[int | None, ...]:
+        """The start limit on each weekday, Monday first (None: no limit)."""
+        v = self.max_starts_per_day
+        if isinstance(v, dict):
+            return tuple(v.get(d) for d in WEEKDAYS)  # type: ignore[call-overload]
+        return (v,) * 7
 
     @model_validator(mode="after")
     def _block_needs_places(self) -> Service:
@@ -431,7 +483,7 @@ class Scenario(Strict):
         for pathway, settings in self.pathways.settings.items():
             self._check_pathway(pathway, settings)
         for name, service in self.services.items():
-            if not self.acute.discharge_window.overlaps(service.start_calendar):
+            if not windows_overlap(self.acute.discharge_window, service.start_calendar):
                 raise ValueError(
                     f"services.{name}.start_calendar: never open while acute.discharge_window is "
                     "(no common weekday and hours), so nobody could ever move"
