@@ -128,3 +128,10 @@ def test_acute_beds_schedule_moves_the_bed_pool() -> None:
     assert daily["acute_occupied"][up + 20 :].mean() > 90  # load 100 fits under 130
     assert metrics["acute_occupancy_pct"] == pytest.approx(
         100 * daily["acute_occupied"].mean() / daily["acute_beds"].mean())
+
+
+def test_monthly_table_shows_the_capacity_in_force() -> None:
+    result = run_replications(build(_p1(STEP)), 1, 3)
+    monthly = result.monthly_table().set_index("month")
+    assert monthly.loc["2023-05", "p1_capacity_mean"] == 40 and monthly.loc["2023-06", "p1_capacity_mean"] == 70
+    assert monthly.loc["2023-08", "p1_capacity_mean"] == 20 and (monthly["acute_beds_mean"] == 200).all()

@@ -121,7 +121,10 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         "discharges": grouped["discharges"].sum(),
         "delayed_bed_days": grouped["delayed_dtoc"].sum(),
         "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
+        "acute_beds_mean": grouped["acute_beds"].mean(),
     })
+    for column in [c for c in reported.columns if c.endswith("_capacity")]:  # places in force (schedules)
+        frame[f"{column}_mean"] = grouped[column].mean()
     adults = scenario.population.adults_18plus
     if adults:
         frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000

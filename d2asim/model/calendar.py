@@ -27,8 +27,10 @@ class OpenWindow:
         windows = as_windows(window)
         self.always = any(w.always_open() for w in windows)
         # per weekday (Monday first): the opening intervals as day fractions, in order
-        self.hours = [sorted((w.start_hour / 24.0, w.end_hour / 24.0) for w in windows if WEEKDAYS[d] in w.days)
-                      for d in range(7)]
+        self.hours = [
+            tuple(sorted((w.start_hour / 24.0, w.end_hour / 24.0) for w in windows if WEEKDAYS[d] in w.days))
+            for d in range(7)
+        ]
         self.first_weekday = first_weekday
 
     def next_open(self, t: float) -> float:
@@ -37,12 +39,17 @@ class OpenWindow:
             return t
         day = math.floor(t)
         frac = t - day
-        for k in range(8):
-            for start, end in self.hours[(self.first_weekday + day + k) % 7]:
-                if k > 0 or frac < start:
-                    return day + k + start
-                if frac < end:
-                    return t
+        hours = self.hours
+        weekday = self.first_weekday + day
+        for start, end in hours[weekday % 7]:  # today: before or inside one of its openings
+            if frac < start:
+                return day + start
+            if frac < end:
+                return t
+        for k in range(1, 8):  # else the first opening of a later day
+            opening = hours[(weekday + k) % 7]
+            if opening:
+                return day + k + opening[0][0]
         raise AssertionError("a window with at least one weekday is open within 8 days")
 
 
