@@ -78,6 +78,11 @@ def max_value(x: Scheduled) -> Any:
     return max([x.base, *(c.value for c in x.changes)]) if isinstance(x, Schedule) else x
 
 
+def min_value(x: Scheduled) -> Any:
+    """The smallest value the field ever takes."""
+    return min([x.base, *(c.value for c in x.changes)]) if isinstance(x, Schedule) else x
+
+
 def value_on(x: Scheduled, date: dt.date) -> Any:
     """The value in force on ``date``."""
     if not isinstance(x, Schedule):
