@@ -23,6 +23,7 @@ from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.numbers import fmt_row
+from d2asim.report.owned import write_csv, write_text
 from d2asim.report.warnings import summary_warnings
 
 # (comparison.csv metric, label, unit): the key paired differences, as `d2asim compare` prints them
@@ -328,12 +329,12 @@ def build_comparison_report(folder: Path, target: float = DEFAULT_TARGET) -> dic
               "cost_vs_bed_days": cost_vs_bed_days_chart(comparison, out, footer) if costed else None}
     doc = comparison_document(multi, comparison, rows, target, baseline, charts)
     written: dict[str, Path] = {"headline": folder / "headline.csv", "scenarios": folder / "scenarios.csv"}
-    pd.DataFrame([asdict(r) for r in rows]).to_csv(written["headline"], index=False)
-    pd.DataFrame(_scenario_rows(multi)).to_csv(written["scenarios"], index=False)
+    write_csv(pd.DataFrame([asdict(r) for r in rows]), written["headline"], index=False)
+    write_csv(pd.DataFrame(_scenario_rows(multi)), written["scenarios"], index=False)
     written["markdown"] = folder / "report.md"
-    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
+    write_text(written["markdown"], render_markdown(doc))
     written["html"] = folder / "report.html"
-    written["html"].write_text(render_html(doc), encoding="utf-8")
+    write_text(written["html"], render_html(doc))
     written.update({stem: png for stem, png in charts.items() if png is not None})
     written["baseline_report"] = folder / multi.subfolders[0] / "report.html"
     return written
