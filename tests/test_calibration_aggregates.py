@@ -46,7 +46,7 @@ CONFIG: dict[str, Any] = {
     "test_period": {"start": "2023-01", "end": "2023-03"},
     "targets": {"nctr_remaining": {"model": "nctr", "at_hour": 23.99, "weight": 2},
                 "p1_discharges": {"model": "discharges_P1"}},
-    "parameters": {"services.p1.capacity": {"bounds": [32, 56], "integer": True, "start": 50}},
+    "parameters": {"services.p1.capacity": {"bounds": [35, 56], "integer": True, "start": 50}},  # 35 start in p1
     "optimiser": {"design_points": 6, "max_evaluations": 20, "replications": 3, "final_replications": 6,
                   "refits": 0, "seed": 11},
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
 from d2asim.report.compare import _gbp, bed_days_saved_chart, cost_vs_bed_days_chart, read_comparison
@@ -23,6 +24,7 @@ from d2asim.report.document import Code, Document, Figure, Heading, Para, Table,
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.numbers import fmt_row
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.warnings import summary_warnings
 
 # (comparison.csv metric, label, unit): the key paired differences, as `d2asim compare` prints them
 KEY_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -209,6 +211,8 @@ def _method(multi: MultiRun, n_options: int, target: float) -> list[str]:
         + "The intervals show random variation in the simulation only, not uncertainty in the inputs. "
         f"{n_options} options and {len(KEY_METRICS)} results are shown without adjustment for multiple "
         "comparisons, so an interval that only just excludes zero is weak evidence.",
+        f"Waits for a bed or a place: {WAITS_NOTE}, so an overloaded option cannot show a short wait; a "
+        "queue that grew over the reported period in any scenario is flagged at the top of this report.",
         "Delayed bed days are the days between a patient being ready to leave and leaving the bed; the DTOC rate "
         "is delayed patients per day per 100,000 adults aged 18+ (ASCOF 2C"
         + (f"; the baseline charts show the target {target:g}" if target != DEFAULT_TARGET else
@@ -296,7 +300,7 @@ def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[Di
     footer = chart_footer(multi, len(options))
     return Document(title=f"{len(options)} options compared with {base_name}",
                     meta=f"{len(options)} options · {multi.provenance()}", findings=findings, blocks=blocks,
-                    footer=footer)
+                    footer=footer, warnings=summary_warnings(multi.summaries, named=True))
 
 
 def reproduce_command(multi: MultiRun) -> str:

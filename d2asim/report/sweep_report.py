@@ -27,6 +27,7 @@ from d2asim.report.document import Code, Document, Figure, Heading, Para, Table,
 from d2asim.report.multi import MultiRun, load_multi
 from d2asim.report.numbers import fmt_row
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 
 DTOC = "dtoc_rate_per_100k_adults"
@@ -480,7 +481,7 @@ def sweep_document(sweep: Sweep, target: Any, found: list[Answer], chart: Path, 
     return Document(title=f"Sweep of {what[:1].lower() + what[1:] if what[1:2].islower() else what}: "
                           f"scenario {sweep.base_name}",
                     meta=f"{len(points)} points · {multi.provenance()}", findings=findings, blocks=blocks,
-                    footer=chart_footer(sweep))
+                    footer=chart_footer(sweep), warnings=summary_warnings(multi.summaries, named=True))
 
 
 def _answer_text(sweep: Sweep, value: Any) -> str:
