@@ -1,13 +1,30 @@
 """Simulation-based calibration: choose scenario inputs so simulated monthly series match
 the observed ones.
 
-Objective (dimensionless): ``sum_t w_t * mean_m rho((S_tm - O_tm) / |mean_m O_tm|) / sum_t w_t``
+Objective (dimensionless): ``sum_t w_t * mean_m rho((S_tm - O_tm) / s_t) / sum_t w_t``
 over targets ``t`` and fit-period months ``m``, where ``O_tm`` is the observed mean per
 day of month ``m``, ``S_tm`` the simulated one averaged over replications and ``rho`` the
 square (``loss: squared``) or Huber's function (``loss: huber``: the square up to
-``huber_delta``, linear beyond, so that a few aberrant months do not dominate). Every
-evaluation simulates the same replication numbers with the same seed (common random
-numbers), so the surface is deterministic: two nearby inputs see the same patients.
+``huber_delta``, linear beyond, so that a few aberrant months do not dominate).
+
+``s_t`` (``optimiser.error_scale``) is each target's **noise** by default: the
+month-to-month standard deviation of its observed fit-period series,
+``sqrt(mean((O_t,m+1 - O_tm)^2) / 2)`` (the von Neumann estimate, which a slow trend or a
+single step barely inflates), floored at 1% of the series' mean. A month's error then
+counts in units of how much that series moves by itself, so a smooth stock such as
+occupancy (noise of a few beds on a mean of hundreds) weighs as much as a noisy small
+flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative errors).
+
+**Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
+without limit can still match occupancy and NCTR. Every evaluation also records the
+admission queue; a point where any replication's mean queue over the last month of
+the fit period is above 5% of the beds, or above 2% and more than twice the first
+month's, is **unstable** (:func:`queue_unstable`) and its objective gets a penalty of
+``100 + 1000 x (largest such queue) / beds``, so the search moves away from it (one
+replication in a few blowing up is how a system at the cliff edge shows).
+
+Every evaluation simulates the same replication numbers with the same seed (common
+random numbers), so the surface is deterministic: two nearby inputs see the same patients.
 
 Search: the start point and a scrambled Sobol design over the bounds
 (``scipy.stats.qmc``), then a bounded ``scipy.optimize.minimize`` (Nelder-Mead or
@@ -50,8 +67,31 @@ class ModelSpec:
     min_los_days: float | None = None
 
 
+#: The admission queue (time average), recorded at every evaluation for the stability check.
+QUEUE = "admission_queue_check"
+UNSTABLE_QUEUE_SHARE, GROWING_QUEUE_SHARE = 0.05, 0.02  # of the beds
+NOISE_FLOOR = 0.01  # of the series' mean
+
+
 def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
-    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items())
+    """The targets' model quantities, and the admission queue for the stability check."""
+    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items()) + (
+        ModelSpec(QUEUE, "admission_queue"),)
+
+
+def queue_unstable(queue_by_month: pd.Series, beds: int) -> bool:
+    """A growing admission queue: the last month's mean queue (patients) above 5% of the
+    beds, or above 2% and more than twice the first month's."""
+    first, last = float(queue_by_month.iloc[0]), float(queue_by_month.iloc[-1])
+    return last > UNSTABLE_QUEUE_SHARE * beds or (last > GROWING_QUEUE_SHARE * beds and last > 2 * first)
+
+
+def noise_scale(monthly: pd.Series) -> float:
+    """Month-to-month noise of a monthly series (von Neumann), floored at 1% of its mean."""
+    values = monthly.dropna().to_numpy(dtype=float)
+    level = float(np.abs(values).mean()) if values.size else 1.0
+    noise = float(np.sqrt(np.mean(np.diff(values) ** 2) / 2)) if values.size > 1 else 0.0
+    return max(noise, NOISE_FLOOR * level) or 1.0
 
 
 # ------------------------------------------------------------------ model series
@@ -233,6 +273,9 @@ class Problem:
         self.high = np.array([params[n].bounds[1] for n in self.names], dtype=float)
         self.integer = np.array([params[n].integer for n in self.names])
         self._base_dict = scenario_to_dict(self.base)
+        by_noise = self.config.optimiser.error_scale == "noise"
+        self.scales = {t: (noise_scale(o) if by_noise else float(np.abs(o).mean()) or 1.0)
+                       for t, o in self.observed.items()}
 
     def values(self, unit: np.ndarray) -> tuple[float, ...]:
         """Natural-unit values of a point in [0, 1]^p (whole numbers rounded, others to 4 decimals)."""
@@ -260,6 +303,8 @@ class Problem:
         """Dotted-key overrides setting one parameter (``KeyError``: no such field;
         ``ValueError``: a scale path that holds no distribution)."""
         p, path = self.config.parameters[name], self.config.parameter_path(name)
+        if p.pathway_share is not None:
+            return self._with_p0({path: value})
         if path is not None:
             return {path: int(value) if p.integer else value}
         out = {}
@@ -275,7 +320,16 @@ class Problem:
         out: dict[str, Any] = {}
         for name, value in zip(self.names, values, strict=True):
             out.update(self.override(name, value))
-        return out
+        return self._with_p0(out) if "pathways.shares.P0" in out else out
+
+    def _with_p0(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with P0's share set to 1 minus the other pathways' (fitted or the base's)."""
+        shares = {**self._base_dict["pathways"]["shares"],
+                  **{k.rsplit(".", 1)[1]: v for k, v in out.items() if k.startswith("pathways.shares.")}}
+        rest = round(1.0 - sum(v for k, v in shares.items() if k != "P0"), 6)
+        if rest < 0:
+            raise ValueError(f"pathway shares P1-P3 add up to more than 1 ({1 - rest:g})")
+        return {**out, "pathways.shares.P0": rest}
 
     def scenario(self, values: Sequence[float], days: int | None = None) -> Scenario:
         """The base with ``values`` applied, starting at the fit period (``days`` from then)."""
@@ -286,23 +340,34 @@ class Problem:
         return validate_mapping(set_paths(self._base_dict, {**self.overrides(values), **run}), "<calibration>")
 
     def _rho(self, e: np.ndarray) -> np.ndarray:
-        """Squared relative error, or Huber's: squared up to ``huber_delta``, linear beyond."""
-        delta = self.config.optimiser.huber_delta
+        """Squared scaled error, or Huber's: squared up to ``huber_delta``, linear beyond."""
+        delta = self.config.optimiser.delta()
         if self.config.optimiser.loss == "squared":
             return e**2
         a = np.abs(e)
         return np.where(a <= delta, e**2, 2 * delta * a - delta**2)
 
     def loss(self, simulated: dict[str, pd.DataFrame]) -> tuple[float, dict[str, float]]:
-        """Objective and each target's weighted share, from months x replications tables."""
+        """Objective and each target's weighted share, from months x replications tables
+        (plus the stability penalty, under ``unstable``, when the admission queue grows)."""
         parts, total_w = {}, 0.0
         for name, target in self.config.targets.items():
             obs = self.observed[name]
             sim = simulated[name].mean(axis=1).reindex(obs.index)
-            scale = float(np.abs(obs).mean()) or 1.0
-            parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / scale).to_numpy())))
+            parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / self.scales[name]).to_numpy())))
             total_w += target.weight
-        return sum(parts.values()) / total_w, {k: v / total_w for k, v in parts.items()}
+        shares = {k: v / total_w for k, v in parts.items()}
+        objective = sum(parts.values()) / total_w
+        if QUEUE in simulated:
+            fit = self.config.fit_period
+            queue = simulated[QUEUE]
+            queue = queue[(queue.index >= fit.start) & (queue.index <= fit.end)]
+            beds = self.base.acute.beds
+            growing = [float(queue[c].iloc[-1]) for c in queue.columns if queue_unstable(queue[c], beds)]
+            if growing:
+                shares["unstable"] = 100 + 1000 * max(growing) / beds
+                objective += shares["unstable"]
+        return objective, shares
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:
