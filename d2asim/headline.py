@@ -21,7 +21,9 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("pct_discharges_delayed", "Discharges delayed 1+ days after ready", "%"),
     ("pct_65plus_at_home_91_days_after_reablement", "65+ at home 91 days after reablement", "%"),
     ("care_home_admissions_65plus_per_100k_per_year", "Care-home admissions 65+ per 100,000", "per year"),
-    ("cost_total_gbp", "Cost of acute and community care", "GBP"),
+    ("commissioning_cost_gbp", "Commissioning cost (block contracts, used or not)", "GBP"),
+    ("spot_cost_gbp", "Spot-purchase cost (occupied days)", "GBP"),
+    ("acute_bed_days_cost_gbp", "Value of acute bed days (cash only if beds close)", "GBP"),
 )
 BREAKDOWNS: tuple[tuple[str, str, str], ...] = (
     ("delayed_bed_days_by_pathway", "Delayed bed days, {}", "bed days"),

@@ -52,7 +52,7 @@ def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Pat
         seed = scenario.run.seed if seed is None else seed
         folder = new_run_dir(scenario.name, out)
         write_run_request(folder, scenario, seed, wanted)
-    store = CheckpointStore(folder)
+    store = CheckpointStore(folder, scenario, seed)
     backend = Backend(workers, dask_address, progress=not quiet)
     extra: dict[str, Any] = {}
     with keeps_finished_work(folder, f"d2asim run --resume {folder}"):
