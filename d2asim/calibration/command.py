@@ -138,14 +138,13 @@ def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
     """Search, simulate the fitted scenario over ``total_days`` and estimate the uncertainty."""
     with Simulator(specs_from(problem.config), workers) as sim:
         evaluator = Evaluator(problem, sim, opt.seed, opt.replications)
-        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress)
+        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress, opt.patience)
         progress(f"final: {opt.final_replications} replications over {total_days} days")
         frames = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])[0]
         simulated = monthly_by_rep(frames)
         residuals = {t: o - simulated[t].mean(axis=1).reindex(o.index) for t, o in problem.observed.items()}
         progress("uncertainty: curvature and refits")
-        curv = bt.curvature(problem, sim, opt.seed, opt.curvature_replications or 2 * opt.replications, best,
-                            residuals)
+        curv = bt.curvature(problem, sim, opt.seed, opt.curvature_replications or opt.replications, best, residuals)
         seeds = [opt.seed + 7919 * (k + 1) for k in range(opt.refits)]
         refits = bt.refit(problem, sim, seeds, opt.replications, best, opt.method, opt.refit_evaluations)
         draws = bt.parameter_draws(problem, best, curv, refits, opt.parameter_draws, opt.seed)
@@ -217,7 +216,7 @@ class Plan:
         """Replications the run will simulate at most (search, final, curvature, refits, draws)."""
         o, p = self.opt, len(self.problem.names)
         search = (1 + o.design_points + o.max_evaluations) * o.replications
-        return (search + o.final_replications + 2 * p * (o.curvature_replications or 2 * o.replications)
+        return (search + o.final_replications + 2 * p * (o.curvature_replications or o.replications)
                 + o.refits * (1 + o.refit_evaluations) * o.replications + o.parameter_draws * o.draw_replications)
 
     def _warmup(self) -> int:
@@ -401,13 +400,16 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
 
 def calibrate_trust(code: str, fit: str, test: str | None, boroughs: list[str], scenario_out: Path | None,
                     run_dir: Path | None, workers: int | None, quick: bool, force: bool,
-                    progress: Callable[[str], None], report: bool) -> tuple[Path, dict[str, Any]]:
+                    progress: Callable[[str], None], report: bool,
+                    optimiser: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
     """``--trust``: init's base scenario (fit period) and a config on the national
-    extracts, checked in a scratch folder, then written into the run folder and run."""
+    extracts, checked in a scratch folder, then written into the run folder and run
+    (``optimiser``: settings replacing the config's, e.g. a smaller search budget)."""
     code = code.strip().upper()
     fit_months = parse_period(fit, "--fit")
     test_months = parse_period(test, "--test") if test else None
     base, config = trust_inputs(code, fit_months, test_months, boroughs)
+    config["optimiser"] = {**config["optimiser"], **(optimiser or {})}
     with tempfile.TemporaryDirectory() as scratch:
         plan(write_inputs(Path(scratch), base, config), quick)
     folder = new_run_dir(f"calibration-{code}", run_dir)

@@ -214,10 +214,13 @@ class Optimiser(Strict):
     max_evaluations: int = Field(120, ge=1, description="evaluations of the local method")
     replications: int = Field(4, ge=1, description="replications per evaluation during the search")
     final_replications: int = Field(20, ge=2, description="replications of the fitted scenario (bands, backtest)")
-    refits: int = Field(2, ge=0, description="local refits with other seeds (Monte Carlo spread)")
-    refit_evaluations: int = Field(30, ge=1, description="evaluations of each refit")
+    patience: int | None = Field(
+        30, ge=1, description="stop the local search after this many evaluations without a 0.1% improvement "
+        "(null: run to max_evaluations)")
+    refits: int = Field(1, ge=0, description="local refits with other seeds (Monte Carlo spread)")
+    refit_evaluations: int = Field(20, ge=1, description="evaluations of each refit")
     curvature_replications: int | None = Field(
-        None, ge=1, description="replications per curvature point (default: twice `replications`)")
+        None, ge=1, description="replications per curvature point (default: `replications`)")
     parameter_draws: int = Field(10, ge=0, description="parameter vectors drawn from the fit's distribution for the "
                                  "predictive bands (parameter uncertainty)")
     draw_replications: int = Field(2, ge=1, description="replications of each parameter draw")

@@ -410,22 +410,47 @@ class Evaluator:
         return point, self.cache[point][0]
 
 
+STALL_TOLERANCE = 1e-3  # a relative improvement smaller than this does not reset the patience count
+
+
+class _Stalled(Exception):
+    """The local search made no real progress for ``patience`` evaluations."""
+
+
 def local_search(evaluator: Evaluator, start: tuple[float, ...], method: str, max_evaluations: int,
-                 step: float = 0.1) -> None:
-    """Bounded scipy.optimize.minimize on [0, 1]^p from ``start`` (results land in the cache)."""
+                 step: float = 0.1, patience: int | None = None) -> None:
+    """Bounded scipy.optimize.minimize on [0, 1]^p from ``start`` (results land in the
+    cache); with ``patience``, stop early after that many evaluations in a row without a
+    0.1% improvement of the best objective (early stopping: the rest would be wasted)."""
     x0 = evaluator.problem.unit(start)
-    if method == "nelder-mead":
-        simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
-                          for j in range(x0.size)]
-        options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
-        minimize(evaluator.unit_objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
-    else:
-        minimize(evaluator.unit_objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
-                 options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+    record = {"best": math.inf, "since": 0}
+
+    def objective(unit: np.ndarray) -> float:
+        value = evaluator.unit_objective(unit)
+        if value < record["best"] - STALL_TOLERANCE * abs(record["best"]) or not math.isfinite(record["best"]):
+            record["best"], record["since"] = value, 0
+        else:
+            record["since"] += 1
+        if patience is not None and record["since"] >= patience:
+            raise _Stalled
+        return value
+
+    try:
+        if method == "nelder-mead":
+            simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
+                              for j in range(x0.size)]
+            options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
+            minimize(objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
+        else:
+            minimize(objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
+                     options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+    except _Stalled:
+        pass
 
 
 def search(evaluator: Evaluator, design_points: int, method: str, max_evaluations: int,
-           progress: Callable[[str], None] = lambda _m: None) -> tuple[tuple[float, ...], float]:
+           progress: Callable[[str], None] = lambda _m: None,
+           patience: int | None = None) -> tuple[tuple[float, ...], float]:
     """Start point + Sobol design, then the local method from the best; the best point seen."""
     problem = evaluator.problem
     points = [problem.start_values()]
@@ -436,6 +461,6 @@ def search(evaluator: Evaluator, design_points: int, method: str, max_evaluation
         points += [problem.values(u) for u in design]
     evaluator.many(points)
     progress(f"design: {len(points)} points, best objective {evaluator.best()[1]:.4g}")
-    local_search(evaluator, evaluator.best()[0], method, max_evaluations)
+    local_search(evaluator, evaluator.best()[0], method, max_evaluations, patience=patience)
     progress(f"{method}: {len(evaluator.history)} evaluations, best objective {evaluator.best()[1]:.4g}")
     return evaluator.best()

@@ -89,7 +89,8 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
                for p in ("P1", "P2", "P3") if s.shares[p] > 0},
         },
         "parameters": parameters,
-        "optimiser": {"loss": "huber", "seed": 20220401},
+        # 180 days of warm-up: init starts the services near their offered load (initial_state).
+        "optimiser": {"loss": "huber", "seed": 20220401, "warmup_days": 180},
     }
     if test is not None:
         config["test_period"] = {"start": test[0], "end": test[1]}

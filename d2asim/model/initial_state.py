@@ -19,10 +19,14 @@ if TYPE_CHECKING:
 
 def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
     """Place the initial patients at time 0: discharge-ready queue first (they hold
-    beds), then patients under treatment, people in services, then the admission queue."""
+    beds), then patients under treatment, people in services, then the admission queue.
+    The discharge-ready patients ask for their places only once the services' occupants
+    are in: they are waiting because those places are taken, so they must not jump in
+    ahead of them."""
     factory = model.factories["initial"]
     rng = model.streams.rng("initial.residual")
     scenario = model.scenario
+    ready = []
     for pathway, count in state.nctr_waiting.items():
         for _ in range(count):
             p = factory.new()
@@ -35,7 +39,7 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             p.arrival = p.admit = p.ready = 0.0
             p.location = ACUTE
             model.beds.busy += 1
-            model.ask_for_place(p)
+            ready.append(p)
     for _ in range(state.acute_occupied):
         p = factory.new()
         dist = factory.ttr_dist(scenario, factory.band_names[p.band], PATHWAYS[p.pathway])
@@ -51,5 +55,7 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
             p.pathway = pathway
             service.pool.busy += 1
             model.start_service(p, service, stay, service.draw_outcome())
+    for p in ready:
+        model.ask_for_place(p)
     for _ in range(state.admission_queue):
         model.arrive(factory.new())
