@@ -17,11 +17,14 @@ flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative error
 
 **Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
 without limit can still match occupancy and NCTR. Every evaluation also records the
-admission queue; a point where any replication's mean queue over the last month of
-the fit period is above 5% of the beds, or above 2% and more than twice the first
-month's, is **unstable** (:func:`queue_unstable`) and its objective gets a penalty of
-``100 + 1000 x (largest such queue) / beds``, so the search moves away from it (one
-replication in a few blowing up is how a system at the cliff edge shows).
+admission queue; a point where any replication's daily queue over the fit period
+**grows** (the run-wide test :func:`d2asim.metrics.stability.is_growing`: last third of
+the period at least 10 patients and twice the first third, the middle between) or
+ends high (mean over the last 30 days above 5% of the beds: a queue already at the
+cliff from the start does not grow) is **unstable** (:func:`queue_unstable`) and its
+objective gets a penalty of ``100 + 1000 x (largest last-30-day queue) / beds``, so the
+search moves away from it (one replication in a few blowing up is how a system at the
+cliff edge shows).
 
 Every evaluation simulates the same replication numbers with the same seed (common
 random numbers), so the surface is deterministic: two nearby inputs see the same patients.
@@ -35,6 +38,7 @@ places) are rounded before simulating, and results are cached per rounded input.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -49,6 +53,7 @@ from scipy.stats import qmc
 
 from d2asim.calibration.config import CalibrationConfig
 from d2asim.metrics.intervals import count_in, interval_integrals
+from d2asim.metrics.stability import is_growing, queue_trend
 from d2asim.model.engine import DischargeModel
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
@@ -69,7 +74,8 @@ class ModelSpec:
 
 #: The admission queue (time average), recorded at every evaluation for the stability check.
 QUEUE = "admission_queue_check"
-UNSTABLE_QUEUE_SHARE, GROWING_QUEUE_SHARE = 0.05, 0.02  # of the beds
+UNSTABLE_QUEUE_SHARE = 0.05  # of the beds: the last 30 days' mean admission queue
+LAST_DAYS = 30
 NOISE_FLOOR = 0.01  # of the series' mean
 
 
@@ -79,11 +85,22 @@ def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
         ModelSpec(QUEUE, "admission_queue"),)
 
 
-def queue_unstable(queue_by_month: pd.Series, beds: int) -> bool:
-    """A growing admission queue: the last month's mean queue (patients) above 5% of the
-    beds, or above 2% and more than twice the first month's."""
-    first, last = float(queue_by_month.iloc[0]), float(queue_by_month.iloc[-1])
-    return last > UNSTABLE_QUEUE_SHARE * beds or (last > GROWING_QUEUE_SHARE * beds and last > 2 * first)
+def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
+    """An admission queue (daily time averages, patients) that grows (the run-wide test)
+    or whose last 30 days average above 5% of the beds."""
+    values = np.asarray(daily_queue, dtype=float)
+    return is_growing(queue_trend(values)) or float(values[-LAST_DAYS:].mean()) > UNSTABLE_QUEUE_SHARE * beds
+
+
+def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int) -> float:
+    """0 when every replication's admission queue between ``first`` and ``last`` is stable,
+    else ``100 + 1000 x (largest last-30-day mean queue) / beds``."""
+    worst = None
+    for frame in frames:
+        queue = frame.loc[pd.Timestamp(first):pd.Timestamp(last), QUEUE].to_numpy(dtype=float)
+        if queue.size and queue_unstable(queue, beds):
+            worst = max(worst or 0.0, float(queue[-LAST_DAYS:].mean()))
+    return 0.0 if worst is None else 100 + 1000 * worst / beds
 
 
 def noise_scale(monthly: pd.Series) -> float:
@@ -348,26 +365,19 @@ class Problem:
         return np.where(a <= delta, e**2, 2 * delta * a - delta**2)
 
     def loss(self, simulated: dict[str, pd.DataFrame]) -> tuple[float, dict[str, float]]:
-        """Objective and each target's weighted share, from months x replications tables
-        (plus the stability penalty, under ``unstable``, when the admission queue grows)."""
+        """Objective and each target's weighted share, from months x replications tables."""
         parts, total_w = {}, 0.0
         for name, target in self.config.targets.items():
             obs = self.observed[name]
             sim = simulated[name].mean(axis=1).reindex(obs.index)
             parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / self.scales[name]).to_numpy())))
             total_w += target.weight
-        shares = {k: v / total_w for k, v in parts.items()}
-        objective = sum(parts.values()) / total_w
-        if QUEUE in simulated:
-            fit = self.config.fit_period
-            queue = simulated[QUEUE]
-            queue = queue[(queue.index >= fit.start) & (queue.index <= fit.end)]
-            beds = self.base.acute.beds
-            growing = [float(queue[c].iloc[-1]) for c in queue.columns if queue_unstable(queue[c], beds)]
-            if growing:
-                shares["unstable"] = 100 + 1000 * max(growing) / beds
-                objective += shares["unstable"]
-        return objective, shares
+        return sum(parts.values()) / total_w, {k: v / total_w for k, v in parts.items()}
+
+    def penalty(self, frames: Sequence[pd.DataFrame]) -> float:
+        """The stability penalty of a point's replications over the fit period."""
+        fit = self.config.fit_period
+        return stability_penalty(frames, fit.first_day(), fit.last_day(), self.base.acute.beds)
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:
@@ -398,7 +408,7 @@ class Evaluator:
         jobs = [(self.problem.scenario(p), self.seed, range(self.replications)) for p in todo]
         for point, frames in zip(todo, self.simulator.run(jobs), strict=True):
             simulated = monthly_by_rep(frames)
-            self.cache[point] = (self.problem.loss(simulated)[0], simulated)
+            self.cache[point] = (self.problem.loss(simulated)[0] + self.problem.penalty(frames), simulated)
             self.history.append((point, self.cache[point][0]))
         return [self.cache[p][0] for p in points]
 

@@ -8,7 +8,8 @@ the run folder) with the NHS England presets, matches the same targets as the bu
 
 - admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy);
 - a length-of-stay scale (0.7-1.4) and an on-ward assessment scale (0.3-2.5);
-- the P1, P2 and P3 capacities, within 0.7-1.4 x the init value (whole places);
+- the P1, P2 and P3 capacities, within 0.7-1.4 x the init value (whole places), never
+  below the offered load (the people init starts in the service);
 - the P1, P2 and P3 shares of discharge-ready patients (0.5-1.6 x the init value; P0 is
   the rest), so that the observed P1-P3 flows can be followed.
 """
@@ -62,9 +63,11 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
                              "bounds": [0.3, 2.5], "label": "multiplier of the P1-P3 on-ward assessment times"},
     }
     for service in ("p1", "p2", "p3"):
-        c = s.capacity[service]
+        # Never below the people init starts in the service (its offered load): fewer places
+        # is not a valid scenario, and could not be a stable one.
+        c, now = s.capacity[service], min(math.floor(s.loads[service]), s.capacity[service])
         parameters[f"services.{service}.capacity"] = {
-            "bounds": [max(1, math.floor(CAPACITY_RANGE[0] * c)), max(c + 2, math.ceil(CAPACITY_RANGE[1] * c))],
+            "bounds": [max(1, now, math.floor(CAPACITY_RANGE[0] * c)), max(c + 2, math.ceil(CAPACITY_RANGE[1] * c))],
             "integer": True, "label": f"effective {service.upper()} places"}
     for pathway in ("P1", "P2", "P3"):
         share = s.shares[pathway]
