@@ -15,7 +15,7 @@ from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, start_multi
 from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
-from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggest_warmup
+from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggestion, warmup_runs
 from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
 from d2asim.run_folder import new_run_dir, safe_name
@@ -216,8 +216,9 @@ def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days
     days = days or scenario.run.warmup_days + scenario.run.duration_days
     reps = reps or 10
     seed = scenario.run.seed if seed is None else seed
-    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
-    click.echo(warmup_text(scenario, judge_stocks(series, stock_columns(scenario)), suggested, reps, days, empty))
+    daily = warmup_runs(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
+    columns = stock_columns(scenario)
+    click.echo(warmup_text(scenario, judge_stocks(daily, columns), suggestion(daily, columns), reps, days, empty))
 
 
 def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, days: int, empty: bool) -> str:
