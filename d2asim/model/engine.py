@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
+from d2asim.model.calendar import DAYS_PER_YEAR, OpenWindow, arrival_times, band_weights, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
 from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactory, cumulative, pick
@@ -179,11 +179,16 @@ class DischargeModel:
         for source, stream in streams.items():
             if stream is not None:
                 rng = self.streams.rng(f"{source}.arrivals")
-                t = arrival_times(stream, self.start_date, days, rng, sc.run.start_date)
+                shares = {b.name: b.share for b in sc.age_bands}
+                t = arrival_times(stream, self.start_date, days, rng, sc.run.start_date, shares)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
                 factories.append(self.factories[source])
-                draws.append(factories[-1].draw(len(t)))
+                mix = None  # the age mix by arrival when bands grow at different rates
+                if isinstance(stream.growth_per_year, dict):
+                    years = (t - (sc.run.start_date - self.start_date).days) / DAYS_PER_YEAR
+                    mix = band_weights(stream, shares, years)
+                draws.append(factories[-1].draw(len(t), mix))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
         source_of = np.concatenate(sources)[order]
