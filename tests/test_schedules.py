@@ -135,3 +135,26 @@ def test_monthly_table_shows_the_capacity_in_force() -> None:
     monthly = result.monthly_table().set_index("month")
     assert monthly.loc["2023-05", "p1_capacity_mean"] == 40 and monthly.loc["2023-06", "p1_capacity_mean"] == 70
     assert monthly.loc["2023-08", "p1_capacity_mean"] == 20 and (monthly["acute_beds_mean"] == 200).all()
+
+
+def test_growth_by_age_band_moves_the_rate_and_the_age_mix() -> None:
+    data = _p1(None, per_day=10.0, growth_per_year={"old": 1.0})  # the old double in a year, the young stay
+    data["age_bands"] = [{"name": "young", "min_age": 18, "share": 0.5}, {"name": "old", "min_age": 65, "share": 0.5}]
+    data["run"]["duration_days"] = 365
+    scenario = build(data)
+    logs = [simulate(scenario, 7, r)[1] for r in range(4)]
+    bands = np.concatenate([log.table("acute")["band"][log.table("acute")["source"] == 0] for log in logs])
+    arrivals = np.concatenate([log.table("acute")["arrival"][log.table("acute")["source"] == 0] for log in logs])
+    for first, last in ((0, 30), (335, 365)):
+        days = np.arange(first, last)
+        old = 4 * 10.0 * 0.5 * (2.0 ** (days / 365.25)).sum()  # 4 replications
+        young = 4 * 10.0 * 0.5 * len(days)
+        in_window = (arrivals >= first) & (arrivals < last)
+        for band, expected in ((1, old), (0, young)):
+            low, high = stats.poisson.ppf([0.0005, 0.9995], expected)
+            assert low <= np.sum(in_window & (bands == band)) <= high, (first, band, expected)
+
+
+def test_growth_by_an_unknown_age_band_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="growth_per_year: unknown age band 'old'"):
+        validate_mapping(_p1(None, growth_per_year={"old": 0.1}), "s.yaml")

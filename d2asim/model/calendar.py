@@ -64,17 +64,29 @@ def earliest_common(t: float, windows: list[OpenWindow]) -> float:
     raise ValueError("the windows never overlap: check the discharge window and service start calendars")
 
 
+def band_weights(stream: ArrivalStream, shares: dict[str, float], years: np.ndarray) -> np.ndarray:
+    """Per time (rows) and age band (columns, in ``shares`` order): share x (1 + growth
+    of the band) ** years. Rows sum to the demand multiplier; normalised, they are the
+    age mix at that time."""
+    growth = stream.growth_per_year
+    rates = [growth.get(band, 0.0) if isinstance(growth, dict) else growth for band in shares]
+    return np.asarray(list(shares.values())) * (1.0 + np.asarray(rates)) ** np.asarray(years)[:, None]
+
+
 def daily_rates(
-    stream: ArrivalStream, sim_start: dt.date, n_days: int, growth_from: dt.date | None = None
+    stream: ArrivalStream, sim_start: dt.date, n_days: int, growth_from: dt.date | None = None,
+    shares: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Expected arrivals on each simulated day: per_day (as scheduled) x weekday x month
-    multipliers x (1 + growth_per_year) ** (years since ``growth_from``, default sim_start)."""
+    multipliers x growth since ``growth_from`` (default sim_start): (1 + growth_per_year)
+    ** years, or by age band the share-weighted sum of each band's ``shares`` x growth."""
+    shares = shares or {"all": 1.0}
     dates = [sim_start + dt.timedelta(days=d) for d in range(n_days)]
     rates = daily_values(stream.per_day, sim_start, n_days)
     if stream.growth_per_year:
         origin = (growth_from or sim_start) - sim_start
         years = (np.arange(n_days) - origin.days) / DAYS_PER_YEAR
-        rates *= (1.0 + stream.growth_per_year) ** years
+        rates *= band_weights(stream, shares, years).sum(axis=1)
     if stream.day_of_week is not None:
         rates *= np.array([stream.day_of_week[d.weekday()] for d in dates])
     if stream.month_of_year is not None:
@@ -84,11 +96,11 @@ def daily_rates(
 
 def arrival_times(
     stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator,
-    growth_from: dt.date | None = None,
+    growth_from: dt.date | None = None, shares: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Sorted arrival times (days) of a Poisson process piecewise constant by day,
     with times of day from ``hour_of_day`` weights (uniform if absent)."""
-    counts = rng.poisson(daily_rates(stream, sim_start, n_days, growth_from))
+    counts = rng.poisson(daily_rates(stream, sim_start, n_days, growth_from, shares))
     days = np.repeat(np.arange(n_days, dtype=float), counts)
     n = int(counts.sum())
     if stream.hour_of_day is None:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from d2asim.model.calendar import arrival_times, earliest_common
+from d2asim.model.calendar import DAYS_PER_YEAR, arrival_times, band_weights, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
 from d2asim.model.patients import Episode, Patient, PatientFactory, pick
@@ -157,14 +157,20 @@ class DischargeModel:
         ``ARRIVAL_BLOCK`` arrivals at a time as the run reaches them (the memory of a
         block, not of the year)."""
         times, sources, factories, draws = [], [], [], []
+        sc = self.scenario
+        shares = {b.name: b.share for b in sc.age_bands}
         for site, site_factories in zip(self.registry.sites, self.factories, strict=True):
             for source, stream in site.streams.items():
                 rng = self.streams.rng(f"{site.prefix}{source}.arrivals")
-                t = arrival_times(stream, self.start_date, days, rng, self.scenario.run.start_date)
+                t = arrival_times(stream, self.start_date, days, rng, sc.run.start_date, shares)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
                 factories.append(site_factories[source])
-                draws.append(factories[-1].draw(len(t)))
+                mix = None  # the age mix by arrival when bands grow at different rates
+                if isinstance(stream.growth_per_year, dict):
+                    years = (t - (sc.run.start_date - self.start_date).days) / DAYS_PER_YEAR
+                    mix = band_weights(stream, shares, years)
+                draws.append(factories[-1].draw(len(t), mix))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
         source_of = np.concatenate(sources)[order]

@@ -59,12 +59,14 @@ def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
             mark_changes(ax, steps, "acute_beds")
             beds = float(steps["acute_beds"].max())
         extra = float(escalation)
+        core = None if steps is None else steps["acute_beds"]  # lines follow the core beds in force
+        last = beds if core is None else float(core.iloc[-1])  # labelled at the right-hand end
         if extra:
-            ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
-            style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
+            _level(ax, steps, core, 1.0, extra, beds, style.GREY, (0, (6, 2, 1, 2)), 1.0)
+            style.end_label(ax, last + extra, f"With escalation ({last + extra:,.0f})", style.GREY)
         for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
-            ax.axhline(share * beds, color=style.VERMILLION, linewidth=1.1, linestyle=dash)
-            style.end_label(ax, share * beds, f"{share:.0%} full ({share * beds:,.0f})", style.VERMILLION, above)
+            _level(ax, steps, core, share, 0.0, beds, style.VERMILLION, dash, 1.1)
+            style.end_label(ax, share * last, f"{share:.0%} full ({share * last:,.0f})", style.VERMILLION, above)
         low = min(float(band["low"].min()), 0.85 * beds)
         high = max(float(band["high"].max()), beds + extra)
         ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
@@ -74,6 +76,16 @@ def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
         ax.set_title("How full were the acute beds?")
         ax.legend(loc="lower left", ncols=2)
         return style.save(fig, charts_dir, "acute_occupancy")["png"]
+
+
+def _level(ax: Axes, steps: pd.DataFrame | None, core: pd.Series | None, share: float, extra: float,
+           beds: float, color: str, dash: Any, width: float) -> None:
+    """A reference line at share x core beds + extra: flat, or stepping with dated changes."""
+    if core is None:
+        ax.axhline(share * beds + extra, color=color, linewidth=width, linestyle=dash)
+    else:
+        ax.step(steps["date"], share * core + extra, where="post", color=color, linewidth=width,  # type: ignore[index]
+                linestyle=dash)
 
 
 def capacity_steps(daily: pd.DataFrame, column: str) -> pd.DataFrame | None:

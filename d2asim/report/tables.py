@@ -138,7 +138,11 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
             varied = [p for p in ("day_of_week", "month_of_year") if arrivals[key].get(p)]
             note = f" (average, varied by {' and '.join(v.replace('_', ' ') for v in varied)})" if varied else ""
             growth = arrivals[key].get("growth_per_year")
-            note += f", growing {_pct(growth)} a year" if growth else ""
+            if isinstance(growth, dict):
+                growth = ", ".join(f"{band} {_pct(g)}" for band, g in growth.items())
+                note += f", growing a year by age band: {growth}" if growth else ""
+            elif growth:
+                note += f", growing {_pct(growth)} a year"
             rows.append(("Admissions", words, f"{describe(arrivals[key]['per_day'], _n)}{note}"))
     rows += _pathway_rows(scenario)
     rows += _service_rows(scenario)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from d2asim.scenario.feasibility import check_feasible
 
 if TYPE_CHECKING:
-    from d2asim.scenario.schema import Acute, BoroughPathways, PathwaySettings, Scenario, Service
+    from d2asim.scenario.schema import Acute, ArrivalStream, BoroughPathways, PathwaySettings, Scenario, Service
 
 SINGLE_SITE_ONLY = ("acute", "arrivals")
 SYSTEM_ONLY = ("boroughs", "admissions", "out_of_area")
@@ -32,6 +32,9 @@ def check_scenario(sc: Scenario) -> None:
             _check_bands(f"{where}.death_probability", acute.death_probability, bands)
     if sc.pathways is not None:
         _check_bands("pathways.shares_by_age_band", sc.pathways.shares_by_age_band, bands)
+    for where, stream in _streams(sc):
+        if isinstance(stream.growth_per_year, dict):
+            _check_bands(f"{where}.growth_per_year", stream.growth_per_year, bands)
     for name, service in sc.services.items():
         _check_service(sc, name, service, trusts)
     _check_reasons("delay_reasons", sc.delay_reasons, sc)
@@ -85,6 +88,20 @@ def _check_names(sc: Scenario) -> None:
             if name in seen:
                 raise ValueError(f"{group}.{name}: name already used in {seen[name]} (names must be unique)")
             seen[name] = group
+
+
+def _streams(sc: Scenario) -> list[tuple[str, ArrivalStream]]:
+    """Every admission stream as written, by its field path."""
+    groups = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}
+    groups.update({f"admissions.{b}": a for b, a in (sc.admissions or {}).items()})
+    groups.update({f"out_of_area.{t}": o for t, o in (sc.out_of_area or {}).items()})
+    out = []
+    for where, group in groups.items():
+        for source in ("non_elective", "elective"):
+            stream = getattr(group, source)
+            if stream is not None:
+                out.append((f"{where}.{source}", stream))
+    return out
 
 
 def _trusts(sc: Scenario) -> dict[str, Acute]:

@@ -74,8 +74,12 @@ def expected_arrivals(scenario: Scenario) -> float:
     days = scenario.run.warmup_days + scenario.run.duration_days
     streams = arrival_streams(scenario)
     years = days / 365.25  # growth bounded by its value at the horizon (an upper bound)
-    return sum(max_value(s.per_day) * max(1.0, (1.0 + s.growth_per_year) ** years) * _mean(s.day_of_week)
-               * _mean(s.month_of_year) for s in streams) * days
+    return sum(max_value(s.per_day) * max(1.0, (1.0 + _fastest(s.growth_per_year)) ** years)
+               * _mean(s.day_of_week) * _mean(s.month_of_year) for s in streams) * days
+
+
+def _fastest(growth: float | dict[str, float]) -> float:
+    return max(growth.values(), default=0.0) if isinstance(growth, dict) else growth
 
 
 def check_feasible(scenario: Scenario) -> None:

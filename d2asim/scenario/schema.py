@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -96,14 +96,18 @@ def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
         raise ValueError(f"{what} needs {n} multipliers (got {len(values)})")
 
 
+Growth = Annotated[float, Field(gt=-1, le=10)]  # a year: -100% (exclusive) to +1,000%
+
+
 class ArrivalStream(Strict):
     """Admissions per day, modulated by calendar multipliers (multiplied together)."""
 
     per_day: lim.ArrivalRate | Schedule[lim.ArrivalRate] = Field(
         description="mean admissions per day before multipliers (a number or a dated schedule)"
     )
-    growth_per_year: float = Field(
-        0.0, gt=-1, le=10, description="demand growth, compound per year from run.start_date (0.03 = 3% a year)"
+    growth_per_year: Growth | dict[str, Growth] = Field(
+        0.0, description="demand growth, compound per year from run.start_date (0.03 = 3% a year); "
+        "or by age band name (bands not named: no growth), which also shifts the age mix"
     )
     day_of_week: tuple[lim.Multiplier, ...] | None = Field(
         None, description="7 multipliers, Monday first"
