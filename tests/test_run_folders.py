@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -254,6 +255,15 @@ def test_a_crafted_pickle_never_runs(interrupted: Path, tmp_path: Path, name: st
     assert not marker.exists()
 
 
+def test_a_pickled_array_inside_a_checkpoint_never_runs(interrupted: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    target = checkpoint(interrupted)
+    with target.open("wb") as handle:
+        np.savez(handle, header=np.array([Payload(marker)], dtype=object))  # allow_pickle is on when writing
+    one_error_line(resume(interrupted), str(target), "damaged checkpoint", "move the file away")
+    assert not marker.exists()
+
+
 RUN_FOLDER_DAMAGE = {
     "run.json not JSON": (lambda f: (f / "run.json").write_text("{broken"), "run.json", "unreadable"),
     "run.json without seed": (lambda f: (f / "run.json").write_text('{"replications": 3}'), "run.json", "seed"),
@@ -317,6 +327,16 @@ def test_multi_resume_refuses_damaged_subfolders(tmp_path: Path, subfolders: obj
     (folder / "run.json").write_text(json.dumps({**request, "subfolders": subfolders}))
     result = CliRunner().invoke(main, ["compare", "--resume", str(folder), "--quiet", "--workers", "1"])
     one_error_line(result, str(folder / "run.json"))
+
+
+@pytest.mark.parametrize("points", [[{"services.p1.capacity": 12}, {"services.p1.capacity": 10}],
+                                    [{"services.p1.capacity": 10}], [{"services.p1.capacity": 10}, "x"]])
+def test_sweep_resume_refuses_points_that_do_not_match_the_scenarios(tmp_path: Path, points: object) -> None:
+    folder, _ = _multi(tmp_path, "sweep")
+    request = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**request, "points": points}))
+    result = CliRunner().invoke(main, ["sweep", "--resume", str(folder), "--quiet", "--workers", "1"])
+    one_error_line(result, str(folder / "run.json"), "points")
 
 
 @pytest.mark.parametrize("kind", ["compare", "sweep"])

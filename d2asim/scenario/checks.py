@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from d2asim.scenario.feasibility import check_feasible
+
 if TYPE_CHECKING:
-    from d2asim.scenario.schema import Acute, BoroughPathways, PathwaySettings, Scenario, Service
+    from d2asim.scenario.schema import Acute, ArrivalStream, BoroughPathways, PathwaySettings, Scenario, Service
 
 SINGLE_SITE_ONLY = ("acute", "arrivals")
 SYSTEM_ONLY = ("boroughs", "admissions", "out_of_area")
@@ -30,6 +32,9 @@ def check_scenario(sc: Scenario) -> None:
             _check_bands(f"{where}.death_probability", acute.death_probability, bands)
     if sc.pathways is not None:
         _check_bands("pathways.shares_by_age_band", sc.pathways.shares_by_age_band, bands)
+    for where, stream in _streams(sc):
+        if isinstance(stream.growth_per_year, dict):
+            _check_bands(f"{where}.growth_per_year", stream.growth_per_year, bands)
     for name, service in sc.services.items():
         _check_service(sc, name, service, trusts)
     _check_reasons("delay_reasons", sc.delay_reasons, sc)
@@ -40,6 +45,7 @@ def check_scenario(sc: Scenario) -> None:
     else:
         _check_system(sc, bands)
     _check_initial_state(sc)
+    check_feasible(sc)
 
 
 def _check_form(sc: Scenario) -> None:
@@ -84,6 +90,20 @@ def _check_names(sc: Scenario) -> None:
             seen[name] = group
 
 
+def _streams(sc: Scenario) -> list[tuple[str, ArrivalStream]]:
+    """Every admission stream as written, by its field path."""
+    groups = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}
+    groups.update({f"admissions.{b}": a for b, a in (sc.admissions or {}).items()})
+    groups.update({f"out_of_area.{t}": o for t, o in (sc.out_of_area or {}).items()})
+    out = []
+    for where, group in groups.items():
+        for source in ("non_elective", "elective"):
+            stream = getattr(group, source)
+            if stream is not None:
+                out.append((f"{where}.{source}", stream))
+    return out
+
+
 def _trusts(sc: Scenario) -> dict[str, Acute]:
     """Each trust's acute block by its field path."""
     if sc.trusts is None:
@@ -103,13 +123,13 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, Acute]) -> None:
-    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES
+    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
 
     where = f"services.{name}"
     if service.kind is None:
         raise ValueError(f"{where}.kind: required field is missing (allowed: {', '.join(SERVICE_KINDS)})")
     for trust_where, acute in trusts.items():
-        if not acute.discharge_window.overlaps(service.start_calendar):
+        if not windows_overlap(acute.discharge_window, service.start_calendar):
             raise ValueError(
                 f"{where}.start_calendar: never open while {trust_where}.discharge_window is "
                 "(no common weekday and hours), so nobody could ever move"
@@ -208,8 +228,9 @@ def _check_initial_state(sc: Scenario) -> None:
     for name in state.services_occupied:
         if name not in sc.services:
             where = f"initial_state.services_occupied.{name}"
-            raise ValueError(f"{where}: unknown service (allowed: {_allowed(sc.services)})")
-    if sc.trusts is not None:
+            raise ValueError(f"{where}: needs a services.{name} block (defined: {_allowed(sc.services)})")
+    if sc.trusts is not None and len(sc.trusts) > 1:
         for key in ("acute_occupied", "admission_queue", "nctr_waiting"):
             if getattr(state, key):
-                raise ValueError(f"initial_state.{key}: not supported in the system form yet (only services_occupied)")
+                raise ValueError(f"initial_state.{key}: in the system form only with one trust "
+                                 "(with several, say which trust's beds: not supported yet)")
