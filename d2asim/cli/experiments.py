@@ -6,44 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pandas as pd
 
 from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_input, reps_option
-from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
-from d2asim.experiments.compare import compare, run_scenarios
+from d2asim.experiments.capacity import Target
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
-from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
+from d2asim.experiments.sweep import parse_set
 from d2asim.experiments.warmup import BATCH_DAYS, suggest_warmup
+from d2asim.headline import comparison_text
 from d2asim.report.command import report_option, write_report
-from d2asim.run_folder import new_run_dir
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
-
-COMPARE_HEADLINE = (
-    ("bed_days_saved", "Acute bed days saved", "bed days"),
-    ("delayed_bed_days", "Change in delayed bed days", "bed days"),
-    ("dtoc_rate_per_100k_adults", "Change in DTOC rate per 100,000 adults", "per 100k"),
-    ("admission_wait_mean_hours", "Change in mean wait for a bed", "hours"),
-    ("cost_total_gbp", "Change in cost", "GBP"),
-)
-
-
-def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
-    """Per option: the headline differences with paired 95% CIs, and whether each
-    is distinguishable from zero."""
-    lines = [f"Paired comparison on common random numbers: {replications} replications, seed {seed}"]
-    for option, rows in table.groupby("option", sort=False):
-        lines.append(f"\n{option} vs baseline")
-        by_metric = rows.set_index("metric")
-        for metric, label, unit in COMPARE_HEADLINE:
-            if metric not in by_metric.index:
-                continue
-            r = by_metric.loc[metric]
-            verdict = "distinguishable from zero" if r["distinguishable"] else "not distinguishable from zero"
-            lines.append(f"  {label:42s} {r['difference']:>12,.1f}  (95% CI {r['ci_low']:,.1f} to "
-                         f"{r['ci_high']:,.1f}) {unit}; {verdict}")
-    return "\n".join(lines)
+from d2asim.service import find_capacity, plan_compare, plan_sweep, reopen, run_job
 
 
 @click.command("compare")
@@ -62,35 +35,20 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
     """Compare OPTION scenarios with BASELINE on common random numbers: bed days
     saved and other paired differences with 95% CIs (comparison.csv)."""
     if resume is not None:
-        request, scenarios, stores = read_multi(resume, "compare")
-        folder, reps, seed, subs = resume, request["replications"], request["seed"], request["subfolders"]
+        job = reopen(resume, "compare")
     else:
         if baseline is None or not options:
             raise ScenarioError(["compare: give a BASELINE and at least one OPTION scenario file"])
         scenarios = [load_scenario(p) for p in (baseline, *options)]
-        reps = reps or scenarios[0].run.replications
-        seed = scenarios[0].run.seed if seed is None else seed
-        subs = _unique([safe_name(s.name) for s in scenarios])
-        folder = new_run_dir("compare", out)
-        stores = start_multi(folder, "compare", scenarios, subs, seed, reps)
+        job = plan_compare(scenarios[0], scenarios[1:], reps or scenarios[0].run.replications,
+                           scenarios[0].run.seed if seed is None else seed, out)
     backend = Backend(workers, dask_address, progress=not quiet)
-    with keeps_finished_work(folder, f"d2asim compare --resume {folder}"):
-        table, runs = compare(scenarios[0], scenarios[1:], reps, seed, backend, stores)
-    finish_multi(folder, runs, subs)
-    table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
-    click.echo(comparison_text(table, reps, seed))
-    click.echo(f"\nFolder: {folder}")
+    with keeps_finished_work(job.folder, job.resume_command):
+        outcome = run_job(job, backend)
+    click.echo(comparison_text(outcome.table, int(job.replications), job.seed))
+    click.echo(f"\nFolder: {job.folder}")
     if report:
-        write_report(folder)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return out
+        write_report(job.folder)
 
 
 @click.command("sweep")
@@ -110,9 +68,7 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
     """Run SCENARIO_FILE at every point of a grid (e.g. --set services.p1.capacity=80,100,120);
     writes sweep.csv, one row per point with 95% CIs."""
     if resume is not None:
-        request, scenarios, stores = read_multi(resume, "sweep")
-        folder, reps, seed, subs, points = (resume, request["replications"], request["seed"],
-                                            request["subfolders"], request["points"])
+        job = reopen(resume, "sweep")
     else:
         if scenario_file is None:
             raise ScenarioError(["sweep: give a SCENARIO_FILE (or --resume DIR)"])
@@ -120,24 +76,16 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
         grid: dict[str, Any] = parse_set(settings) if settings else dict(base.sweep or {})
         if not grid:
             raise ScenarioError([f"{scenario_file}: sweep: give --set FIELD=V1,V2 or a sweep: block in the file"])
-        points = grid_points(grid)
-        scenarios = point_scenarios(base.model_copy(update={"sweep": None}), points, str(scenario_file))
-        reps = reps or base.run.replications
-        seed = base.run.seed if seed is None else seed
-        subs = [f"point-{i:03d}" for i in range(len(points))]
-        folder = new_run_dir(f"sweep-{safe_name(base.name)}", out)
-        stores = start_multi(folder, "sweep", scenarios, subs, seed, reps, {"points": points})
+        job = plan_sweep(base, grid, reps or base.run.replications, base.run.seed if seed is None else seed, out,
+                         str(scenario_file))
     backend = Backend(workers, dask_address, progress=not quiet)
-    with keeps_finished_work(folder, f"d2asim sweep --resume {folder}"):
-        runs = run_scenarios(scenarios, reps, seed, backend, stores)
-    finish_multi(folder, runs, subs)
-    table = sweep_table(points, runs)
-    table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")
-    shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
+    with keeps_finished_work(job.folder, job.resume_command):
+        table = run_job(job, backend).table
+    shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(job.points[0]) + 3]
     click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
-    click.echo(f"\nFolder: {folder}")
+    click.echo(f"\nFolder: {job.folder}")
     if report:
-        write_report(folder)
+        write_report(job.folder)
 
 
 @click.command("capacity-needed")
@@ -159,10 +107,8 @@ def capacity_needed_command(scenario_file: Path, service: str, target_text: str,
     target = Target.parse(target_text)
     reps = reps or base.run.replications
     seed = base.run.seed if seed is None else seed
-    search = CapacitySearch(base, service, target, reps, seed, Backend(workers, dask_address, progress=not quiet))
-    answer = capacity_needed(search)
-    folder = new_run_dir(f"capacity-{safe_name(base.name)}-{service}", out)
-    search.table().to_csv(folder / "capacity_search.csv", index=False, float_format="%.6g")
+    answer, folder = find_capacity(base, service, target, reps, seed, out,
+                                   Backend(workers, dask_address, progress=not quiet))
     unlimited = answer["unlimited"]
     click.echo(f"Target: {target}; service {service} (now {answer['current_capacity']} places); "
                f"{reps} replications, seed {seed}")
