@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from d2asim.experiments.compare import BED_DAYS_SAVED
+from d2asim.experiments.compare import BED_DAYS_SAVED, COST_PER_BED_DAY_SAVED
 from d2asim.metrics.registry import COMPARE_KEYS, RUN_BREAKDOWNS, RUN_HEADLINE, describe
 
 
@@ -63,6 +63,11 @@ def _in_sentence(label: str) -> str:
     return label if label[1:2].isupper() else label[:1].lower() + label[1:]
 
 
+BED_DAY_NOTE = ("(*) acute bed days avoided are valued at the scenario's bed-day cost; that value is "
+                "cash-releasing only if beds close")
+IS_A_DIFFERENCE = (BED_DAYS_SAVED, COST_PER_BED_DAY_SAVED)  # comparison metrics that are not a change of a level
+
+
 def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
     """Per option: the headline differences with paired 95% CIs, and whether each
     is distinguishable from zero."""
@@ -74,8 +79,13 @@ def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
             if key not in by_metric.index:
                 continue
             r, m = by_metric.loc[key], describe(key)
+            label = m.label if key in IS_A_DIFFERENCE else f"Change in {_in_sentence(m.label)}"
+            if pd.isna(r["ci_low"]):
+                lines.append(f"  {label:58s} not estimable: bed days saved not distinguishable from zero")
+                continue
             verdict = distinguishable_words(bool(r["distinguishable"]))
-            label = m.label if key == BED_DAYS_SAVED else f"Change in {_in_sentence(m.label)}"
-            lines.append(f"  {label:48s} {m.text(r['difference'], signed=True):>12}  (95% CI "
+            lines.append(f"  {label:58s} {m.text(r['difference'], signed=True):>12}  (95% CI "
                          f"{m.text(r['ci_low'], True)} to {m.text(r['ci_high'], True)}) {m.unit}; {verdict}")
+    if "acute_bed_days_cost_gbp" in set(table["metric"]):
+        lines.append(f"\n{BED_DAY_NOTE}")
     return "\n".join(lines)

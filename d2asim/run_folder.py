@@ -10,7 +10,9 @@
 ``monthly_delays.csv`` delayed bed days per month by pathway / reason / org
 ``metrics.csv``   one row per metric: mean, CI and p5/p95 across replications
 
-A folder that exists and is not empty is never written into.
+A folder that exists and is not empty is never written into. A run claims its folder
+by creating ``.d2asim-claim`` exclusively (an atomic step of the file system), so two
+runs started together with the same ``--out`` can never share one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +36,65 @@ from d2asim.summary import series_spread, summarise, summary_frame
 OUTPUTS = Path("outputs")
 
 
+CLAIM = ".d2asim-claim"
+MAX_NAME = 80  # characters of a folder name made from a scenario name
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_name(name: str) -> str:
+    """A folder name made from a scenario name: letters, digits, ``_ . -`` only, no
+    leading dot (so never ``..`` or hidden), at most :data:`MAX_NAME` characters, and
+    never a name Windows reserves (``CON``, ``NUL``, ``COM1`` ...)."""
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:MAX_NAME].strip("_.-") or "scenario"
+    return f"_{text}" if text.split(".")[0].upper() in _RESERVED else text
+
+
 def new_run_dir(name: str, out: Path | None, now: dt.datetime | None = None) -> Path:
-    """Create and return a fresh run folder (``outputs/<name>-<timestamp>`` by default)."""
+    """Create, claim and return a fresh run folder: ``out`` (which must not exist or be
+    empty) or ``outputs/<safe name>-<timestamp>``. Problems are one-line ScenarioErrors."""
     if out is not None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        _make_folder(out, "--out")
+        if any(p.name != CLAIM for p in out.iterdir()):
             raise ScenarioError([f"{out}: --out: folder exists and is not empty; choose a new folder"])
-        out.mkdir(parents=True, exist_ok=True)
+        _claim(out)
         return out
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = OUTPUTS / f"{name}-{stamp}"
+    _make_folder(OUTPUTS, "output folder")
+    base = OUTPUTS / f"{safe_name(name)}-{stamp}"
     candidate, n = base, 1
     while True:
         try:
-            candidate.mkdir(parents=True, exist_ok=False)
-            return candidate
+            candidate.mkdir()
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
+            continue
+        except OSError as exc:
+            raise ScenarioError([f"{candidate}: cannot create the run folder ({exc.strerror or exc})"]) from None
+        _claim(candidate)
+        return candidate
+
+
+def _make_folder(folder: Path, what: str) -> None:
+    try:
+        for parent in (folder, *folder.parents):
+            if parent.exists() and not parent.is_dir():
+                raise ScenarioError([f"{folder}: {what}: {parent} is a file, not a folder; choose a new folder"])
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError([f"{folder}: {what}: cannot create the folder ({exc.strerror or exc})"]) from None
+
+
+def _claim(folder: Path) -> None:
+    """Create ``folder/.d2asim-claim`` exclusively; another run holding it is refused."""
+    try:
+        handle = os.open(folder / CLAIM, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise ScenarioError([f"{folder}: --out: another run has claimed this folder; choose a new folder"]) from None
+    except OSError as exc:
+        raise ScenarioError([f"{folder}: --out: cannot write into the folder ({exc.strerror or exc})"]) from None
+    with os.fdopen(handle, "w") as claim:
+        claim.write("this folder belongs to one d2asim run\n")
 
 
 def summary_document(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:

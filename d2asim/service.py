@@ -22,10 +22,10 @@ from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
 from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, write_run_request
 from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.folders import finish_multi, read_multi, safe_name, start_multi
+from d2asim.experiments.folders import finish_multi, read_multi, start_multi
 from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
 from d2asim.experiments.sweep import grid_points, point_scenarios, sweep_table
-from d2asim.run_folder import new_run_dir, summary_document, write_run
+from d2asim.run_folder import new_run_dir, safe_name, summary_document, write_run
 from d2asim.runner import RunResult, run_replications
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.schema import Scenario
@@ -110,7 +110,8 @@ def run_job(job: Job, backend: Backend, rule: PrecisionRule | None = None) -> Ou
     if job.kind == "run":
         result, summary = _finish_run(job, backend, rule)
         return Outcome(job, [result], summary=summary)
-    stores = [CheckpointStore(job.folder / sub) for sub in job.subfolders]
+    stores = [CheckpointStore(job.folder / sub, scenario, job.seed)
+              for scenario, sub in zip(job.scenarios, job.subfolders, strict=True)]
     reps = int(job.replications)
     if job.kind == "compare":
         table, runs = compare(job.scenarios[0], job.scenarios[1:], reps, job.seed, backend, stores)
@@ -123,7 +124,8 @@ def run_job(job: Job, backend: Backend, rule: PrecisionRule | None = None) -> Ou
 
 
 def _finish_run(job: Job, backend: Backend, rule: PrecisionRule | None) -> tuple[RunResult, dict[str, Any]]:
-    scenario, store = job.scenarios[0], CheckpointStore(job.folder)
+    scenario = job.scenarios[0]
+    store = CheckpointStore(job.folder, scenario, job.seed)
     extra: dict[str, Any] = {}
     if job.replications == "auto":
         if rule is None:

@@ -110,7 +110,7 @@ def test_dask_local_cluster_matches_serial() -> None:
 
 def test_resume_after_partial_run_equals_uninterrupted(tmp_path: Path) -> None:
     scenario = small(22)
-    store = CheckpointStore(tmp_path)
+    store = CheckpointStore(tmp_path, scenario, 3)
     run_replications(scenario, [0, 2], 3, store=store)  # an interrupted run kept reps 0 and 2
     assert sorted(store.load_all()) == [0, 2]
     resumed = run_replications(scenario, 5, 3, Backend(workers=2, progress=False), store)
@@ -137,11 +137,11 @@ def test_ctrl_c_keeps_finished_replications_and_resume_completes(tmp_path: Path)
     proc = subprocess.Popen([*cmd, "--out", str(interrupted), "--workers", "1"], stderr=subprocess.PIPE, text=True)
     checkpoints = interrupted / "checkpoints" / "main"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(checkpoints.glob("rep-*.pkl"))) < 2:
+    while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    kept = len(list(checkpoints.glob("rep-*.pkl")))
+    kept = len(list(checkpoints.glob("rep-*.npz")))
     assert proc.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err
     assert 2 <= kept < reps
@@ -175,7 +175,7 @@ def test_killed_worker_keeps_finished_replications(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     checkpoints = out / "checkpoints" / "main"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(checkpoints.glob("rep-*.pkl"))) < 2:
+    while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
         time.sleep(0.05)
     workers = [k for k in _children(proc.pid) if k != proc.pid]
     assert workers, "no worker processes found"
@@ -183,7 +183,7 @@ def test_killed_worker_keeps_finished_replications(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     assert "worker process died" in err and "--resume" in err and "Traceback" not in err
-    kept = len(list(checkpoints.glob("rep-*.pkl")))
+    kept = len(list(checkpoints.glob("rep-*.npz")))
     assert 2 <= kept < reps
     done = subprocess.run([sys.executable, "-m", "d2asim", "run", "--resume", str(out), "--quiet"],
                           capture_output=True, text=True)

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from d2asim.scenario.errors import ScenarioError, format_validation_error
 from d2asim.scenario.fields import FieldDoc, field_doc
-from d2asim.scenario.loader import load_scenario, read_yaml, scenario_to_dict
+from d2asim.scenario.loader import deep_merge, load_scenario, read_yaml, scenario_to_dict, validate_mapping
 from d2asim.scenario.schema import Scenario
 from d2asim.scenario.workbook import cell_text, flatten
 
@@ -266,6 +266,31 @@ def check_limits(scenario: Scenario, replications: int) -> list[str]:
     if not 1 <= replications <= MAX_REPLICATIONS:
         problems.append(f"replications: {replications}; the app runs 1 to {MAX_REPLICATIONS}")
     return problems
+
+
+def option_layer(name: str) -> dict[str, Any]:
+    """What a bundled option changes against the scenario at the root of its
+    ``extends:`` chain (its own fields and those of the options between, without
+    ``name``, ``extends`` and ``description``), to apply on top of another baseline;
+    empty for a root scenario."""
+    layers: list[dict[str, Any]] = []
+    current: str | None = name
+    while current is not None:
+        if current not in bundled_scenarios() or len(layers) > len(bundled_scenarios()):
+            raise ScenarioError([f"{current}: not a bundled scenario (allowed: {', '.join(bundled_scenarios())})"])
+        data = read_yaml(BUNDLED / current)
+        layers.append(data)
+        current = data.get("extends")
+    merged: dict[str, Any] = {}
+    for data in reversed(layers[:-1]):  # the root itself is the baseline being replaced
+        merged = deep_merge(merged, {k: v for k, v in data.items() if k not in ("name", "extends", "description")})
+    return merged
+
+
+def with_option(baseline: Scenario, layer: Mapping[str, Any], name: str) -> Scenario:
+    """``baseline`` with an option's changes deep-merged in (as ``extends:`` would), renamed."""
+    data = deep_merge(scenario_to_dict(baseline), {**layer, "name": name})
+    return _shown(Path("."), lambda: validate_mapping(data, name))
 
 
 def option_file(baseline_file: str, name: str, changed: Mapping[str, Any]) -> str:

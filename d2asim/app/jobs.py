@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from d2asim.scenario.loader import scenario_to_dict
@@ -100,7 +101,7 @@ def _follow(job: JobState, queue: Any, folder: Path) -> None:
     while True:
         try:
             message = queue.get(timeout=1.0)
-        except Exception:  # queue.Empty: check the worker is still alive
+        except Empty:  # nothing yet: check the worker is still alive
             if job._process is not None and not job._process.is_alive():
                 job.status, job.errors = "failed", ["the worker process stopped unexpectedly"]
                 return

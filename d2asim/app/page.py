@@ -369,27 +369,26 @@ def compare_page() -> None:
     st.title("Compare options")
     current, scenario = loaded(), edited_scenario()
     if current is None or scenario is None:
-        st.write("Load a scenario on the Scenario page first: it is the baseline.")
+        st.write("Load a scenario on the Scenario page first (and fix any problem in the form): it is the baseline.")
         return
-    st.write(f"Baseline: **{current.scenario.name}** (as loaded). Options run on the same patients.")
-    use_edited = st.checkbox("Include the form's edited scenario as an option",
-                             value=bool(edits()), key="compare_edited")
-    names = [n for n in inputs.bundled_scenarios() if n != current.file_name]
-    chosen = st.multiselect("Bundled options", names, key="compare_bundled")
-    reps, seed = reps_and_seed("compare", current.scenario)
+    st.write(f"Baseline: **{scenario.name}**, the scenario in the form"
+             + (" (with your changes)." if edits() else ".")
+             + " Each option below is the baseline with that option's own changes; all run on the same patients.")
+    names = [n for n in inputs.bundled_scenarios() if inputs.option_layer(n)
+             and n != current.file_name]
+    chosen = st.multiselect("Options (bundled option files: what each changes)", names, key="compare_bundled")
+    reps, seed = reps_and_seed("compare", scenario)
     if st.button("Compare", key="compare_button", type="primary"):
         try:
-            options = [inputs.load_bundled(session_folder(), n).scenario for n in chosen]
+            options = [inputs.with_option(scenario, inputs.option_layer(n), Path(n).stem)
+                       for n in chosen]
         except ScenarioError as exc:
             show_errors(exc.lines)
             return
-        if use_edited:
-            options.insert(0, scenario.model_copy(update={"name": st.session_state.get("option_name")
-                                                          or f"{scenario.name}_option"}))
         if not options:
             show_errors(["compare: choose at least one option"])
         else:
-            start_job("compare_job", "compare", [current.scenario, *options], seed, reps)
+            start_job("compare_job", "compare", [scenario, *options], seed, reps)
     job = job_status("compare_job")
     if job is not None and job.folder is not None:
         compare_results(job.folder)
@@ -405,8 +404,8 @@ def compare_results(folder: Path) -> None:
         m = describe(str(r["metric"]))
         rows.append({**({"scope": r["scope"]} if "scope" in r else {}), "option": r["option"], "metric": m.label,
                      "difference (option − baseline)": m.text(r["difference"], signed=True),
-                     "95% CI": f"{m.text(r['ci_low'], True)} to {m.text(r['ci_high'], True)}", "unit": m.unit,
-                     "in words": distinguishable_words(bool(r["distinguishable"]))})
+                     "95% CI": f"{m.text(r['ci_low'], True)} to {m.text(r['ci_high'], True)}",
+                     "in words": distinguishable_words(bool(r["distinguishable"])), "unit": m.unit})
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="comparison_table")
     saved = table[table["metric"] == "bed_days_saved"]
     for r in saved.to_dict("records"):
@@ -421,7 +420,7 @@ def compare_results(folder: Path) -> None:
 
 # ---------------------------------------------------------- sweep / capacity
 def sweep_page() -> None:
-    st.title("Sweep and capacity needed")
+    st.title("Sweep and capacity")
     scenario = edited_scenario()
     if scenario is None:
         st.write("Load a scenario on the Scenario page first.")

@@ -24,6 +24,7 @@ COMMANDS = {
     "warmup": ("d2asim.cli.experiments", "warmup_command"),
     "report": ("d2asim.report.command", "report_command"),
     "calibrate": ("d2asim.calibration.command", "calibrate_command"),
+    "init": ("d2asim.cli.init", "init_command"),
 }
 
 

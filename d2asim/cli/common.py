@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -57,19 +59,37 @@ def backend_options(func: F) -> F:
 
 
 
+class Terminated(Exception):
+    """SIGTERM arrived while replications were running."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 @contextmanager
 def keeps_finished_work(folder: object, resume: str) -> Iterator[None]:
-    """On Ctrl-C (exit 130) or a worker process that died (exit 1), say that the
-    finished replications are kept in ``folder`` and how to ``resume``."""
+    """On Ctrl-C (exit 130), SIGTERM (exit 143) or a worker process that died (exit 1),
+    stop every worker, say that the finished replications are kept in ``folder`` and
+    how to ``resume``."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         yield
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: finished replications are kept in {folder}; finish with: {resume}", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo(f"terminated (SIGTERM): finished replications are kept in {folder}; finish with: {resume}",
+                   err=True)
+        sys.exit(128 + signal.SIGTERM)
     except BrokenProcessPool:
         click.echo(f"error: a worker process died (out of memory or killed); finished replications are kept "
                    f"in {folder}; finish with: {resume}", err=True)
         sys.exit(1)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def reps_option(default_help: str = "replications [default: run.replications of the first scenario]") -> Any:

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
 from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_input, reps_option
 from d2asim.experiments.capacity import Target
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.sweep import parse_set
-from d2asim.experiments.warmup import BATCH_DAYS, suggest_warmup
+from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggest_warmup
 from d2asim.headline import comparison_text
 from d2asim.report.command import report_option, write_report
 from d2asim.scenario.errors import ScenarioError
@@ -127,22 +128,40 @@ def capacity_needed_command(scenario_file: Path, service: str, target_text: str,
 @reps_option("replications [default: 10]")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
 @click.option("--days", type=click.IntRange(min=4 * BATCH_DAYS), default=None,
-              help="days to simulate from empty [default: warm-up + duration]")
+              help="days to simulate with no warm-up [default: warm-up + duration]")
+@click.option("--empty", is_flag=True, help="start empty, ignoring the scenario's initial_state")
 @backend_options
 @reports_bad_input
-def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days: int | None,
+def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days: int | None, empty: bool,
                    workers: int | None, dask_address: str | None, quiet: bool) -> None:
-    """Suggest a warm-up period (MSER-5 on mean daily acute occupancy from an empty start)."""
+    """Suggest a warm-up period: MSER-5 on every stock (acute occupancy, admission queue,
+    each service's occupancy and queue); says which stock needs the longest and why."""
     scenario = load_scenario(scenario_file)
     days = days or scenario.run.warmup_days + scenario.run.duration_days
     reps = reps or 10
     seed = scenario.run.seed if seed is None else seed
-    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet))
-    settled = series["acute_occupied"].iloc[suggested:].mean()
-    click.echo(
-        f"Suggested warm-up: {suggested} days (now {scenario.run.warmup_days}).\n"
-        f"How: {reps} replications started empty and ran {days} days with no warm-up; the mean daily acute "
-        f"occupancy across them was averaged in {BATCH_DAYS}-day batches and MSER-5 chose the truncation "
-        f"that minimises the standard error of the remaining mean, rounded up to whole weeks. "
-        f"Mean occupancy after it: {settled:.1f} beds (day 0: {series['acute_occupied'].iloc[0]:.1f})."
-    )
+    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
+    click.echo(warmup_text(scenario, judge_stocks(series, stock_columns(scenario)), suggested, reps, days, empty))
+
+
+def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, days: int, empty: bool) -> str:
+    """The verdict of ``d2asim warmup``: the suggestion, the stock that sets it and every stock's row."""
+    start = "empty" if empty or scenario.initial_state is None else "from the scenario's initial_state"
+    longest = stocks.sort_values("truncation_days", ascending=False, kind="stable").iloc[0]
+    lines = [
+        f"Suggested warm-up: {suggested} days (now {scenario.run.warmup_days}).",
+        f"How: {reps} replications started {start} and ran {days} days with no warm-up; each stock's daily mean "
+        f"across them was averaged in {BATCH_DAYS}-day batches and MSER-5 chose the truncation that minimises "
+        "the standard error of the remaining mean; the suggestion is the longest, rounded up to whole weeks.",
+        f"Longest: {longest['stock']}, {longest['truncation_days']} days (day 0: {longest['day0']:.1f}, "
+        f"after the cut: {longest['level_after']:.1f}).",
+    ]
+    unsettled = stocks[~stocks["settled"]]
+    if len(unsettled):
+        lines.append("Not settled within the run (no warm-up inside it can be trusted for these): "
+                     + "; ".join(f"{r.stock}: {r.why_not}" for r in unsettled.itertuples()) + ".")
+    header = f"{'stock':24s} {'cut (days)':>10s} {'day 0':>9s} {'after cut':>10s} {'2nd-half change':>16s}  settled"
+    lines += ["", header, "-" * len(header)]
+    lines += [f"{r.stock:24s} {r.truncation_days:>10d} {r.day0:>9.1f} {r.level_after:>10.1f} "
+              f"{r.second_half_change:>+16.1f}  {'yes' if r.settled else 'no'}" for r in stocks.itertuples()]
+    return "\n".join(lines)

@@ -12,11 +12,14 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.costs import ratio_interval
 from d2asim.runner import Executor, ReplicationResult, RunResult, Store, Task, execute
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
 
 BED_DAYS_SAVED = "bed_days_saved"
+COST_PER_BED_DAY_SAVED = "cost_per_bed_day_saved_gbp"  # extra commissioning + spot cost / bed days saved
+PAID = "commissioning_and_spot_cost_gbp"
 
 
 def run_scenarios(
@@ -49,7 +52,10 @@ def run_scenarios(
 def paired_differences(baseline: RunResult, option: RunResult) -> pd.DataFrame:
     """One row per metric present in both: baseline mean, option mean, mean of the
     paired difference (option - baseline) and its 95% CI, plus ``bed_days_saved``
-    (baseline acute bed days - option acute bed days: positive means saved)."""
+    (baseline acute bed days - option acute bed days: positive means saved) and
+    ``cost_per_bed_day_saved_gbp`` (extra commissioning + spot cost / bed days saved,
+    ratio of the means with Fieller's CI; NaN when bed days saved are not
+    distinguishable from zero). Both rows have baseline 0."""
     base = baseline.metrics_table()
     other = option.metrics_table()
     rows = []
@@ -58,6 +64,12 @@ def paired_differences(baseline: RunResult, option: RunResult) -> pd.DataFrame:
         rows.append(_row(metric, base[metric].to_numpy(), other[metric].to_numpy(), diff))
     saved = base["acute_bed_days"].to_numpy() - other["acute_bed_days"].to_numpy()
     rows.insert(0, _row(BED_DAYS_SAVED, np.zeros_like(saved), saved, saved))
+    if PAID in base.columns and PAID in other.columns:
+        extra = other[PAID].to_numpy() - base[PAID].to_numpy()
+        ratio = ratio_interval(extra, saved)
+        rows.append({"metric": COST_PER_BED_DAY_SAVED, "baseline": 0.0, "option_value": ratio["mean"],
+                     "difference": ratio["mean"], "ci_low": ratio["ci_low"], "ci_high": ratio["ci_high"],
+                     "distinguishable": bool(ratio["ci_low"] > 0 or ratio["ci_high"] < 0)})
     return pd.DataFrame(rows)
 
 

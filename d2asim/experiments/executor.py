@@ -13,7 +13,10 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
+from d2asim.experiments.orphans import watch_parent
 from d2asim.runner import OnResult, ReplicationResult, Task, run_task
+
+STOP_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ class Backend:
 
 
 def _run_pool(tasks: list[Task], workers: int, collect: OnResult) -> None:
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
+    """Run on local worker processes; on any exception (Ctrl-C, SIGTERM turned into an
+    exception by the CLI, a dead worker) every worker is stopped before it propagates."""
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), initializer=watch_parent)
     try:
         pending: set[Future[tuple[Hashable, ReplicationResult]]] = {pool.submit(run_task, t) for t in tasks}
         while pending:
@@ -67,9 +72,21 @@ def _run_pool(tasks: list[Task], workers: int, collect: OnResult) -> None:
             for future in done:
                 collect(*future.result())
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the worker processes now."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(STOP_WAIT_SECONDS)
+        if process.is_alive():
+            process.kill()
 
 
 def _run_dask(tasks: list[Task], address: str, collect: OnResult) -> None:

@@ -92,7 +92,14 @@ _TABLE: tuple[Metric, ...] = (
     _m("care_home_admissions_65plus", "Care-home admissions 65+", "patients", "patients", 0),
     _m("care_home_admissions_65plus_per_100k_per_year", "Care-home admissions 65+ per 100,000",
        "per 100,000 a year", "rate", 1),
-    _m("cost_total_gbp", "Cost of acute and community care", "GBP", "gbp", 0),
+    _m("cost_total_gbp", "Cost of acute and community care (occupied days)", "GBP", "gbp", 0),
+    _m("commissioning_cost_gbp", "Commissioning cost (block contracts, used or not)", "GBP", "gbp", 0),
+    _m("spot_cost_gbp", "Spot-purchase cost (occupied days)", "GBP", "gbp", 0),
+    _m("acute_bed_days_cost_gbp", "Value of acute bed days (cash only if beds close)", "GBP", "gbp", 0),
+    _m("commissioning_and_spot_cost_gbp", "Commissioning and spot-purchase cost", "GBP", "gbp", 0),
+    _m("net_cost_gbp", "Net cost (commissioning + spot + value of acute bed days)", "GBP", "gbp", 0),
+    _m("cost_per_bed_day_saved_gbp", "Extra commissioning and spot cost per acute bed day saved", "GBP a bed day",
+       "gbp", 0, can_be_negative=True),
     # families: one value per member (the {} in the label)
     _m("delay_band_pct", "Discharges delayed {} days", "%", "percent", 1),
     _m("discharges_by_pathway", "Discharges alive, {}", "patients", "patients", 0),
@@ -108,6 +115,7 @@ _TABLE: tuple[Metric, ...] = (
     _m("service_wait_mean_days", "Wait for a place, {}", "days", "days", 2),
     _m("service_starts", "Starts, {}", "patients", "patients", 0),
     _m("cost_gbp", "Cost, {}", "GBP", "gbp", 0),
+    _m("commissioning_cost_gbp_by_service", "Commissioning cost, {}", "GBP", "gbp", 0),
 )
 METRICS: dict[str, Metric] = {m.key: m for m in _TABLE}
 
@@ -117,11 +125,14 @@ RUN_HEADLINE = (
     "admission_wait_mean_hours", "admission_wait_p95_hours", "admissions_waiting_over_12h", "discharges",
     "delayed_bed_days", "delayed_bed_days_acute", "dtoc_beds_per_day", "dtoc_rate_per_100k_adults",
     "pct_discharges_delayed", "pct_65plus_at_home_91_days_after_reablement",
-    "care_home_admissions_65plus_per_100k_per_year", "cost_total_gbp",
+    "care_home_admissions_65plus_per_100k_per_year", "commissioning_cost_gbp", "spot_cost_gbp",
+    "acute_bed_days_cost_gbp",
 )  # fmt: skip
 RUN_BREAKDOWNS = ("delayed_bed_days_by_pathway", "service_utilisation_pct", "service_wait_mean_days")
 COMPARE_KEYS = (
-    "bed_days_saved", "delayed_bed_days", "dtoc_rate_per_100k_adults", "admission_wait_mean_hours", "cost_total_gbp",
+    "bed_days_saved", "delayed_bed_days", "dtoc_rate_per_100k_adults", "admission_wait_mean_hours",
+    "commissioning_cost_gbp", "spot_cost_gbp", "cost_per_bed_day_saved_gbp", "acute_bed_days_cost_gbp",
+    "net_cost_gbp",
 )  # fmt: skip
 SWEEP_KEYS = (
     "acute_occupancy_mean", "acute_bed_days", "admission_wait_mean_hours", "delayed_bed_days",

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.costs import cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.whereabouts import at_home
@@ -36,7 +37,7 @@ def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) 
     out.update(_delays(log, scenario, window))
     out.update(_services(log, scenario, reported, window))
     out.update(_outcomes(log, scenario, window))
-    out.update(_costs(out, scenario))
+    out.update(cost_metrics(out, scenario, reported))
     return out
 
 
@@ -173,15 +174,4 @@ def _outcomes(log: EventLog, scenario: Scenario, window: tuple[float, float]) ->
     if pop65:
         years = (window[1] - window[0]) / DAYS_PER_YEAR
         out["care_home_admissions_65plus_per_100k_per_year"] = float(older_admitted.sum()) / years / pop65 * PER_100K
-    return out
-
-
-def _costs(metrics: dict[str, float], scenario: Scenario) -> dict[str, float]:
-    acute = scenario.acute
-    delayed_rate = acute.bed_day_cost_gbp if acute.delayed_bed_day_cost_gbp is None else acute.delayed_bed_day_cost_gbp
-    delayed = metrics["delayed_bed_days_acute"]
-    out = {"cost_gbp.acute": (metrics["acute_bed_days"] - delayed) * acute.bed_day_cost_gbp + delayed * delayed_rate}
-    for name, spec in scenario.services.items():
-        out[f"cost_gbp.{name}"] = metrics[f"service_bed_days.{name}"] * spec.cost_per_day_gbp
-    out["cost_total_gbp"] = sum(out.values())
     return out

@@ -7,10 +7,12 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.costs import capacity_column
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import DELAY_CAUSES, PATHWAYS, SERVICE_NAMES, Scenario
@@ -58,11 +60,13 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
     }
     services = log.table("services")
-    for name in scenario.services:
+    for name, spec in scenario.services.items():
         idx = SERVICE_NAMES.index(name)
         mine = services["service"] == idx
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == DELAY_CAUSES.index(name))
+        if math.isfinite(spec.places()):
+            cols[capacity_column(name)] = np.full(n_days, float(spec.places()))
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))

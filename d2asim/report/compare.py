@@ -3,8 +3,10 @@
 comparison.csv has one row per option x metric with columns ``option, metric,
 baseline, option_value, difference, ci_low, ci_high`` (the CI is for ``difference``).
 Metric ``bed_days_saved`` is positive when the option saves bed days; for a cost
-metric (default ``cost_total_gbp``, GBP) ``difference`` is option minus baseline,
-so positive means the option costs more.
+metric (default ``commissioning_and_spot_cost_gbp``: block contracts paid used or not,
+plus spot-purchased occupied days, GBP) ``difference`` is option minus baseline, so
+positive means the option costs more to commission. Acute bed days avoided are never
+counted as money here: they release cash only if beds close.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from d2asim.report.data import read_csv
 
 COMPARISON_COLUMNS = ("option", "metric", "baseline", "option_value", "difference", "ci_low", "ci_high")
 SAVED_METRIC = "bed_days_saved"  # bed days, positive = saved
-COST_METRIC = "cost_total_gbp"  # GBP, difference = option - baseline
+COST_METRIC = "commissioning_and_spot_cost_gbp"  # GBP, difference = option - baseline
 
 
 def read_comparison(path: Path) -> pd.DataFrame:
@@ -94,8 +96,9 @@ def bed_days_saved_chart(comparison: pd.DataFrame, charts_dir: Path, footer: str
 def cost_vs_bed_days_chart(comparison: pd.DataFrame, charts_dir: Path, footer: str = "",
                            cost_metric: str = COST_METRIC, saved_metric: str = SAVED_METRIC,
                            stem: str = "cost_vs_bed_days") -> Path | None:
-    """Scatter of extra cost (GBP, option - baseline) against bed days saved, one point
-    per option with 95% CI error bars on both axes. None if either metric is absent."""
+    """Scatter of the extra cost of commissioned and spot-purchased care (GBP, option -
+    baseline) against acute bed days saved, one point per option with 95% CI error bars
+    on both axes. None if either metric is absent."""
     saved, cost = _metric(comparison, saved_metric), _metric(comparison, cost_metric)
     both = saved.merge(cost, left_index=True, right_index=True, suffixes=("_saved", "_cost"))
     if both.empty:
@@ -113,18 +116,18 @@ def cost_vs_bed_days_chart(comparison: pd.DataFrame, charts_dir: Path, footer: s
                         elinewidth=1.0, markeredgecolor=style.BLACK, markeredgewidth=0.6, zorder=3)
         ax.margins(x=0.15, y=0.15)
         _include_zero(ax)
-        for x, y, ha, va, text in ((0.99, 0.02, "right", "bottom", "saves bed days and money"),
-                                   (0.99, 0.98, "right", "top", "saves bed days, costs more"),
-                                   (0.01, 0.98, "left", "top", "adds bed days, costs more"),
-                                   (0.01, 0.02, "left", "bottom", "adds bed days, costs less")):
+        for x, y, ha, va, text in ((0.99, 0.02, "right", "bottom", "saves bed days, costs less to commission"),
+                                   (0.99, 0.98, "right", "top", "saves bed days, costs more to commission"),
+                                   (0.01, 0.98, "left", "top", "adds bed days, costs more to commission"),
+                                   (0.01, 0.02, "left", "bottom", "adds bed days, costs less to commission")):
             ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=8, color=style.GREY,
                     style="italic")
         ax.yaxis.set_major_formatter(FuncFormatter(_gbp))
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.grid(axis="x", visible=True)
-        ax.set_xlabel("Bed days saved against the baseline (bed days)")
-        ax.set_ylabel("Change in cost against the baseline\n(GBP; below zero: costs less)")
-        ax.set_title("Change in cost against bed days saved, per option")
+        ax.set_xlabel("Acute bed days saved against the baseline (bed days; not cash unless beds close)")
+        ax.set_ylabel("Extra cost of commissioned and spot-purchased care\n(GBP; block places paid used or not)")
+        ax.set_title("What each option costs to commission against the acute bed days it saves")
         style.place_labels(ax, list(both["difference_saved"]), list(both["difference_cost"]),
                            [str(o) for o in both.index])
         return style.save(fig, charts_dir, stem)["png"]

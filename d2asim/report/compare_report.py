@@ -8,6 +8,7 @@ comparison.csv values and the text shown), scenarios.csv and charts/ into the fo
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 
-SAVED, COST, DTOC = "bed_days_saved", "cost_total_gbp", "dtoc_rate_per_100k_adults"
+SAVED, COST, DTOC = "bed_days_saved", "commissioning_and_spot_cost_gbp", "dtoc_rate_per_100k_adults"
+PER_BED_DAY = "cost_per_bed_day_saved_gbp"
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,9 @@ def diff_rows(comparison: pd.DataFrame) -> list[DiffRow]:
             if key not in by_metric.index:
                 continue
             r, m = by_metric.loc[key], describe(key)
-            # bed_days_saved has no levels (comparison.csv holds 0 and the saving itself)
-            base = None if key == SAVED else float(r["baseline"])
-            value = None if key == SAVED else float(r["option_value"])
+            # bed days saved and cost per bed day saved have no levels (comparison.csv holds 0 and the value)
+            base = None if key in (SAVED, PER_BED_DAY) else float(r["baseline"])
+            value = None if key in (SAVED, PER_BED_DAY) else float(r["option_value"])
             lo, hi = float(r["ci_low"]), float(r["ci_high"])
             dist = bool(r["distinguishable"]) if "distinguishable" in r.index else bool(lo > 0 or hi < 0)
             diff = float(r["difference"])
@@ -123,36 +125,29 @@ def saved_caption(comparison: pd.DataFrame, days: int, reps: int) -> Caption:
     return Caption(finding, note)
 
 
-def cost_caption(comparison: pd.DataFrame, reps: int) -> Caption:
-    saved, cost = _of(comparison, SAVED), _of(comparison, COST)
-    both = saved.merge(cost, left_index=True, right_index=True, suffixes=("_saved", "_cost"))
-    n = len(both)
-    cheaper = both[(both["difference_saved"] > 0) & (both["difference_cost"] < 0)]
-    dearer = both[(both["difference_saved"] > 0) & (both["difference_cost"] > 0)]
-    same = both[(both["difference_saved"] > 0) & (both["difference_cost"] == 0)]
-    worse = both[both["difference_saved"] <= 0]
+def cost_caption(comparison: pd.DataFrame, reps: int, bed_day_value: str) -> Caption:
+    """What each option costs to commission (block contracts and spot purchases) per acute
+    bed day saved. Never "cheaper" from occupied days: acute bed days avoided are stated as a
+    value that is cash-releasing only if beds close."""
+    saved, cost, per = _of(comparison, SAVED), _of(comparison, COST), _of(comparison, PER_BED_DAY)
     parts = []
-    if len(cheaper):
-        low, high = cheaper["difference_cost"].idxmax(), cheaper["difference_cost"].idxmin()
-        who = f"All {n}" if len(cheaper) == n and n > 1 else f"{len(cheaper)} of {n}"
-        r = cheaper.loc[high]
-        most = (f"{_gbp(-r['difference_cost'])} less ({high}; 95% CI {_gbp(-r['ci_high_cost'])} to "
-                f"{_gbp(-r['ci_low_cost'])} less)")
-        spread = (f"from {_gbp(-cheaper.loc[low, 'difference_cost'])} less ({low}) to {most}"
-                  if len(cheaper) > 1 else most)
-        parts.append(f"{who} options saved bed days and cost less than the baseline over the period: {spread}")
-    if len(dearer):
-        per = dearer["difference_cost"] / dearer["difference_saved"]
-        best = per.idxmin()
-        parts.append(f"{len(dearer)} of {n} options saved bed days at extra cost; the least per bed day saved "
-                     f"was {best}, {_gbp(per[best])} a bed day")
-    if len(same):
-        parts.append(f"{_names(list(same.index))} saved bed days at no change in cost")
-    if len(worse):
-        parts.append(f"{_names(list(worse.index))} did not save bed days")
+    for option, r in saved.iterrows():
+        c = cost.loc[option]
+        spend = (f"{'costs' if c['difference'] >= 0 else 'spends'} {_gbp(abs(c['difference']))} "
+                 f"{'more' if c['difference'] >= 0 else 'less'} on commissioned and spot-purchased care "
+                 f"(95% CI {_gbp(c['ci_low'])} to {_gbp(c['ci_high'])})")
+        if r["ci_low"] <= 0:
+            parts.append(f"{option} {spend}; its bed days saved are not distinguishable from zero")
+            continue
+        text = f"{option} {spend} for {num(r['difference'], 0)} acute bed days saved"
+        if option in per.index and c["difference"] > 0 and not math.isnan(per.loc[option, "ci_low"]):
+            p = per.loc[option]
+            text += f", {_gbp(p['difference'])} a bed day (95% CI {_gbp(p['ci_low'])} to {_gbp(p['ci_high'])})"
+        parts.append(text)
     finding = "; ".join(parts) + "."
-    note = (f"Points: means of {reps} paired differences; bars: 95% CIs. Costs count occupied acute bed days "
-            "and occupied service days at their daily rates; places funded but standing empty are not costed.")
+    note = (f"Points: means of {reps} paired differences; bars: 95% CIs. Cost counts block-contract places "
+            "for every day they are commissioned, used or not, plus spot-purchased occupied days. Acute bed days "
+            f"avoided are not counted as money: valued at {bed_day_value}, they release cash only if beds close.")
     return Caption(finding, note)  # may start with an option's name: not capitalised
 
 
@@ -204,10 +199,23 @@ def _method(multi: MultiRun, n_options: int, target: float) -> list[str]:
         "is delayed patients per day per 100,000 adults aged 18+ (ASCOF 2C"
         + (f"; the baseline charts show the target {target:g}" if target != DEFAULT_TARGET else
            f"; the baseline charts show the 2017 Better Care Fund expectation of {DEFAULT_TARGET:g}") + ").",
-        "Costs are acute bed days (delayed days at their own rate if the scenario sets one) and occupied days of "
-        "each downstream service at its cost per day, over the reported period. The cost of places that are "
-        "funded but stand empty is not included, so extra capacity costs more to commission than shown here.",
+        "Commissioning cost is what block contracts pay: commissioned places x the price per place per day x "
+        "the days they are commissioned, used or not. Spot-purchase cost is occupied days x the price per "
+        "occupied day. Acute bed days are valued at the scenario's cost of a bed day (delayed days at their own "
+        "rate if set); that value is cash-releasing only if beds close, so it is stated separately and never "
+        "counted as a saving in the commissioning cost. Net cost = commissioning + spot - value of acute bed "
+        "days avoided; cost per bed day saved = extra commissioning and spot cost / acute bed days saved "
+        "(ratio of the means, Fieller's 95% CI; not given when the bed days saved are not distinguishable "
+        "from zero).",
     ]
+
+
+def bed_day_value(scenario: dict[str, Any]) -> str:
+    """'£345 a bed day (£346 a delayed bed day)' from a resolved scenario."""
+    acute = scenario.get("acute") or {}
+    cost, delayed = acute.get("bed_day_cost_gbp") or 0, acute.get("delayed_bed_day_cost_gbp")
+    text = f"£{cost:,.0f} a bed day"
+    return text + (f" (£{delayed:,.0f} a delayed bed day)" if delayed is not None and delayed != cost else "")
 
 
 def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[DiffRow], target: float,
@@ -241,14 +249,15 @@ def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[Di
     if dtoc:
         findings.append(dtoc)
     if charts.get("cost_vs_bed_days"):
-        cap = cost_caption(comparison, reps)
+        cap = cost_caption(comparison, reps, bed_day_value(multi.scenarios[0]))
         findings.append(cap.finding)
         blocks.append(Figure(charts["cost_vs_bed_days"], f"{CHARTS_DIR}/cost_vs_bed_days.png",  # type: ignore[arg-type]
-                             "Scatter chart of the change in cost against bed days saved, one point per option",
+                             "Scatter chart of the extra commissioning and spot cost against acute bed days saved, "
+                             "one point per option",
                              cap, "cost_vs_bed_days"))
     else:
-        blocks.append(Para("Not shown: cost against bed days saved (the scenarios set no costs: "
-                           "`acute.bed_day_cost_gbp`, `services.*.cost_per_day_gbp`).", note=True))
+        blocks.append(Para("Not shown: cost against bed days saved (the scenarios set no service prices: "
+                           "`services.*.cost_per_place_per_day_gbp`, `services.*.cost_per_day_gbp`).", note=True))
     sub = multi.subfolders[0]
     blocks.append(Heading(f"4. The baseline in detail: {base_name}"))
     blocks.append(Para(f"The baseline's own run report is in the sub-folder `{sub}/` (`report.html`, `report.md`); "

@@ -158,7 +158,9 @@ def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
         if spec.get("max_duration_days"):
             episode += f", at most {_n(spec['max_duration_days'])} days"
         text = f"{capacity}; episode {episode}"
+        if spec.get("cost_per_place_per_day_gbp"):
+            text += f"; block contract £{spec['cost_per_place_per_day_gbp']:,.0f} per place per day, used or not"
         if spec.get("cost_per_day_gbp"):
-            text += f"; £{spec['cost_per_day_gbp']:,.0f} per day"
+            text += f"; spot £{spec['cost_per_day_gbp']:,.0f} per occupied day"
         rows.append(("Downstream services", _first_upper(service_label(scenario, name)), text))
     return rows

@@ -286,7 +286,12 @@ class Service(Strict):
     outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
         default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
     )
-    cost_per_day_gbp: NonNegativeFloat = Field(0.0, description="cost per occupied day, GBP")
+    cost_per_day_gbp: NonNegativeFloat = Field(
+        0.0, description="spot purchase: cost per occupied day, GBP (paid only for days a place is used)"
+    )
+    cost_per_place_per_day_gbp: NonNegativeFloat = Field(
+        0.0, description="block contract: cost per commissioned place per day, GBP (paid whether used or not)"
+    )
     counts_as_dtoc: bool = Field(
         False, description="delays while occupying this service count as (non-acute) DTOC days"
     )
@@ -296,6 +301,15 @@ class Service(Strict):
     def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
         check_shares(v)
         return v
+
+    @model_validator(mode="after")
+    def _block_needs_places(self) -> Service:
+        if self.cost_per_place_per_day_gbp > 0 and self.capacity is None:
+            raise ValueError(
+                "cost_per_place_per_day_gbp: a block contract pays for commissioned places, "
+                "so it needs a finite capacity (use cost_per_day_gbp for unlimited spot purchase)"
+            )
+        return self
 
     def places(self) -> float:
         """Concurrent places (math.inf when unlimited)."""
