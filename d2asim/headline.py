@@ -9,6 +9,7 @@ import pandas as pd
 
 from d2asim.experiments.compare import BED_DAYS_SAVED, COST_PER_BED_DAY_SAVED
 from d2asim.metrics.registry import COMPARE_KEYS, RUN_BREAKDOWNS, RUN_HEADLINE, describe
+from d2asim.metrics.stability import warning_lines
 
 
 def headline_keys(metrics: dict[str, Any]) -> list[str]:
@@ -37,11 +38,13 @@ def headline_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def headline_text(doc: dict[str, Any]) -> str:
-    """A fixed-width table of the headline metrics with 95% confidence intervals."""
+    """A fixed-width table of the headline metrics with 95% confidence intervals, any
+    warnings (queues growing) first and how waits are counted last."""
     rows = headline_rows(doc["metrics"])
     header = ("Metric", "Mean", "95% CI", "Unit")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = [
+        *warning_lines(doc.get("warnings", [])),
         f"Scenario {doc['scenario']!r}: {doc['replications']} replications, seed {doc['seed']}, "
         f"{doc['period']['duration_days']} days from {doc['period']['start_date']} "
         f"(after {doc['period']['warmup_days']} warm-up days)",
@@ -50,6 +53,8 @@ def headline_text(doc: dict[str, Any]) -> str:
     ]
     for label, mean, ci, unit in rows:
         lines.append(f"{label.ljust(widths[0])}  {mean.rjust(widths[1])}  {ci.rjust(widths[2])}  {unit}")
+    if "waits" in doc:
+        lines.append(f"Note: {doc['waits']}.")
     return "\n".join(lines)
 
 

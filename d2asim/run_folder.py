@@ -28,10 +28,11 @@ from typing import Any
 import yaml
 
 from d2asim import __version__
+from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
-from d2asim.summary import series_spread, summarise, summary_frame
+from d2asim.summary import series_spread, summarise
 
 OUTPUTS = Path("outputs")
 
@@ -110,7 +111,9 @@ def summary_document(result: RunResult, extra: dict[str, Any] | None = None) -> 
             "warmup_days": result.scenario.run.warmup_days,
         },
         **(extra or {}),
-        "metrics": summarise(result.metrics_table()),
+        "warnings": result.warnings(),
+        "waits": WAITS_NOTE,
+        "metrics": summarise(result.metrics_table(), result.ceilings()),
     }
 
 
@@ -121,7 +124,7 @@ def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = No
     if not scenario_file.exists():
         scenario_file.write_text(yaml.safe_dump(scenario_to_dict(result.scenario), sort_keys=False, allow_unicode=True))
     result.metrics_table().to_csv(folder / "replications.csv", float_format="%.6g")
-    summary_frame(result.metrics_table()).to_csv(folder / "metrics.csv", float_format="%.6g")
+    result.summary().to_csv(folder / "metrics.csv", float_format="%.6g")
     daily = result.daily_table()
     daily.to_csv(folder / "daily.csv", index=False, float_format="%.4f")
     series_spread(daily).to_csv(folder / "daily_summary.csv", index=False, float_format="%.4f")

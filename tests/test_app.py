@@ -55,15 +55,34 @@ def test_csv_paths_and_names_are_checked_before_reading(tmp_path: Path) -> None:
         inputs.load_upload(tmp_path, {"big.yaml": b"#" * (inputs.MAX_UPLOAD_BYTES + 1)}, "big.yaml")
 
 
-def test_errors_are_those_of_validate_without_server_paths(tmp_path: Path) -> None:
+def _validate_words(folder: Path, name: str, content: bytes, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What ``d2asim validate NAME`` prints for the file, run from its folder (the
+    folder's own path, which the loader may show, left out)."""
+    from click.testing import CliRunner
+
+    from d2asim.cli import main
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    with monkeypatch.context() as patch:
+        patch.chdir(folder)
+        result = CliRunner().invoke(main, ["validate", name])
+    assert result.exit_code == 2
+    return [line.removeprefix("error: ").replace(f"{folder.resolve()}/", "") for line in result.output.splitlines()]
+
+
+def test_errors_are_those_of_validate_without_server_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = b"name: x\narrivals: [1, 2\n"
     with pytest.raises(ScenarioError) as caught:
-        inputs.load_upload(tmp_path, {"broken.yaml": b"name: x\narrivals: [1, 2\n"}, "broken.yaml")
-    assert caught.value.lines == ["broken.yaml: YAML syntax error (line 3, column 1): expected ',' or ']', "
-                                  "but got '<stream end>'"]
+        inputs.load_upload(tmp_path / "session", {"broken.yaml": broken}, "broken.yaml")
+    assert caught.value.lines == _validate_words(tmp_path / "cli", "broken.yaml", broken, monkeypatch)
+    assert caught.value.lines[0].startswith("broken.yaml: YAML syntax error (line 3")
     data = _short()
     data["acute"]["beds"] = 0
+    bad = yaml.safe_dump(data).encode()
     with pytest.raises(ScenarioError) as caught:
-        inputs.load_upload(tmp_path, {"bad.yaml": yaml.safe_dump(data).encode()}, "bad.yaml")
+        inputs.load_upload(tmp_path / "session", {"bad.yaml": bad}, "bad.yaml")
+    assert caught.value.lines == _validate_words(tmp_path / "cli", "bad.yaml", bad, monkeypatch)
     assert caught.value.lines == ["bad.yaml: acute.beds: Input should be greater than 0 (got 0)"]
 
 
@@ -107,7 +126,7 @@ def test_form_problems_are_by_field_in_validate_words(tmp_path: Path) -> None:
 def test_bundled_options_apply_their_own_changes_to_any_baseline() -> None:
     assert inputs.option_layer("baseline.yaml") == {}
     layer = inputs.option_layer("d2a_p1_plus20.yaml")  # extends d2a.yaml, which extends baseline.yaml
-    base = load_scenario("scenarios/baseline.yaml", {"services.p1.capacity": 50})
+    base = load_scenario("scenarios/baseline.yaml", {"services.p1.capacity": 70})
     option = inputs.with_option(base, layer, "d2a_p1_plus20")
     assert option.pathways.settings["P1"].assessment.mode == "d2a" and option.services["p1"].capacity == 86
 

@@ -215,7 +215,7 @@ CASES = [
     Case(
         "yaml_syntax_error",
         {"s.yaml": "name: base\nacute:\n  beds: 400\n   oops: 1\n"},
-        [Expect(None, ["YAML syntax error", "(line 4, column 8)", "mapping values are not allowed here"])],
+        [Expect(None, ["YAML syntax error", "(line 4, column 8)", "mapping values are not allowed"])],
     ),
     Case(
         "yaml_invalid_date",  # PyYAML raised a bare ValueError here (traceback) before the fix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,19 @@ from d2asim.experiments.executor import Backend
 from d2asim.experiments.sweep import parse_set
 from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggest_warmup
 from d2asim.headline import comparison_text
+from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
+from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
 from d2asim.service import find_capacity, plan_compare, plan_sweep, reopen, run_job
+
+
+def echo_warnings(runs: Sequence[RunResult]) -> None:
+    """Print the queue-growth warnings of every scenario run (they also top the reports)."""
+    for run in runs:
+        for line in warning_lines(run.warnings(), run.scenario.name):
+            click.echo(line)
 
 
 @click.command("compare")
@@ -46,6 +56,7 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
     backend = Backend(workers, dask_address, progress=not quiet)
     with keeps_finished_work(job.folder, job.resume_command):
         outcome = run_job(job, backend)
+    echo_warnings(outcome.runs)
     click.echo(comparison_text(outcome.table, int(job.replications), job.seed))
     click.echo(f"\nFolder: {job.folder}")
     if report:
@@ -81,8 +92,10 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
                          str(scenario_file))
     backend = Backend(workers, dask_address, progress=not quiet)
     with keeps_finished_work(job.folder, job.resume_command):
-        table = run_job(job, backend).table
+        outcome = run_job(job, backend)
+    table = outcome.table
     shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(job.points[0]) + 3]
+    echo_warnings(outcome.runs)
     click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
     click.echo(f"\nFolder: {job.folder}")
     if report:

@@ -20,7 +20,6 @@ from d2asim.runner import Executor, RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schema import Scenario
-from d2asim.summary import mean_ci
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
@@ -75,7 +74,7 @@ class CapacitySearch:
             table = run.metrics_table()
             if self.target.metric not in table.columns:
                 raise ScenarioError([f"--target: unknown metric {self.target.metric!r}"])
-            self.evaluated[key] = mean_ci(table[self.target.metric].to_numpy(), floor=0.0)
+            self.evaluated[key] = run.interval(self.target.metric)
         return self.evaluated[key]
 
     def smallest(self, whole_interval: bool, start: int) -> int | None:

@@ -14,7 +14,6 @@ from d2asim.runner import Executor, RunResult, Store
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schema import Scenario
-from d2asim.summary import mean_ci
 
 
 def parse_set(expressions: Sequence[str]) -> dict[str, list[Any]]:
@@ -62,7 +61,7 @@ def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
         row: dict[str, Any] = {"point": i, **point}
         for metric in metrics:
             if metric in table.columns:
-                ci = mean_ci(table[metric].to_numpy(), floor=0.0)
+                ci = run.interval(metric)
                 row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
                             f"{metric}_ci_high": ci["ci_high"]})
         rows.append(row)

@@ -79,7 +79,7 @@ _TABLE: tuple[Metric, ...] = (
     _m("admission_wait_p95_hours", "Wait for an acute bed (95th percentile)", "hours", "hours", 1),
     _m("admissions_waiting_over_4h", "Admissions waiting over 4 hours", "patients", "patients", 0),
     _m("admissions_waiting_over_12h", "Admissions waiting over 12 hours", "patients", "patients", 0),
-    _m("still_waiting_for_bed_at_end", "Still waiting for a bed at the end", "patients", "patients", 0),
+    _m("still_waiting_for_bed_at_end", "Still waiting for an acute bed at the end", "patients", "patients", 0),
     _m("deaths_in_hospital", "Deaths in hospital", "patients", "patients", 0),
     _m("discharges", "Discharges alive", "patients", "patients", 0),
     _m("pct_discharges_delayed", "Discharges delayed 1+ days after ready", "%", "percent", 1),
@@ -114,6 +114,7 @@ _TABLE: tuple[Metric, ...] = (
     _m("service_waiting_mean", "Patients waiting for a place (mean), {}", "patients", "patients", 1),
     _m("service_wait_mean_days", "Wait for a place, {}", "days", "days", 2),
     _m("service_starts", "Starts, {}", "patients", "patients", 0),
+    _m("service_still_waiting_at_end", "Still waiting for a place at the end, {}", "patients", "patients", 0),
     _m("cost_gbp", "Cost, {}", "GBP", "gbp", 0),
     _m("commissioning_cost_gbp_by_service", "Commissioning cost, {}", "GBP", "gbp", 0),
 )
@@ -122,7 +123,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in _TABLE}
 # What each view shows, in order (keys of METRICS; families expand to their members)
 RUN_HEADLINE = (
     "acute_occupancy_mean", "acute_occupancy_pct", "pct_days_occupancy_above_92", "acute_bed_days",
-    "admission_wait_mean_hours", "admission_wait_p95_hours", "admissions_waiting_over_12h", "discharges",
+    "admission_wait_mean_hours", "admission_wait_p95_hours", "admissions_waiting_over_12h",
+    "still_waiting_for_bed_at_end", "discharges",
     "delayed_bed_days", "delayed_bed_days_acute", "dtoc_beds_per_day", "dtoc_rate_per_100k_adults",
     "pct_discharges_delayed", "pct_65plus_at_home_91_days_after_reablement",
     "care_home_admissions_65plus_per_100k_per_year", "commissioning_cost_gbp", "spot_cost_gbp",

@@ -2,7 +2,9 @@
 
 Keys are flat; a dot separates a metric from its breakdown
 (``delayed_bed_days_by_pathway.P1``). Units: bed days, beds, hours, %, GBP,
-per 100,000 population.
+per 100,000 population. Waits (``admission_wait_*``, ``service_wait_mean_days``)
+count the people still waiting at the end with their wait so far (censored at the
+horizon), so an overloaded queue can never show a short or zero wait.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
-from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
+from d2asim.scenario.schema import DELAY_CAUSES, ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
                ("21+", 21, math.inf))  # fmt: skip
 PER_100K = 100_000.0
 FOLLOW_UP_DAYS = 91.0  # ASCOF 2B: at home 91 days after discharge into reablement
 DAYS_PER_YEAR = 365.25
+WAITS_NOTE = ("waits include the people still waiting at the end of the period, counted with their wait "
+              "so far (censored at the end)")
 
 
 def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) -> dict[str, float]:
@@ -39,6 +43,16 @@ def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) 
     out.update(_outcomes(log, scenario, window))
     out.update(cost_metrics(out, scenario, reported))
     return out
+
+
+def metric_ceiling(metric: str, scenario: Scenario) -> float:
+    """The largest value a metric can take: 100 for percentages (a ``pct`` part in the
+    key), except acute occupancy, which counts escalation beds against the core beds."""
+    if metric == "acute_occupancy_pct":
+        escalation = scenario.acute.escalation.beds if scenario.acute.escalation is not None else 0
+        return _pct((scenario.acute.beds + escalation) / scenario.acute.beds)
+    words = metric.partition(".")[0].split("_")
+    return 100.0 if "pct" in words else math.inf
 
 
 def _pct(x: float) -> float:
@@ -68,8 +82,9 @@ def _admission_waits(log: EventLog, window: tuple[float, float]) -> dict[str, fl
     all_h = np.concatenate([waits_h, censored_h])
     return {
         "admissions": float(np.sum((acute["admit"] >= window[0]) & (acute["admit"] < window[1]))),
-        "admission_wait_mean_hours": float(waits_h.mean()) if waits_h.size else 0.0,
-        "admission_wait_p95_hours": float(np.percentile(waits_h, 95)) if waits_h.size else 0.0,
+        # waits of patients still waiting at the end are counted up to the horizon (censored)
+        "admission_wait_mean_hours": float(all_h.mean()) if all_h.size else 0.0,
+        "admission_wait_p95_hours": float(np.percentile(all_h, 95)) if all_h.size else 0.0,
         "admissions_waiting_over_4h": float(np.sum(all_h > 4.0)),
         "admissions_waiting_over_12h": float(np.sum(all_h > 12.0)),
         "still_waiting_for_bed_at_end": float(censored_h.size),
@@ -142,13 +157,17 @@ def _services(
     log: EventLog, scenario: Scenario, reported: pd.DataFrame, window: tuple[float, float]
 ) -> dict[str, float]:
     services = log.table("services")
+    delays = log.table("delays")
     out: dict[str, float] = {}
     for name, spec in scenario.services.items():
         occupied = reported[f"{name}_occupied"].to_numpy()
         places = spec.places()
         mine = services["service"] == SERVICE_NAMES.index(name)
         started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
-        waits = services["start"][started] - services["request"][started]
+        # people still waiting at the end: their wait so far (censored at the horizon)
+        waiting = (delays["cause"] == DELAY_CAUSES.index(name)) & (delays["end"] >= log.horizon)
+        censored = log.horizon - delays["start"][waiting]
+        waits = np.concatenate([services["start"][started] - services["request"][started], censored])
         out[f"service_occupancy_mean.{name}"] = float(occupied.mean())
         out[f"service_bed_days.{name}"] = float(occupied.sum())
         if math.isfinite(places) and places > 0:
@@ -156,6 +175,7 @@ def _services(
         out[f"service_waiting_mean.{name}"] = float(reported[f"{name}_waiting"].mean())
         out[f"service_wait_mean_days.{name}"] = float(waits.mean()) if waits.size else 0.0
         out[f"service_starts.{name}"] = float(started.sum())
+        out[f"service_still_waiting_at_end.{name}"] = float(censored.size)
     return out
 
 

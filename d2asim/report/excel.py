@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from d2asim.metrics.registry import describe
 from d2asim.report.data import RunData, across_replications, load_run, mean_by_category
 from d2asim.report.multi import MultiRun
+from d2asim.report.owned import writing
 
 TABLES_XLSX = "tables.xlsx"
 CI = ("95% CI low", "95% CI high")
@@ -131,7 +132,8 @@ def write_tables_xlsx(folder: Path, kind: str, multi: MultiRun | None = None) ->
         formats = [_sweep_format(c) for c in multi.table.columns]
         _sheet(book, "Sweep", header, multi.table.to_numpy().tolist(), formats)
     path = folder / TABLES_XLSX
-    book.save(path)
+    with writing(path):  # never over a file the report did not write
+        book.save(path)
     return path
 
 

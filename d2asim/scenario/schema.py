@@ -16,15 +16,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     field_validator,
     model_validator,
 )
 
+from d2asim.scenario import limits as lim
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.feasibility import check_feasible, check_peak_rate
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -43,15 +41,15 @@ Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 class Strict(BaseModel):
     """Base for every scenario block: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def check_shares(shares: dict[str, float], what: str = "shares") -> None:
-    """Raise ``ValueError`` unless ``shares`` are all >= 0 and sum to 1."""
-    if any(s < 0 for s in shares.values()):
-        raise ValueError(f"{what} must be >= 0")
+    """Raise ``ValueError`` unless ``shares`` are all finite, >= 0 and sum to 1."""
+    if not all(0 <= s <= 1 for s in shares.values()):  # also rejects nan
+        raise ValueError(f"{what} must be between 0 and 1")
     total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
+    if not abs(total - 1.0) <= SHARE_TOLERANCE:
         raise ValueError(f"{what} must sum to 1 (got {total:.6g})")
 
 
@@ -59,23 +57,23 @@ class RunSettings(Strict):
     """Simulated period. The clock starts ``warmup_days`` before ``start_date``;
     metrics cover ``start_date`` to ``start_date + duration_days``."""
 
-    start_date: dt.date = Field(dt.date(2025, 4, 1), description="first day of the reported period")
-    warmup_days: NonNegativeInt = Field(60, description="days simulated before start_date, not reported")
-    duration_days: PositiveInt = Field(365, description="reported period, days")
-    replications: PositiveInt = Field(30, description="default number of replications")
-    seed: NonNegativeInt = Field(20250401, description="default master seed")
+    start_date: lim.StartDate = Field(dt.date(2025, 4, 1), description="first day of the reported period")
+    warmup_days: lim.WarmupDays = Field(60, description="days simulated before start_date, not reported")
+    duration_days: lim.ReportedDays = Field(365, description="reported period, days")
+    replications: lim.Replications = Field(30, description="default number of replications")
+    seed: lim.Seed = Field(20250401, description="default master seed")
 
 
 class Population(Strict):
     """Resident population served (denominators for ASCOF/BCF rates)."""
 
-    adults_18plus: PositiveInt | None = Field(None, description="people aged 18+ (DTOC rate per 100,000)")
-    aged_65plus: PositiveInt | None = Field(None, description="people aged 65+ (care-home admissions per 100,000)")
+    adults_18plus: lim.Population | None = Field(None, description="people aged 18+ (DTOC rate per 100,000)")
+    aged_65plus: lim.Population | None = Field(None, description="people aged 65+ (care-home admissions per 100,000)")
 
 
 class AgeBand(Strict):
     name: str = Field(description="label, e.g. '85+'")
-    min_age: NonNegativeInt = Field(description="youngest age in the band, years")
+    min_age: lim.Age = Field(description="youngest age in the band, years")
     share: float = Field(ge=0, le=1, description="share of admissions")
 
 
@@ -87,14 +85,14 @@ def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
 class ArrivalStream(Strict):
     """Admissions per day, modulated by calendar multipliers (multiplied together)."""
 
-    per_day: NonNegativeFloat = Field(description="mean admissions per day before multipliers")
-    day_of_week: tuple[NonNegativeFloat, ...] | None = Field(
+    per_day: lim.ArrivalRate = Field(description="mean admissions per day before multipliers")
+    day_of_week: tuple[lim.Multiplier, ...] | None = Field(
         None, description="7 multipliers, Monday first"
     )
-    month_of_year: tuple[NonNegativeFloat, ...] | None = Field(
+    month_of_year: tuple[lim.Multiplier, ...] | None = Field(
         None, description="12 multipliers, January first"
     )
-    hour_of_day: tuple[NonNegativeFloat, ...] | None = Field(
+    hour_of_day: tuple[lim.Multiplier, ...] | None = Field(
         None, description="24 relative weights of arrival hour (uniform within the day if absent)"
     )
 
@@ -105,6 +103,7 @@ class ArrivalStream(Strict):
         _check_profile(self.hour_of_day, 24, "hour_of_day")
         if self.hour_of_day is not None and sum(self.hour_of_day) <= 0:
             raise ValueError("hour_of_day weights must not all be 0")
+        check_peak_rate(self)
         return self
 
 
@@ -124,7 +123,7 @@ class Arrivals(Strict):
 class Escalation(Strict):
     """Extra beds opened at a daily check (08:00) when core occupancy is high."""
 
-    beds: NonNegativeInt = Field(0, description="escalation beds")
+    beds: lim.Places = Field(0, description="escalation beds")
     open_at_occupancy: float = Field(0.97, gt=0, le=1.0, description="share of core beds occupied")
 
 
@@ -155,7 +154,7 @@ class Window(Strict):
 class Acute(Strict):
     """Adult general and acute (G&A) beds."""
 
-    beds: PositiveInt = Field(description="core G&A beds available")
+    beds: lim.PositivePlaces = Field(description="core G&A beds available")
     escalation: Escalation | None = None
     time_to_discharge_ready_days: dict[Pathway, Distribution] = Field(
         description="stay from admission to discharge ready, by pathway, days"
@@ -174,8 +173,8 @@ class Acute(Strict):
         description="when patients are declared discharge ready (e.g. board rounds 08-12): "
         "treatment ending outside it is confirmed at its next opening",
     )
-    bed_day_cost_gbp: NonNegativeFloat = Field(0.0, description="cost of one acute bed day, GBP")
-    delayed_bed_day_cost_gbp: NonNegativeFloat | None = Field(
+    bed_day_cost_gbp: lim.Money = Field(0.0, description="cost of one acute bed day, GBP")
+    delayed_bed_day_cost_gbp: lim.Money | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
 
@@ -197,7 +196,7 @@ class Acute(Strict):
 
 
 class AssessmentTeam(Strict):
-    concurrent_assessments: PositiveInt = Field(description="assessments in progress at once")
+    concurrent_assessments: lim.PositivePlaces = Field(description="assessments in progress at once")
 
 
 class DelayAttribution(Strict):
@@ -271,25 +270,25 @@ class Service(Strict):
 
     label: str = Field("", description="plain-words name for reports")
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
-    capacity: NonNegativeInt | None = Field(
+    capacity: lim.Places | None = Field(
         None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
     )
     capacity_unit: Literal["places", "visits_per_day"] = "places"
-    visits_per_patient_per_day: PositiveFloat = Field(
+    visits_per_patient_per_day: lim.VisitsPerDay = Field(
         1.0, description="mean visits a patient needs per day (capacity_unit: visits_per_day)"
     )
     duration_days: Distribution = Field(description="length of the service episode, days")
-    max_duration_days: PositiveFloat | None = Field(
+    max_duration_days: lim.PositiveDays | None = Field(
         None, description="cap on the episode, days (p1 reablement default: 42)"
     )
     start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
     outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
         default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
     )
-    cost_per_day_gbp: NonNegativeFloat = Field(
+    cost_per_day_gbp: lim.Money = Field(
         0.0, description="spot purchase: cost per occupied day, GBP (paid only for days a place is used)"
     )
-    cost_per_place_per_day_gbp: NonNegativeFloat = Field(
+    cost_per_place_per_day_gbp: lim.Money = Field(
         0.0, description="block contract: cost per commissioned place per day, GBP (paid whether used or not)"
     )
     counts_as_dtoc: bool = Field(
@@ -344,12 +343,12 @@ class InitialState(Strict):
     """Start from today's position instead of empty (remaining stays are drawn from
     the length-biased residual distribution)."""
 
-    acute_occupied: NonNegativeInt = Field(0, description="patients in acute beds still under treatment")
-    admission_queue: NonNegativeInt = Field(0, description="patients waiting for an acute bed")
-    nctr_waiting: dict[Pathway, NonNegativeInt] = Field(
+    acute_occupied: lim.People = Field(0, description="patients in acute beds still under treatment")
+    admission_queue: lim.People = Field(0, description="patients waiting for an acute bed")
+    nctr_waiting: dict[Pathway, lim.People] = Field(
         default_factory=dict, description="discharge-ready patients in acute beds, by pathway"
     )
-    services_occupied: dict[ServiceName, NonNegativeInt] = Field(
+    services_occupied: dict[ServiceName, lim.People] = Field(
         default_factory=dict, description="people in each downstream service"
     )
 
@@ -417,6 +416,7 @@ class Scenario(Strict):
                 raise ValueError(f"{where}: unknown age band {unknown[0]!r} (allowed: {', '.join(sorted(bands))})")
         for pathway, settings in self.pathways.settings.items():
             self._check_pathway(pathway, settings)
+        check_feasible(self)
         for name, service in self.services.items():
             if not self.acute.discharge_window.overlaps(service.start_calendar):
                 raise ValueError(

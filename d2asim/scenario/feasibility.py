@@ -1,0 +1,86 @@
+"""Cross-field checks that a valid-looking scenario can actually run.
+
+Each check raises ``ValueError("FIELD.PATH: what is wrong")``; the error formatter
+moves the leading field path into the error line. Limits are in
+:mod:`d2asim.scenario.limits`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from d2asim.scenario.limits import MAX_ARRIVALS_PER_DAY, MAX_ARRIVALS_PER_REPLICATION
+
+if TYPE_CHECKING:
+    from d2asim.scenario.schema import ArrivalStream, Scenario
+
+
+def _largest(values: tuple[float, ...] | None) -> float:
+    return max(values) if values else 1.0
+
+
+def _mean(values: tuple[float, ...] | None) -> float:
+    return sum(values) / len(values) if values else 1.0
+
+
+def check_peak_rate(stream: ArrivalStream) -> None:
+    """The busiest calendar day of a stream is at most ``MAX_ARRIVALS_PER_DAY``."""
+    peak = stream.per_day * _largest(stream.day_of_week) * _largest(stream.month_of_year)
+    if peak > MAX_ARRIVALS_PER_DAY:
+        raise ValueError(f"per_day: the busiest day has {peak:,.6g} admissions (per_day x largest day_of_week "
+                         f"x largest month_of_year multiplier), above the limit of {MAX_ARRIVALS_PER_DAY:,.0f} a day")
+
+
+def expected_arrivals(scenario: Scenario) -> float:
+    """Expected admissions of one replication, warm-up included (all streams)."""
+    days = scenario.run.warmup_days + scenario.run.duration_days
+    streams = [s for s in (scenario.arrivals.non_elective, scenario.arrivals.elective) if s is not None]
+    return sum(s.per_day * _mean(s.day_of_week) * _mean(s.month_of_year) for s in streams) * days
+
+
+def check_feasible(scenario: Scenario) -> None:
+    """A bounded run, an initial state that fits, and places wherever people are sent."""
+    total = expected_arrivals(scenario)
+    if total > MAX_ARRIVALS_PER_REPLICATION:
+        raise ValueError(f"arrivals: about {total:,.0f} admissions expected in one replication (warm-up "
+                         f"included), above the limit of {MAX_ARRIVALS_PER_REPLICATION:,}; shorten "
+                         "run.duration_days or run.warmup_days, or lower per_day")
+    _check_initial_state(scenario)
+    _check_places_for_flows(scenario)
+
+
+def _check_initial_state(scenario: Scenario) -> None:
+    state = scenario.initial_state
+    if state is None:
+        return
+    escalation = scenario.acute.escalation.beds if scenario.acute.escalation is not None else 0
+    beds = scenario.acute.beds + escalation
+    in_beds = state.acute_occupied + sum(state.nctr_waiting.values())
+    if in_beds > beds:
+        raise ValueError(f"initial_state: {in_beds:,} patients in acute beds (acute_occupied + nctr_waiting) "
+                         f"but acute.beds plus escalation beds are {beds:,}")
+    for name, count in state.services_occupied.items():
+        service = scenario.services.get(name)
+        if service is None:
+            raise ValueError(f"initial_state.services_occupied.{name}: needs a services.{name} block")
+        if count > service.places():
+            raise ValueError(f"initial_state.services_occupied.{name}: {count:,} people but services.{name} "
+                             f"has {service.places():,} places")
+
+
+def _check_places_for_flows(scenario: Scenario) -> None:
+    """No pathway or outcome with a share above 0 may lead to a service without places."""
+    shares = [scenario.pathways.shares, *scenario.pathways.shares_by_age_band.values()]
+    for pathway, settings in scenario.pathways.settings.items():
+        service = scenario.services.get(settings.service) if settings.service else None
+        used = max(s.get(pathway, 0.0) for s in shares)
+        if service is not None and used > 0 and service.places() == 0:
+            raise ValueError(f"pathways.settings.{pathway}.service: services.{settings.service} has no places "
+                             f"(capacity {service.capacity}) but a share {used:g} of patients is sent there, "
+                             "who would never leave hospital")
+    for name, service in scenario.services.items():
+        for outcome, share in service.outcomes.items():
+            target = scenario.services.get(outcome)
+            if target is not None and share > 0 and target.places() == 0:
+                raise ValueError(f"services.{name}.outcomes.{outcome}: services.{outcome} has no places "
+                                 f"(capacity {target.capacity}) but a share {share:g} of people is sent there")
