@@ -175,23 +175,35 @@ def test_scaled_distribution_scales_the_mean() -> None:
 # ---------------------------------------------------------------- backtest
 def test_backtest_metrics_by_hand() -> None:
     observed = pd.Series([10.0, 12.0, 15.0, np.nan], index=["a", "b", "c", "d"])
-    sim = pd.DataFrame({"sim_mean": 11.0, "sim_p5": 9.0, "sim_p95": 13.0}, index=["a", "b", "c", "d"])
-    got = score(observed, sim, naive=10.0)
-    assert got == pytest.approx({"mae": 2.0, "bias": -4 / 3, "coverage_90": 2 / 3, "n": 3, "naive_mae": 7 / 3})
+    sim = pd.DataFrame({"sim_mean": 11.0, "sim_p5": 9.0, "sim_p10": 10.5, "sim_p90": 12.5, "sim_p95": 13.0},
+                       index=["a", "b", "c", "d"])
+    got = score(observed, sim, naive=10.0, others={"last": pd.Series(12.0, index=sim.index),
+                                                   "gappy": pd.Series([1.0, np.nan, 1.0, 1.0], index=sim.index)})
+    assert got.pop("naive") == pytest.approx({"fit_mean": 7 / 3, "last": 5 / 3})  # "gappy" lacks month b
+    assert got.pop("best_naive") == "last"
+    assert got == pytest.approx({"mae": 2.0, "bias": -4 / 3, "coverage_90": 2 / 3, "coverage_80": 1 / 3, "n": 3,
+                                 "naive_mae": 7 / 3, "best_naive_mae": 5 / 3, "mase": 2.0 / (5 / 3)})
     table = pd.DataFrame([[0.0, 10.0, 20.0], [5.0, 5.0, 5.0]])
-    assert band(table).loc[0].tolist() == pytest.approx([10.0, 1.0, 19.0])  # mean, p5, p95 (linear)
+    # mean, p5, p10, p90, p95 (linear interpolation)
+    assert band(table).loc[0].tolist() == pytest.approx([10.0, 1.0, 2.0, 18.0, 19.0])
+    ensemble = pd.DataFrame([[0.0, 40.0], [5.0, 5.0]])
+    assert band(table, ensemble).loc[0].tolist() == pytest.approx([10.0, 2.0, 4.0, 36.0, 38.0])
 
 
-def test_monthly_scores_use_the_fit_mean_as_naive(tmp_path: Path) -> None:
+def test_monthly_scores_score_every_naive_forecast(tmp_path: Path) -> None:
     (tmp_path / "cal.yaml").write_text(yaml.safe_dump(CONFIG))
     config = load_config(tmp_path / "cal.yaml")
-    table = pd.DataFrame({"target": "nctr_remaining", "month": ["2022-11", "2022-12", "2023-01", "2023-02"],
-                          "period": ["fit", "fit", "test", "test"], "observed": [4.0, 6.0, 8.0, 3.0],
-                          "sim_mean": [5.0, 5.0, 5.0, 5.0], "sim_p5": 4.0, "sim_p95": 7.0})
-    got = monthly_scores(config, table)
-    assert got["backtest"]["nctr_remaining"] == pytest.approx(
-        {"mae": 2.5, "bias": -0.5, "coverage_90": 0.0, "n": 2, "naive_mae": 2.5})
-    assert got["fit"]["nctr_remaining"]["coverage_90"] == 1.0
+    months = ["2022-01", "2022-02", "2022-11", "2022-12", "2023-01", "2023-02"]
+    table = pd.DataFrame({"target": "nctr_remaining", "month": months,
+                          "period": ["-", "-", "fit", "fit", "test", "test"],
+                          "observed": [7.0, 2.0, 4.0, 6.0, 8.0, 3.0], "sim_mean": 5.0, "sim_p5": 4.0,
+                          "sim_p10": 4.5, "sim_p90": 6.5, "sim_p95": 7.0})
+    got = monthly_scores(config, table)["backtest"]["nctr_remaining"]
+    # fit mean 5: |8-5|, |3-5| -> 2.5; last month 6: 2, 3 -> 2.5; a year before (7, 2): 1, 1 -> 1.
+    assert got["naive"] == pytest.approx({"fit_mean": 2.5, "last_month": 2.5, "same_month_last_year": 1.0})
+    assert (got["best_naive"], got["best_naive_mae"], got["mase"]) == ("same_month_last_year", 1.0, 2.5)
+    assert got["mae"] == got["naive_mae"] == 2.5 and got["coverage_90"] == 0.0 and got["coverage_80"] == 0.0
+    assert monthly_scores(config, table)["fit"]["nctr_remaining"]["coverage_90"] == 1.0
 
 
 # -------------------------------------------------- recovery and the command
@@ -209,7 +221,8 @@ def test_calibrate_recovers_a_known_capacity_and_never_overwrites(project: Path)
     assert abs(fitted - TRUE_CAPACITY) <= tolerance, (fitted, tolerance)
     assert doc["objective"]["found"] <= doc["objective"]["start"]
     for metric in ("nctr_remaining", "p1_discharges"):
-        assert set(doc["backtest"][metric]) >= {"mae", "bias", "naive_mae", "coverage_90"}
+        assert set(doc["backtest"][metric]) >= {"mae", "bias", "naive_mae", "coverage_90", "best_naive_mae", "mase",
+                                                "coverage_80"}
     for name in ("calibration.json", "report.md", "series_monthly.csv", "scenario.yaml",
                  "charts/nctr_remaining_monthly.png", "charts/nctr_remaining_daily.png"):
         assert (folder / name).is_file(), name

@@ -41,7 +41,7 @@ CONFIG: dict[str, Any] = {
     "optimiser": {"design_points": 2, "max_evaluations": 4, "replications": 1, "final_replications": 3,
                   "refits": 0, "seed": 3},
 }
-SCORE_KEYS = ("mae", "naive_mae", "bias")
+SCORE_KEYS = ("mae", "naive_mae", "best_naive_mae", "mase", "bias")
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +98,11 @@ def test_backtest_and_fit_scores_are_calibration_json(calibrated: Path) -> None:
     assert set(backtest) == set(doc["backtest"]) == {"nctr_remaining", "p1_discharges"}
     for target, m in doc["backtest"].items():
         for cells in (backtest[target][1:], _html_row(html, f"backtest:{target}")[1:]):
-            n, mae, naive, bias, coverage = cells
-            assert n == str(m["n"])
-            for shown, key in zip((mae, naive, bias), SCORE_KEYS, strict=True):
+            n, mae, naive, best, best_mae, mase, bias, coverage_80, coverage_90 = cells
+            assert n == str(m["n"]) and best == m["best_naive"]
+            for shown, key in zip((mae, naive, best_mae, mase, bias), SCORE_KEYS, strict=True):
                 assert _same(shown, m[key]), (target, key, shown, m[key])
-            assert coverage == f"{m['coverage_90']:.0%}"
+            assert (coverage_80, coverage_90) == (f"{m['coverage_80']:.0%}", f"{m['coverage_90']:.0%}")
     daily = doc["backtest_daily"]["nctr_remaining"]
     cells = _html_row(html, "backtest_daily:nctr_remaining")
     assert cells[1] == str(daily["n"]) and _same(cells[2], daily["mae"]) and _same(cells[3], daily["naive_mae"])
@@ -116,8 +116,11 @@ def test_backtest_and_fit_scores_are_calibration_json(calibrated: Path) -> None:
     assert doc["bad_rows"]["daily.csv"] == {"unparseable_value": 1}
     assert _md_rows(md, "| File |")["daily.csv"][-1] == "unparseable_value 1"
     nctr = doc["backtest"]["nctr_remaining"]
-    assert (f"mean absolute error of {nctr['mae']:.3g} (naive forecast {nctr['naive_mae']:.3g})"
-            f" and a bias of {nctr['bias']:+.3g}") in md
+    assert (f"mean absolute error of {nctr['mae']:.3g} (naive forecast {nctr['naive_mae']:.3g}; best naive, "
+            f"{nctr['best_naive']}, {nctr['best_naive_mae']:.3g}: MASE {nctr['mase']:.3g}) and a bias of "
+            f"{nctr['bias']:+.3g}") in md
+    assert doc["verdict"]["sentence"] in md and doc["verdict"]["sentence"].startswith(("Fit for planning",
+                                                                                        "Not yet fit for planning"))
 
 
 def test_html_is_self_contained_with_every_chart_and_the_command(calibrated: Path) -> None:
@@ -129,10 +132,19 @@ def test_html_is_self_contained_with_every_chart_and_the_command(calibrated: Pat
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
     assert len(re.findall(r"<figcaption><strong>Figure \d+\.</strong> In the test period", html)) == len(pngs)
     md = (calibrated / "report.md").read_text()
-    assert f"d2asim calibrate {calibrated.parent / 'cal.yaml'}" in md
+    assert "d2asim calibrate ../cal.yaml" in md  # relative to the run folder
     for heading in ("## 1. Data", "## 3. Fit", "## 4. Backtest", "## 5. Charts", "## 6. Method and assumptions",
                     "## 7. How to reproduce"):
         assert heading in md
+
+
+def test_records_hold_no_absolute_path(calibrated: Path) -> None:
+    """calibration.json, report.md, report.html and scenario.yaml travel with the folder."""
+    doc = json.loads((calibrated / "calibration.json").read_text())
+    assert (doc["config"], doc["base_scenario"]) == ("../cal.yaml", "../tiny.yaml")
+    for name in ("calibration.json", "report.md", "report.html", "scenario.yaml"):
+        text = (calibrated / name).read_text()
+        assert str(calibrated.parent) not in text and "/tmp" not in text, name
 
 
 def test_report_command_rebuilds_the_same_report(calibrated: Path, tmp_path: Path) -> None:

@@ -426,3 +426,24 @@ def test_readmitted_patient_waiting_for_a_bed_is_in_the_queue() -> None:
     open_pids = acute["patient"][open_rows].tolist() + services["patient"][np.isinf(services["leave"])].tolist()
     assert sorted(int(x) for x in open_pids) == sorted(model.live)
     assert int(np.sum(open_rows & np.isnan(acute["admit"]))) == len(model.beds.queue)
+
+
+def test_initial_nctr_patients_wait_when_their_service_starts_full() -> None:
+    """A census with patients waiting for a full service: they are waiting because the
+    places are taken, so they must not be given places before the service's occupants
+    are seeded. With P1 full (3 of 3 places, 10-day stays) the 2 waiting patients leave
+    only as places free up, not at time 0."""
+    data = scenario_dict(
+        per_day=0.0,
+        beds=50,
+        ttr=fixed(1.0),
+        settings={"P1": {"service": "p1"}},
+        services={"p1": {"capacity": 3, "duration_days": fixed(10.0)}},
+        warmup_days=0,
+        duration_days=30,
+        initial_state={"nctr_waiting": {"P1": 2}, "services_occupied": {"p1": 3}},
+    )
+    log = DischargeModel(validate_mapping(data, "full"), 1, 0).run()
+    acute = log.table("acute")
+    waited = acute["leave"][acute["ready"] == 0]
+    assert waited.size == 2 and np.all(waited > 0.5)  # the first residual stay ends after time 0

@@ -319,6 +319,16 @@ def test_multi_resume_refuses_damaged_subfolders(tmp_path: Path, subfolders: obj
     one_error_line(result, str(folder / "run.json"))
 
 
+@pytest.mark.parametrize("points", [[{"services.p1.capacity": 12}, {"services.p1.capacity": 10}],
+                                    [{"services.p1.capacity": 10}], [{"services.p1.capacity": 10}, "x"]])
+def test_sweep_resume_refuses_points_that_do_not_match_the_scenarios(tmp_path: Path, points: object) -> None:
+    folder, _ = _multi(tmp_path, "sweep")
+    request = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**request, "points": points}))
+    result = CliRunner().invoke(main, ["sweep", "--resume", str(folder), "--quiet", "--workers", "1"])
+    one_error_line(result, str(folder / "run.json"), "points")
+
+
 @pytest.mark.parametrize("kind", ["compare", "sweep"])
 def test_multi_resume_completes_from_good_checkpoints(tmp_path: Path, kind: str) -> None:
     folder, _ = _multi(tmp_path, kind)

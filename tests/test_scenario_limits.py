@@ -220,7 +220,8 @@ def test_error_in_option_distribution_blames_the_option_file(tmp_path, monkeypat
 def test_schema_states_the_limits():
     result = CliRunner().invoke(main, ["schema"])
     defs = json.loads(result.stdout)["$defs"]
-    assert defs["ArrivalStream"]["properties"]["per_day"]["maximum"] == 5000
+    per_day = defs["ArrivalStream"]["properties"]["per_day"]  # a number or a dated schedule of numbers
+    assert next(branch for branch in per_day["anyOf"] if branch.get("type") == "number")["maximum"] == 5000
     assert defs["RunSettings"]["properties"]["duration_days"]["maximum"] == 36525
     assert defs["RunSettings"]["properties"]["warmup_days"]["maximum"] == 3653
     assert defs["RunSettings"]["properties"]["start_date"]["formatMaximum"] == "2100-12-31"

@@ -194,3 +194,21 @@ def test_run_summary_intervals_within_range():
     pct = [m for m in summary.index if metric_ceiling(m, build(data)) == 100.0]
     assert "service_utilisation_pct.p1" in pct
     assert (summary.loc[pct, "ci_high"] <= 100.0).all() and (summary["ci_low"] >= 0.0).all()
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_comparison_and_sweep_reports_open_with_the_warnings(command, tmp_path):
+    small = _all(OVERLOADED, _set("arrivals.non_elective.per_day", 60), _set("acute.beds", 100))  # rho 3.5
+    write(tmp_path, {"s.yaml": scenario_text(small),
+                     "o.yaml": "name: more_beds\nextends: s.yaml\nacute: {beds: 120}\n"})
+    args = ([str(tmp_path / "s.yaml"), str(tmp_path / "o.yaml")] if command == "compare"
+            else [str(tmp_path / "s.yaml"), "--set", "acute.beds=100,120"])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [command, *args, "--reps", "2", "--workers", "1", "--quiet", "--out", str(out),
+                                       "--report"])
+    assert result.exit_code == 0, result.output
+    assert "warning: scenario 'base" in result.stdout and "the admission queue grew" in result.stdout
+    for name in ("report.md", "report.html"):
+        text = next(out.rglob(name)).read_text()
+        assert "the admission queue grew over the reported period in 2 of 2 replications" in text
+        assert text.index("admission queue grew") < text.index("<h2>" if name.endswith("html") else "## ")

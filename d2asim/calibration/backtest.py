@@ -1,17 +1,27 @@
 """What a fit is worth: parameter uncertainty, and a backtest on a period the fit did not see.
 
-For each target and month: the observed mean per day, and across the final
-replications the simulated mean and 5th-95th percentile band of that month's mean.
-Metrics over the months of a period (units of the target: patients, or patients a day):
+For each target and month: the observed mean per day; the simulated mean over the
+final replications of the fitted scenario; and the 5-95% and 10-90% bands of that
+month's mean across a **predictive ensemble**: those replications plus replications of
+scenarios whose parameters are drawn from the fitted parameters' distribution (normal,
+the covariance of ``UNCERTAINTY_METHOD``, clipped to the bounds), so that the bands carry
+parameter uncertainty and not only run-to-run noise. Metrics over the months of a period
+(units of the target: patients, or patients a day):
 
-``mae``          mean |simulated mean - observed|
-``bias``         mean (simulated mean - observed): positive = the model over-predicts
-``coverage_90``  share of observed months inside the simulated 5-95% band
-``naive_mae``    mean |naive - observed|, naive = the mean of the fit period's observed months
-                 (the "last period's mean" forecast a model has to beat)
+``mae``             mean |simulated mean - observed|
+``bias``            mean (simulated mean - observed): positive = the model over-predicts
+``coverage_90``     share of observed months inside the 5-95% band (``coverage_80``: 10-90%)
+``naive_mae``       MAE of the naive forecast "the fit period's observed mean"
+``naive``           MAE of each naive forecast: ``fit_mean``; ``last_month`` (the last
+                    observed fit month, carried forward); ``same_month_last_year`` (the
+                    observed value 12 months before, when every test month has one)
+``best_naive_mae``  the lowest of those (``best_naive`` names it)
+``mase``            ``mae / best_naive_mae``: below 1 the model beats every naive forecast
 
 Targets observed daily are also scored day by day (``backtest_daily``): each observed
-day against the simulated mean and 5-95% band of that day across replications.
+day against the simulated mean and bands of that day, with the naive forecasts
+``fit_mean``, ``last_value`` (the last observed fit day) and ``mean_last_4_weeks`` (of
+the last 28 days of the fit period: the BNSSG discharge planning suite's baseline).
 """
 
 from __future__ import annotations
@@ -28,43 +38,74 @@ import pandas as pd
 
 from d2asim.calibration.aggregates import Observed, in_period
 from d2asim.calibration.config import CalibrationConfig, Period
-from d2asim.calibration.simfit import Evaluator, Problem, Simulator, local_search, monthly_by_rep
+from d2asim.calibration.simfit import (
+    QUEUE,
+    Evaluator,
+    Problem,
+    Simulator,
+    local_search,
+    monthly_by_rep,
+    queue_unstable,
+)
 
 Z90 = 1.6449  # two-sided 90% normal quantile
 
 
-def band(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``table`` (replications in columns): mean, p5 and p95 across replications."""
+BAND_COLUMNS = ("sim_mean", "sim_p5", "sim_p10", "sim_p90", "sim_p95")
+
+
+def band(table: pd.DataFrame, ensemble: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows of ``table`` (replications in columns): the mean, and the 5th, 10th, 90th and
+    95th percentiles across ``ensemble`` (default: ``table`` itself)."""
     values = table.to_numpy(dtype=float)
-    return pd.DataFrame({"sim_mean": values.mean(axis=1), "sim_p5": np.percentile(values, 5, axis=1),
-                         "sim_p95": np.percentile(values, 95, axis=1)}, index=table.index)
+    spread = values if ensemble is None else ensemble.reindex(table.index).to_numpy(dtype=float)
+    q = np.percentile(spread, [5, 10, 90, 95], axis=1)
+    return pd.DataFrame({"sim_mean": values.mean(axis=1), "sim_p5": q[0], "sim_p10": q[1], "sim_p90": q[2],
+                         "sim_p95": q[3]}, index=table.index)
 
 
-def score(observed: pd.Series, sim: pd.DataFrame, naive: float | None = None) -> dict[str, float]:
-    """MAE, bias, coverage of the 5-95% band and (with ``naive``) the naive MAE, over the
-    points where both an observation and a simulated band exist."""
-    frame = sim.join(observed.rename("observed"), how="inner").dropna()
+def score(observed: pd.Series, sim: pd.DataFrame, naive: float | None = None,
+          others: dict[str, pd.Series] | None = None) -> dict[str, Any]:
+    """MAE, bias, coverage of the 5-95% (and 10-90%) band and, with ``naive`` (the fit
+    mean) and ``others`` (more naive forecasts, by name, on the same index), the naive
+    MAEs, the best of them and MASE, over the points with an observation and a band."""
+    frame = sim.join(observed.rename("observed"), how="inner").dropna(subset=["observed", "sim_mean"])
     if frame.empty:
         return {"n": 0}
     err = frame["sim_mean"] - frame["observed"]
     inside = (frame["observed"] >= frame["sim_p5"]) & (frame["observed"] <= frame["sim_p95"])
-    out = {"mae": float(err.abs().mean()), "bias": float(err.mean()), "coverage_90": float(inside.mean()),
-           "n": int(len(frame))}
-    if naive is not None:
-        out["naive_mae"] = float((frame["observed"] - naive).abs().mean())
+    out: dict[str, Any] = {"mae": float(err.abs().mean()), "bias": float(err.mean()),
+                           "coverage_90": float(inside.mean()), "n": int(len(frame))}
+    if "sim_p10" in frame:
+        out["coverage_80"] = float(((frame["observed"] >= frame["sim_p10"])
+                                    & (frame["observed"] <= frame["sim_p90"])).mean())
+    if naive is None:
+        return out
+    out["naive_mae"] = float((frame["observed"] - naive).abs().mean())
+    naives = {"fit_mean": out["naive_mae"]}
+    for name, forecast in (others or {}).items():
+        values = forecast.reindex(frame.index)
+        if values.notna().all():
+            naives[name] = float((frame["observed"] - values).abs().mean())
+    best = min(naives, key=lambda k: naives[k])
+    out |= {"naive": naives, "best_naive": best, "best_naive_mae": naives[best],
+            "mase": out["mae"] / naives[best] if naives[best] > 0 else None}
     return out
 
 
-def series_table(config: CalibrationConfig, observed: Observed, simulated: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Long table: target, month, period (fit/test/-), observed, sim_mean, sim_p5, sim_p95."""
+def series_table(config: CalibrationConfig, observed: Observed, simulated: dict[str, pd.DataFrame],
+                 ensemble: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Long table: target, month, period (fit/test/-), observed, sim_mean and the bands
+    (``ensemble``: months x members of the predictive ensemble, default ``simulated``)."""
     rows = []
     for target in config.targets:
         obs = observed.monthly(config.observed_name(target), config.min_days_per_month)
-        frame = band(simulated[target]).join(obs.rename("observed"), how="left")
+        spread = None if ensemble is None else ensemble[target]
+        frame = band(simulated[target], spread).join(obs.rename("observed"), how="left")
         frame["period"] = [_period_of(m, config) for m in frame.index]
         rows.append(frame.rename_axis("month").reset_index().assign(target=target))
     table = pd.concat(rows, ignore_index=True)
-    return table[["target", "month", "period", "observed", "sim_mean", "sim_p5", "sim_p95"]]
+    return table[["target", "month", "period", "observed", *BAND_COLUMNS]]
 
 
 def _period_of(month: str, config: CalibrationConfig) -> str:
@@ -77,15 +118,19 @@ def _period_of(month: str, config: CalibrationConfig) -> str:
 def monthly_scores(config: CalibrationConfig, table: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
     """``{"fit": {target: metrics}, "backtest": {target: metrics}}`` from :func:`series_table`."""
     out: dict[str, dict[str, dict[str, float]]] = {"fit": {}, "backtest": {}}
+    sim_cols = [c for c in BAND_COLUMNS if c in table]
     for target, rows in table.groupby("target", sort=False):
         rows = rows.set_index("month")
         fit = rows[rows["period"] == "fit"]
-        naive = float(fit["observed"].dropna().mean())
-        sim_cols = ["sim_mean", "sim_p5", "sim_p95"]
+        seen = fit["observed"].dropna()
         out["fit"][str(target)] = score(fit["observed"], fit[sim_cols])
-        if config.test_period is not None:
+        if config.test_period is not None and not seen.empty:
             test = rows[rows["period"] == "test"]
-            out["backtest"][str(target)] = score(test["observed"], test[sim_cols], naive)
+            year_before = {m: str(pd.Period(m, freq="M") - 12) for m in test.index}
+            others = {"last_month": pd.Series(float(seen.iloc[-1]), index=test.index),
+                      "same_month_last_year": pd.Series({m: rows["observed"].get(b, np.nan)
+                                                         for m, b in year_before.items()}, dtype=float)}
+            out["backtest"][str(target)] = score(test["observed"], test[sim_cols], float(seen.mean()), others)
     return out
 
 
@@ -112,8 +157,15 @@ def drift(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame]) -> dict[str, Any]:
-    """Day-by-day backtest of the targets observed daily (test period)."""
+def _daily_band(target: str, frames: Sequence[pd.DataFrame], ensemble: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    table = pd.concat([f[target] for f in frames], axis=1)
+    return band(table, pd.concat([f[target] for f in [*frames, *ensemble]], axis=1))
+
+
+def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
+                 ensemble: Sequence[pd.DataFrame] = ()) -> dict[str, Any]:
+    """Day-by-day backtest of the targets observed daily (test period); ``ensemble``:
+    the replications of the parameter draws, added to ``frames`` for the bands."""
     test = config.test_period
     if test is None:
         return {}
@@ -123,24 +175,30 @@ def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence
         if observed.frequency[name] != "daily":
             continue
         obs = observed.series[name]
-        table = pd.concat([f[target] for f in frames], axis=1)
         fit = obs[(obs.index >= pd.Timestamp(config.fit_period.first_day()))
                   & (obs.index <= pd.Timestamp(config.fit_period.last_day()))]
         in_test = obs[(obs.index >= pd.Timestamp(test.first_day())) & (obs.index <= pd.Timestamp(test.last_day()))]
-        out[target] = score(in_test, band(table), float(fit.mean()) if len(fit) else None)
+        if fit.empty:
+            out[target] = score(in_test, _daily_band(target, frames, ensemble))
+            continue
+        last_4_weeks = fit[fit.index > fit.index.max() - pd.Timedelta(days=28)]
+        others = {"last_value": pd.Series(float(fit.iloc[-1]), index=in_test.index),
+                  "mean_last_4_weeks": pd.Series(float(last_4_weeks.mean()), index=in_test.index)}
+        out[target] = score(in_test, _daily_band(target, frames, ensemble), float(fit.mean()), others)
     return out
 
 
-def daily_table(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Long table per simulated day: target, date, observed (daily targets), sim_mean, sim_p5, sim_p95."""
+def daily_table(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
+                ensemble: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
+    """Long table per simulated day: target, date, observed (daily targets), sim_mean and the bands."""
     parts = []
     for target in config.targets:
-        frame = band(pd.concat([f[target] for f in frames], axis=1))
+        frame = _daily_band(target, frames, ensemble)
         name = config.observed_name(target)
         daily = observed.frequency[name] == "daily"
         frame["observed"] = observed.series[name].reindex(frame.index) if daily else np.nan
         parts.append(frame.rename_axis("date").reset_index().assign(target=target))
-    return pd.concat(parts, ignore_index=True)[["target", "date", "observed", "sim_mean", "sim_p5", "sim_p95"]]
+    return pd.concat(parts, ignore_index=True)[["target", "date", "observed", *BAND_COLUMNS]]
 
 
 def _clean(value: Any) -> Any:
@@ -196,8 +254,8 @@ def curvature(problem: Problem, simulator: Simulator, seed: int, replications: i
             x[j] = float(np.clip(x[j] + sign * steps[j], problem.low[j], problem.high[j]))
             points.append(tuple(x))
     frames = simulator.run([(problem.scenario(x), seed, range(replications)) for x in points])
-    means = [{t: m.mean(axis=1).reindex(problem.observed[t].index).mean() for t, m in monthly_by_rep(f).items()}
-             for f in frames]
+    monthly = [monthly_by_rep(f) for f in frames]
+    means = [{t: m[t].mean(axis=1).reindex(o.index).mean() for t, o in problem.observed.items()} for m in monthly]
     info = np.diag(12.0 / span**2)  # weak prior: a uniform's variance over the bounds
     gradients: dict[str, list[float]] = {}
     for t, r in residuals.items():
@@ -248,3 +306,74 @@ def parameter_entries(problem: Problem, best: tuple[float, ...], curv: dict[str,
             "identified": bool(curv["se"][j] < 0.5 * curv["prior_sd"][j]),
         }
     return out
+
+
+def parameter_draws(problem: Problem, best: Sequence[float], curv: dict[str, Any],
+                    refits: list[tuple[tuple[float, ...], float]], n: int, seed: int) -> list[tuple[float, ...]]:
+    """``n`` parameter vectors from the normal approximation of the fit: mean ``best``,
+    covariance from the curvature (standard errors and correlations) plus the refits'
+    variance on the diagonal; clipped to the bounds, whole numbers rounded."""
+    if n == 0:
+        return []
+    se = np.asarray(curv["se"], dtype=float)
+    cov = np.asarray(curv["correlation"], dtype=float) * np.outer(se, se)
+    if refits:
+        values = np.array([best, *[r[0] for r in refits]], dtype=float)
+        cov = cov + np.diag(values.std(axis=0, ddof=1) ** 2)
+    rows = np.random.default_rng(seed).multivariate_normal(np.asarray(best, dtype=float), cov, size=n,
+                                                           method="eigh")
+    return [problem.values(problem.unit(row)) for row in rows]
+
+
+def stability(frames: Sequence[pd.DataFrame], beds: int) -> dict[str, Any]:
+    """The admission-queue check (``simfit.queue_unstable``) on the fitted scenario's final
+    replications over the whole simulated period (fit and test): the mean queue in the
+    first and last month and how many replications are unstable; stable when none is."""
+    months = monthly_by_rep(frames)[QUEUE].mean(axis=1)
+    unstable = sum(queue_unstable(f[QUEUE].to_numpy(dtype=float), beds) for f in frames)
+    return {"rule": "the daily admission queue grows (d2asim.metrics.stability.is_growing: last third at least 10 "
+                    "patients and twice the first, middle between) or averages above 5% of the beds over the last "
+                    "30 days, in any replication (d2asim.calibration.simfit.queue_unstable)",
+            "beds": beds, "queue_first_month": float(months.iloc[0]), "queue_last_month": float(months.iloc[-1]),
+            "replications_unstable": int(unstable), "replications": len(frames), "stable": unstable == 0}
+
+
+STOCK_TARGETS = ("nctr", "acute_occupied")
+COVERAGE_NEEDED = 0.8
+
+
+def verdict(document: dict[str, Any]) -> dict[str, Any]:
+    """Fit for planning, or not yet and why: the rerun is stable with no drift warning, the
+    model beats the best naive forecast (MASE < 1) on every stock target (NCTR, occupancy),
+    and the median 90% coverage over the backtest targets is at least 80%."""
+    reasons = []
+    if not document["stability"]["stable"]:
+        reasons.append("the fitted scenario's admission queue grows")
+    drifting = [t for t, d in document["simulated_drift"].items() if d["warning"]]
+    if drifting:
+        reasons.append(f"simulated {', '.join(drifting)} drift{'s' if len(drifting) == 1 else ''} "
+                       "(the model has not settled)")
+    backtest = {t: m for t, m in document.get("backtest", {}).items() if m.get("n")}
+    if not backtest:
+        reasons.append("there is no test period to backtest on")
+    stocks = [t for t in backtest if document["targets"][t]["model"] in STOCK_TARGETS]
+    losing = [t for t in stocks if _mase(backtest[t]) >= 1]
+    if losing:
+        reasons.append(f"it does not beat the best naive forecast on {', '.join(losing)} (MASE "
+                       + ", ".join(f"{_mase(backtest[t]):.2f}" for t in losing) + ")")
+    coverage = [m["coverage_90"] for m in backtest.values()]
+    median = float(np.median(coverage)) if coverage else None
+    if median is not None and median < COVERAGE_NEEDED:
+        reasons.append(f"its 90% bands cover a median {median:.0%} of test months (needs {COVERAGE_NEEDED:.0%})")
+    fit = not reasons
+    sentence = ("Fit for planning: stable, beats the best naive forecast on "
+                + (", ".join(stocks) or "the stocks") + f", and the 90% bands cover a median {median:.0%} of test "
+                "months." if fit else "Not yet fit for planning: " + "; ".join(reasons) + ".")
+    return {"fit_for_planning": fit, "sentence": sentence, "reasons": reasons,
+            "rule": "stable rerun, no drift warning, MASE < 1 on NCTR and occupancy targets, median 90% "
+                    "coverage >= 80%"}
+
+
+def _mase(scores: dict[str, Any]) -> float:
+    """MASE of a backtest series (infinite when the best naive forecast is exact)."""
+    return math.inf if scores.get("mase") is None else float(scores["mase"])

@@ -173,12 +173,19 @@ def parameters_table(document: dict[str, Any]) -> Table:
                  css="calibration-parameters", keys=list(document["parameters"]))
 
 
+NAIVE_COLUMNS = ["Naive MAE (fit mean)", "Best naive", "Best naive MAE", "MASE"]
+
+
 def scores_table(scores: dict[str, Any], naive: bool, unit: str = "Months", key: str = "") -> Table:
-    """Per target: n, MAE, (naive MAE), bias and 90% band coverage, from calibration.json."""
-    header = ["Target", unit, "MAE", *(["Naive MAE"] if naive else []), "Bias (sim − obs)", "90% band coverage"]
-    rows = [[t, str(m["n"]), _f(m.get("mae")), *([_f(m.get("naive_mae"))] if naive else []), _f(m.get("bias")),
-             _pct(m.get("coverage_90"))] for t, m in scores.items()]
-    return Table(header, rows, numeric=set(range(1, len(header))), css="calibration-scores",
+    """Per target: n, MAE, (naive MAEs and MASE), bias, 80% and 90% band coverage, from calibration.json."""
+    header = ["Target", unit, "MAE", *(NAIVE_COLUMNS if naive else []), "Bias (sim − obs)", "80% band coverage",
+              "90% band coverage"]
+    rows = [[t, str(m["n"]), _f(m.get("mae")),
+             *([_f(m.get("naive_mae")), str(m.get("best_naive", "–")), _f(m.get("best_naive_mae")),
+                _f(m.get("mase"))] if naive else []),
+             _f(m.get("bias")), _pct(m.get("coverage_80")), _pct(m.get("coverage_90"))] for t, m in scores.items()]
+    return Table(header, rows, numeric=set(range(1, len(header))) - ({4} if naive else set()),
+                 css="calibration-scores",
                  keys=[f"{key}:{t}" for t in scores])
 
 
@@ -191,8 +198,10 @@ def chart_caption(target: str, kind: str, document: dict[str, Any]) -> Caption:
     m = test.get(target) or {}
     if m.get("n"):
         finding = (f"In the test period ({_period(document['test_period'])}) the simulated {label} had a mean "
-                   f"absolute error of {_f(m['mae'])} (naive forecast {_f(m['naive_mae'])}) and a bias of "
-                   f"{_signed(m['bias'])}, and its 90% band covered {_pct(m['coverage_90'])} of {m['n']} {unit}.")
+                   f"absolute error of {_f(m['mae'])} (naive forecast {_f(m['naive_mae'])}; best naive, "
+                   f"{m.get('best_naive', '–')}, {_f(m.get('best_naive_mae'))}: MASE {_f(m.get('mase'))}) and a "
+                   f"bias of {_signed(m['bias'])}, and its 90% band covered {_pct(m['coverage_90'])} of {m['n']} "
+                   f"{unit}.")
     elif kind == "monthly" and (f := document.get("fit", {}).get(target, {})).get("n"):
         finding = (f"Over the fit period ({_period(document['fit_period'])}) the simulated {label} had a mean "
                    f"absolute error of {_f(f['mae'])} and a bias of {_signed(f['bias'])}, and its 90% band covered "
@@ -201,15 +210,16 @@ def chart_caption(target: str, kind: str, document: dict[str, Any]) -> Caption:
         finding = f"Observed and simulated {label}, {'monthly means' if kind == 'monthly' else 'each day'}."
     reps = document["optimiser"]["final_replications"]
     what = "monthly mean per day" if kind == "monthly" else "daily value"
+    members = document.get("predictive_bands", {}).get("members", reps)
     note = (f"Points: observed {what}; line: simulated mean of {reps} replications; band: 5–95% of the "
-            f"replications' {'monthly means' if kind == 'monthly' else 'daily values'}; orange shading: the test "
-            "period.")
+            f"{members} members of the predictive ensemble' {'monthly means' if kind == 'monthly' else 'daily values'}"
+            " (replications and parameter draws); orange shading: the test period.")
     return Caption(finding, note)
 
 
 def reproduce_command(document: dict[str, Any]) -> str:
-    """The ``d2asim calibrate`` command that made the run folder (from the folder it was run in)."""
-    parts = [f"d2asim calibrate {document['config']}"]
+    """The ``d2asim calibrate`` command that made the run folder (paths relative to the run folder)."""
+    parts = [document.get("command") or f"d2asim calibrate {document['config']}"]
     if document["optimiser"].get("quick"):
         parts.append("--quick")
     if document.get("scenario_out"):
@@ -219,14 +229,16 @@ def reproduce_command(document: dict[str, Any]) -> str:
 
 def findings(document: dict[str, Any]) -> list[str]:
     obj, out = document["objective"], []
+    if document.get("verdict"):
+        out.append(f"**{document['verdict']['sentence']}**")
     out.append(f"The fit lowered the objective from {obj['start']:.4g} to {obj['found']:.4g} "
                f"({obj['final']:.4g} re-simulated with {document['optimiser']['final_replications']} replications).")
     backtest = {t: m for t, m in (document.get("backtest") or {}).items() if m.get("n")}
     if backtest:
-        better = [t for t, m in backtest.items() if m["mae"] < m["naive_mae"]]
+        better = [t for t, m in backtest.items() if m["mae"] < m.get("best_naive_mae", m["naive_mae"])]
         covered = [m["coverage_90"] for m in backtest.values() if m.get("coverage_90") is not None]
-        text = (f"Backtest {_period(document['test_period'])}: the fitted scenario beat the naive forecast (lower "
-                f"MAE) for {len(better)} of {len(backtest)} targets")
+        text = (f"Backtest {_period(document['test_period'])}: the fitted scenario beat the best naive forecast "
+                f"(MASE below 1) for {len(better)} of {len(backtest)} targets")
         if covered:
             text += f"; its 90% band covered {min(covered):.0%}–{max(covered):.0%} of the test months"
         out.append(text + ".")
@@ -241,6 +253,11 @@ def findings(document: dict[str, Any]) -> list[str]:
     if drifting:
         out.append(f"**Warning:** the simulated {', '.join(drifting)} drift although every input is constant "
                    "(see 3. Fit).")
+    stable = document.get("stability")
+    if stable and not stable["stable"]:
+        out.append(f"**Warning:** the fitted scenario's admission queue grows ({stable['queue_first_month']:.3g} -> "
+                   f"{stable['queue_last_month']:.3g} patients; {stable['replications_unstable']} of "
+                   f"{stable['replications']} replications): the fit is not usable as it stands.")
     return out
 
 
@@ -284,9 +301,16 @@ def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path
                            "the run, and a backtest can look good or bad for the wrong reason."))
     blocks.append(Heading("4. Backtest"))
     if document.get("backtest"):
-        blocks += [Para(f"The fitted scenario predicts {_period(test)}, which the fit did not see. Naive forecast: "
-                        "the fit period's observed mean. Coverage: the share of months whose observed value lies in "
-                        "the simulated 5–95% band."),
+        if document.get("verdict"):
+            verdict = document["verdict"]
+            blocks.append(Para(f"**Verdict.** {verdict['sentence']} (Rule: {verdict['rule']}.)"))
+        blocks += [Para(f"The fitted scenario predicts {_period(test)}, which the fit did not see. Naive forecasts: "
+                        "the fit period's observed mean (fit_mean), the last observed fit month carried forward "
+                        "(last_month) and the value 12 months before (same_month_last_year); day by day also the "
+                        "last observed day (last_value) and the mean of the fit period's last 4 weeks "
+                        "(mean_last_4_weeks). MASE = MAE / the best naive MAE (below 1: better than every naive "
+                        "forecast). Coverage: the share of months whose observed value lies in the 10–90% (80%) or "
+                        "5–95% (90%) band of the predictive ensemble."),
                    scores_table(document["backtest"], naive=True, key="backtest")]
         if document.get("backtest_daily"):
             blocks += [Para("Day by day (targets observed daily):"),
@@ -309,15 +333,24 @@ def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path
              f"`{document['base_scenario']}` and is held constant over the fit and test periods (no trend or "
              "seasonality in demand or capacity)."),
         Para("Each target is compared as a monthly mean per day; the objective weights the targets as in section 2 "
-             "and scales each by its observed fit-period mean, so targets of different size count alike."),
+             + ("and divides each month's error by the target's month-to-month noise (the von Neumann estimate "
+                "sqrt(mean squared month-to-month change / 2) of its observed fit-period series, at least 1% of its "
+                "mean), so that a smooth stock such as occupancy counts as much as a noisy flow"
+                if document.get("error_scales", {}).get("kind", "noise") == "noise" else
+                "and scales each by its observed fit-period mean, so targets of different size count alike")
+             + ". A point whose admission queue grows in any replication (the run-wide growth test, or a last-30-day "
+             "mean above 5% of the beds) is penalised in the search, and the fitted scenario's rerun over the fit "
+             "and test periods is checked the same way."),
         Para(f"Uncertainty: {document['uncertainty_method']}"),
-        Para("The backtest scores are of the fitted scenario's mean over the final replications; the band is the "
-             "spread of single replications, so coverage near 90% means the model's variability matches the "
-             "data's. The naive forecast repeats the fit period's observed mean."),
+        Para("The backtest scores are of the fitted scenario's mean over the final replications; the bands are the "
+             "spread of the predictive ensemble: those replications and replications of parameter vectors drawn "
+             "from the fit's normal approximation (the uncertainty above), so they carry parameter uncertainty as "
+             "well as run-to-run noise. Coverage near the nominal level means the model's spread matches the "
+             "data's."),
     ]
     blocks.append(Heading("7. How to reproduce"))
-    blocks.append(Para("From the folder the calibration was run in (the config names the base scenario and the data "
-                       f"files; seed {opt['seed']}):"))
+    blocks.append(Para("From this run folder (every path in this report and in calibration.json is relative to it; "
+                       f"the config names the base scenario and the data files; seed {opt['seed']}):"))
     blocks.append(Code(reproduce_command(document)))
     blocks.append(Para("The full record, every number above included, is `calibration.json` in this folder; the "
                        "fitted scenario is `scenario.yaml`. To rebuild this report: `d2asim report .` in this "

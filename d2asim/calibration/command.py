@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from d2asim.calibration.simfit import (
     set_paths,
     specs_from,
 )
+from d2asim.calibration.trust_config import CONFIG_FILE, trust_inputs, write_inputs
+from d2asim.calibration.trust_data import DATA_DIR, parse_period
 from d2asim.cli.common import reports_bad_input
 from d2asim.report.command import report_option, report_summary
 from d2asim.run_folder import new_run_dir
@@ -46,7 +49,8 @@ from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
 from d2asim.scenario.schema import Scenario
 
-QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0}
+QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0,
+         "curvature_replications": 2, "parameter_draws": 4, "draw_replications": 1}
 
 
 def spells_overrides(section: dict[str, Any], config_dir: Path, base: Scenario, where: str) -> dict[str, Any]:
@@ -124,6 +128,8 @@ class FitOutcome:
     simulated: dict[str, pd.DataFrame]  # final replications: months x replications per target
     curvature: dict[str, Any]
     refits: list[tuple[tuple[float, ...], float]]
+    draws: list[tuple[float, ...]]  # parameter vectors drawn from the fit's distribution
+    ensemble: list[pd.DataFrame]  # their replications: daily model series, fit + test period
     replications_simulated: int
 
 
@@ -132,16 +138,21 @@ def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
     """Search, simulate the fitted scenario over ``total_days`` and estimate the uncertainty."""
     with Simulator(specs_from(problem.config), workers) as sim:
         evaluator = Evaluator(problem, sim, opt.seed, opt.replications)
-        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress)
+        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress, opt.patience)
         progress(f"final: {opt.final_replications} replications over {total_days} days")
         frames = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])[0]
         simulated = monthly_by_rep(frames)
         residuals = {t: o - simulated[t].mean(axis=1).reindex(o.index) for t, o in problem.observed.items()}
         progress("uncertainty: curvature and refits")
-        curv = bt.curvature(problem, sim, opt.seed, 2 * opt.replications, best, residuals)
+        curv = bt.curvature(problem, sim, opt.seed, opt.curvature_replications or opt.replications, best, residuals)
         seeds = [opt.seed + 7919 * (k + 1) for k in range(opt.refits)]
         refits = bt.refit(problem, sim, seeds, opt.replications, best, opt.method, opt.refit_evaluations)
-        return FitOutcome(best, evaluator, frames, simulated, curv, refits, sim.replications_run)
+        draws = bt.parameter_draws(problem, best, curv, refits, opt.parameter_draws, opt.seed)
+        progress(f"predictive bands: {len(draws)} parameter draws x {opt.draw_replications} replications")
+        runs = sim.run([(problem.scenario(d, total_days), opt.seed + 104729 * (k + 1), range(opt.draw_replications))
+                        for k, d in enumerate(draws)])
+        ensemble = [frame for frames_k in runs for frame in frames_k]
+        return FitOutcome(best, evaluator, frames, simulated, curv, refits, draws, ensemble, sim.replications_run)
 
 
 def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, fixed: dict[str, Any],
@@ -171,41 +182,110 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         "parameters": bt.parameter_entries(problem, out.best, out.curvature, out.refits),
         "parameter_correlation": {"names": problem.names, "matrix": out.curvature["correlation"]},
         "uncertainty_method": bt.UNCERTAINTY_METHOD,
+        "predictive_bands": {"parameter_draws": [dict(zip(problem.names, d, strict=True)) for d in out.draws],
+                             "members": len(out.frames) + len(out.ensemble),
+                             "method": "percentiles over the final replications of the fitted scenario and "
+                                       f"{opt.draw_replications} replication(s) of each parameter draw"},
+        "error_scales": {"kind": opt.error_scale, "by_target": problem.scales},
         **bt.monthly_scores(config, table),
-        "backtest_daily": bt.daily_scores(config, observed, out.frames),
+        "backtest_daily": bt.daily_scores(config, observed, out.frames, out.ensemble),
         "simulated_drift": bt.drift(table),
+        "stability": bt.stability(out.frames, problem.base.acute.beds),
     }
 
 
-def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path | None = None,
-              workers: int | None = None, quick: bool = False, force: bool = False,
-              progress: Callable[[str], None] = lambda _m: None,
-              report: bool = False) -> tuple[Path, dict[str, Any]]:
-    """Fit, backtest and report (``report``: report.html too); returns the run folder and
-    the calibration.json document."""
-    began = time.perf_counter()
-    if scenario_out is not None and scenario_out.exists() and not force:
-        raise ScenarioError([f"{scenario_out}: --out: file exists; choose another name or add --force"])
+@dataclass
+class Plan:
+    """A calibration checked end to end before any simulation: config, base scenario,
+    observed data (enough months of every target), parameters and search settings."""
+
+    config: CalibrationConfig
+    config_path: Path
+    base_path: Path
+    base: Scenario
+    fixed: dict[str, Any]
+    observed: Observed
+    problem: Problem
+    opt: Optimiser
+    quick: bool
+
+    def total_days(self) -> int:
+        last = (self.config.test_period or self.config.fit_period).last_day()
+        return (last - self.config.fit_period.first_day()).days + 1
+
+    def replications(self) -> int:
+        """Replications the run will simulate at most (search, final, curvature, refits, draws)."""
+        o, p = self.opt, len(self.problem.names)
+        search = (1 + o.design_points + o.max_evaluations) * o.replications
+        return (search + o.final_replications + 2 * p * (o.curvature_replications or o.replications)
+                + o.refits * (1 + o.refit_evaluations) * o.replications + o.parameter_draws * o.draw_replications)
+
+    def _warmup(self) -> int:
+        return self.base.run.warmup_days if self.opt.warmup_days is None else self.opt.warmup_days
+
+    def describe(self) -> str:
+        """What would run, in a few lines (``--dry-run``, ``d2asim validate``)."""
+        c, o = self.config, self.opt
+        lines = [f"{self.config_path}: ok (calibration config {c.run_name()!r}, trust {c.trust}; base scenario "
+                 f"{self.base.name!r}, {self.base.acute.beds} beds)",
+                 f"  fit {c.fit_period.label()}, test {c.test_period.label() if c.test_period else 'none'}; "
+                 f"{self.total_days()} days simulated after {self._warmup()} days of warm-up"]
+        for name, months in self.problem.observed.items():
+            lines.append(f"  target {name}: {len(months)} fit months, mean {months.mean():.4g}, error scale "
+                         f"{self.problem.scales[name]:.3g} ({o.error_scale})")
+        for j, name in enumerate(self.problem.names):
+            lines.append(f"  parameter {name}: start {self.problem.start_values()[j]:g}, bounds "
+                         f"[{self.problem.low[j]:g}, {self.problem.high[j]:g}]")
+        bad = {f: b for f, b in self.observed.bad_rows.items() if b}
+        lines.append("  bad rows: " + ("; ".join(f"{f} " + ", ".join(f"{r} {n}" for r, n in b.items())
+                                                 for f, b in bad.items()) or "none"))
+        lines.append(f"  search: {1 + o.design_points} design points + up to {o.max_evaluations} {o.method} "
+                     f"evaluations x {o.replications} replications; at most {self.replications()} replications "
+                     "in all" + (" (--quick)" if self.quick else ""))
+        return "\n".join(lines)
+
+
+def plan(config_path: Path, quick: bool = False) -> Plan:
+    """Every check a calibration makes before simulating; one line per problem (ScenarioError)."""
     config, base_path, base, fixed = prepare(config_path)
     observed = load_observed(config, config_path)
     problem = Problem(config, base, check_enough(config, observed, config_path))
     check_parameters(problem, config_path)
     opt = config.optimiser.model_copy(update=QUICK) if quick else config.optimiser
-    folder = new_run_dir(config.run_name(), run_dir)
-    last = (config.test_period or config.fit_period).last_day()
-    total_days = (last - config.fit_period.first_day()).days + 1
-    out = fit(problem, opt, total_days, workers or os.cpu_count() or 1, progress)
+    return Plan(config, config_path, base_path, base, fixed, observed, problem, opt, quick)
+
+
+def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path | None = None,
+              workers: int | None = None, quick: bool = False, force: bool = False,
+              progress: Callable[[str], None] = lambda _m: None,
+              report: bool = False, folder: Path | None = None,
+              command: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """Fit, backtest and report (``report``: report.html too); returns the run folder and
+    the calibration.json document. ``folder``: an existing run folder to write into
+    (``calibrate --trust`` has put its inputs there); ``command``: how to rerun it."""
+    began = time.perf_counter()
+    if scenario_out is not None and scenario_out.exists() and not force:
+        raise ScenarioError([f"{scenario_out}: --out: file exists; choose another name or add --force"])
+    p = plan(config_path, quick)
+    config, problem, opt = p.config, p.problem, p.opt
+    folder = folder or new_run_dir(config.run_name(), run_dir)
+    out = fit(problem, opt, p.total_days(), workers or os.cpu_count() or 1, progress)
     progress("writing the run folder, scenario and report")
-    table = bt.series_table(config, observed, out.simulated)
-    document = document_of(config, config_path, base_path, fixed, observed, problem, opt, quick, out, table)
+    table = bt.series_table(config, p.observed, out.simulated, monthly_by_rep(out.frames + out.ensemble))
+    document = document_of(config, p.config_path, p.base_path, p.fixed, p.observed, problem, opt, quick, out, table)
+    document["config"], document["base_scenario"] = _relative(p.config_path, folder), _relative(p.base_path, folder)
+    if command:
+        document["command"] = command
+    document["verdict"] = bt.verdict(document)
     table.to_csv(folder / "series_monthly.csv", index=False)
-    bt.daily_table(config, observed, out.frames).to_csv(folder / "series_daily.csv", index=False)
-    overrides = {**fixed, **problem.overrides(out.best)}
-    fitted = problem.scenario(out.best).model_copy(update={"run": base.run})  # the base's run settings
-    write_scenario(folder / "scenario.yaml", base_path, overrides, fitted, document, False, config.run_name())
+    bt.daily_table(config, p.observed, out.frames, out.ensemble).to_csv(folder / "series_daily.csv", index=False)
+    overrides = {**p.fixed, **problem.overrides(out.best)}
+    fitted = problem.scenario(out.best).model_copy(update={"run": p.base.run})  # the base's run settings
+    write_scenario(folder / "scenario.yaml", p.base_path, overrides, fitted, document, False, config.run_name(),
+                   folder)
     if scenario_out is not None:
-        write_scenario(scenario_out, base_path, overrides, fitted, document, force)
-        document["scenario_out"] = str(scenario_out)
+        write_scenario(scenario_out, p.base_path, overrides, fitted, document, force, None, folder)
+        document["scenario_out"] = _relative(scenario_out, folder)
     document["run_seconds"] = round(time.perf_counter() - began, 1)
     times = os.times()  # the worker processes have ended: their CPU time is counted
     document["cpu_seconds"] = round(times.user + times.system + times.children_user + times.children_system, 1)
@@ -214,15 +294,22 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
     return folder, document
 
 
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (so a run folder's records travel with it)."""
+    return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
+
+
 def _loss_words(opt: Optimiser) -> str:
-    return "square" if opt.loss == "squared" else f"Huber loss (square up to {opt.huber_delta:g}, linear beyond)"
+    return "square" if opt.loss == "squared" else f"Huber loss (square up to {opt.delta():g}, linear beyond)"
 
 
-def scenario_header(document: dict[str, Any]) -> str:
-    """The comment block recording where a fitted scenario came from."""
+def scenario_header(document: dict[str, Any], run_folder: str) -> str:
+    """The comment block recording where a fitted scenario came from (``run_folder``: the
+    calibration run folder, relative to the scenario's own folder)."""
     obj = document["objective"]
-    lines = [f"Calibrated by `d2asim calibrate {document['config']}` (d2asim {document['d2asim_version']}, "
-             f"{document['created']}).",
+    command = document.get("command") or f"d2asim calibrate {document['config']}"
+    lines = [f"Calibrated by `{command}` (d2asim {document['d2asim_version']}, {document['created']}).",
+             f"Run folder {run_folder} (the paths in its calibration.json are relative to it).",
              f"Trust {document['trust']}. Data (files relative to the config; bad rows left out, by reason):",
              *[f"  {f}: " + (", ".join(f"{r} {n}" for r, n in document["bad_rows"].get(f, {}).items()) or "no bad rows")
                for f in document["data"]],
@@ -262,7 +349,7 @@ def merge_patch(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 
 
 def write_scenario(path: Path, base_path: Path, overrides: dict[str, Any], fitted: Scenario,
-                   document: dict[str, Any], force: bool, name: str | None = None) -> None:
+                   document: dict[str, Any], force: bool, name: str | None, run_folder: Path) -> None:
     """A scenario that ``extends`` the base (relative to its own folder) with ``overrides``,
     checked with the scenario loader before it replaces anything. If the loader's merge
     cannot express an override (a distribution changing to a type without the old one's
@@ -270,7 +357,7 @@ def write_scenario(path: Path, base_path: Path, overrides: dict[str, Any], fitte
     if path.exists() and not force:
         raise ScenarioError([f"{path}: --out: file exists; choose another name or add --force"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = scenario_header(document)
+    header = scenario_header(document, os.path.relpath(run_folder.resolve(), path.parent.resolve()))
     description = (f"{document['trust']} calibrated to aggregate series, fit period "
                    f"{document['fit_period']['start']}..{document['fit_period']['end']} (see header).")
     body = {"name": name or path.stem, "extends": os.path.relpath(base_path, path.parent.resolve()),
@@ -295,44 +382,106 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
     for name, p in document["parameters"].items():
         lines.append(f"{name:<32} {p['value']:>8g} {p['se']:>9.3g}   [{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]")
     if document.get("backtest"):
-        lines.append("backtest (test period, monthly)      MAE   naive MAE    bias   90% coverage")
+        lines.append("backtest (test period, monthly)      MAE  best naive   MASE    bias   80% / 90% coverage")
         for metric, m in document["backtest"].items():
             if m.get("n"):
-                lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['naive_mae']:>11.3g} {m['bias']:>+7.3g} "
-                             f"{m['coverage_90']:>10.0%}")
+                mase = "-" if m.get("mase") is None else f"{m['mase']:.2f}"
+                lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['best_naive_mae']:>11.3g} {mase:>6} "
+                             f"{m['bias']:>+7.3g}   {m['coverage_80']:>4.0%} / {m['coverage_90']:.0%}")
     lines += [f"warning: {text}" for text in data_loss_text(document.get("data_loss", {}))]
     lines += [f"warning: simulated {t} drifts by {d['per_year']:+.3g} a year ({d['relative_per_year']:+.0%}): the "
               "model has not settled (a queue growing without limit, or too short a warm-up)"
               for t, d in document["simulated_drift"].items() if d["warning"]]
+    if document.get("verdict"):
+        lines.append(document["verdict"]["sentence"])
     lines += [f"Run folder: {folder} ({document['run_seconds']:.0f} s)"]
     if "scenario_out" in document:
         lines.append(f"Scenario: {document['scenario_out']}")
     return "\n".join(lines)
 
 
+def calibrate_trust(code: str, fit: str, test: str | None, boroughs: list[str], scenario_out: Path | None,
+                    run_dir: Path | None, workers: int | None, quick: bool, force: bool,
+                    progress: Callable[[str], None], report: bool,
+                    optimiser: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+    """``--trust``: init's base scenario (fit period) and a config on the national
+    extracts, checked in a scratch folder, then written into the run folder and run
+    (``optimiser``: settings replacing the config's, e.g. a smaller search budget)."""
+    code = code.strip().upper()
+    fit_months = parse_period(fit, "--fit")
+    test_months = parse_period(test, "--test") if test else None
+    base, config = trust_inputs(code, fit_months, test_months, boroughs)
+    config["optimiser"] = {**config["optimiser"], **(optimiser or {})}
+    with tempfile.TemporaryDirectory() as scratch:
+        plan(write_inputs(Path(scratch), base, config), quick)
+    folder = new_run_dir(f"calibration-{code}", run_dir)
+    command = " ".join(["d2asim calibrate --trust", code, "--fit", fit, *(["--test", test] if test else []),
+                        *[f"--borough {b!r}" if " " in b else f"--borough {b}" for b in boroughs],
+                        *(["--quick"] if quick else [])])
+    return calibrate(write_inputs(folder, base, config), scenario_out, None, workers, quick, force, progress, report,
+                     folder=folder, command=command)
+
+
+def dry_run_trust(code: str, fit: str, test: str | None, boroughs: list[str], quick: bool) -> str:
+    """What ``--trust`` would run, checked in a scratch folder; nothing is written."""
+    fit_months = parse_period(fit, "--fit")
+    base, config = trust_inputs(code.strip().upper(), fit_months, parse_period(test, "--test") if test else None,
+                                boroughs)
+    with tempfile.TemporaryDirectory() as scratch:
+        text = plan(write_inputs(Path(scratch), base, config), quick).describe()
+        data = os.path.relpath(DATA_DIR.resolve(), Path(scratch).resolve())
+        return (text.replace(str(Path(scratch) / CONFIG_FILE), f"--trust {code.strip().upper()}")
+                .replace(data + os.sep, "calibration/data/"))
+
+
 @click.command("calibrate")
-@click.argument("config_file", type=click.Path(path_type=Path))
+@click.argument("config_file", type=click.Path(path_type=Path), required=False)
+@click.option("--trust", "code", default=None, help="calibrate any trust from the national extracts (no config)")
+@click.option("--fit", default=None, metavar="START:END", help="with --trust: fit months, e.g. 2022-04:2023-03")
+@click.option("--test", default=None, metavar="START:END", help="with --trust: backtest months, e.g. 2023-04:2024-03")
+@click.option("--borough", "boroughs", multiple=True, help="with --trust: council served (populations); repeatable")
 @click.option("--out", "scenario_out", type=click.Path(path_type=Path), default=None,
               help="write the fitted scenario YAML here (extends the base scenario)")
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None,
               help="run folder [default: outputs/calibration-TRUST-TIME]")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="worker processes [default: all cores]")
 @click.option("--quick", is_flag=True, help="small search (about a fifth of the work) for a first look")
+@click.option("--dry-run", is_flag=True, help="check everything and say what would run; simulate and write nothing")
 @click.option("--force", is_flag=True, help="replace an existing --out file")
 @click.option("--quiet", is_flag=True, help="no progress messages")
 @report_option
 @reports_bad_input
-def calibrate_command(config_file: Path, scenario_out: Path | None, run_dir: Path | None, workers: int | None,
-                      quick: bool, force: bool, quiet: bool, report: bool) -> None:
-    """Fit the scenario of CONFIG_FILE to observed aggregate series, backtest it on a
-    later period and write a calibration run folder (and --out scenario)."""
+def calibrate_command(config_file: Path | None, code: str | None, fit: str | None, test: str | None,
+                      boroughs: tuple[str, ...], scenario_out: Path | None, run_dir: Path | None,
+                      workers: int | None, quick: bool, dry_run: bool, force: bool, quiet: bool,
+                      report: bool) -> None:
+    """Fit the scenario of CONFIG_FILE (or, with --trust CODE --fit START:END, of any
+    trust from the bundled national extracts) to observed aggregate series, backtest it
+    on a later period and write a calibration run folder (and --out scenario)."""
     began = time.perf_counter()
 
     def say(message: str) -> None:
         if not quiet:
             click.echo(f"[{time.perf_counter() - began:5.0f} s] {message}", err=True)
 
-    folder, document = calibrate(config_file, scenario_out, run_dir, workers, quick, force, say, report)
+    if (config_file is None) == (code is None):
+        raise ScenarioError(["calibrate: give a CONFIG_FILE or --trust CODE --fit START:END (not both)"])
+    if code is None and (fit or test or boroughs):
+        raise ScenarioError(["calibrate: --fit, --test and --borough go with --trust (a config file names its "
+                             "periods)"])
+    if code is not None and fit is None:
+        raise ScenarioError(["--fit: required with --trust, e.g. --fit 2022-04:2023-03"])
+    if dry_run:
+        text = (dry_run_trust(code, fit, test, list(boroughs), quick) if code is not None
+                else plan(config_file, quick).describe())  # type: ignore[arg-type]
+        click.echo(text + "\ndry run: nothing simulated, nothing written")
+        return
+    if code is not None:
+        folder, document = calibrate_trust(code, fit, test, list(boroughs), scenario_out, run_dir,  # type: ignore[arg-type]
+                                           workers, quick, force, say, report)
+    else:
+        folder, document = calibrate(config_file, scenario_out, run_dir, workers, quick, force, say,  # type: ignore[arg-type]
+                                     report)
     click.echo(_summary(folder, document))
     if report:
         charts = {png.stem: png for png in sorted((folder / CHARTS_DIR).glob("*.png"))}

@@ -170,10 +170,14 @@ class Target(Strict):
 
 class Parameter(Strict):
     """A scenario input to fit: ``path`` sets a field (default: the parameter's name as
-    a dotted path); ``scale`` multiplies every duration distribution at those paths."""
+    a dotted path); ``scale`` multiplies every duration distribution at those paths;
+    ``pathway_share`` sets that pathway's share of discharge-ready patients, P0 taking
+    the rest (so shares still sum to 1 and a change in the P1-P3 flows can be followed)."""
 
     path: str | None = Field(None, description="dotted scenario field, e.g. services.p1.capacity")
     scale: list[str] | None = Field(None, description="dotted paths of distributions (or mappings of them)")
+    pathway_share: Literal["P1", "P2", "P3"] | None = Field(
+        None, description="share of discharge-ready patients on this pathway (P0 is the rest)")
     bounds: tuple[float, float] = Field(description="lowest and highest value searched")
     integer: bool = Field(False, description="round to a whole number (beds, places)")
     start: float | None = Field(None, description="first guess (default: the base scenario's value, or 1)")
@@ -181,9 +185,11 @@ class Parameter(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Parameter:
-        if self.path is not None and self.scale is not None:
-            raise ValueError("give path or scale, not both")
+        if sum(x is not None for x in (self.path, self.scale, self.pathway_share)) > 1:
+            raise ValueError("give one of path, scale and pathway_share")
         low, high = self.bounds
+        if self.pathway_share is not None and not 0 <= low < high < 1:
+            raise ValueError(f"bounds of a pathway share must lie in [0, 1) (got {list(self.bounds)})")
         if not low < high:
             raise ValueError(f"bounds must be [low, high] with low < high (got {list(self.bounds)})")
         if self.scale is not None and low <= 0:
@@ -197,17 +203,33 @@ class Optimiser(Strict):
     """Search settings. Every evaluation uses the same replications and seed (common
     random numbers), so the objective surface is deterministic."""
 
-    loss: Literal["squared", "huber"] = Field("squared", description="of each month's relative error")
-    huber_delta: float = Field(0.25, gt=0, description="loss: huber: relative error where the square turns linear")
+    loss: Literal["squared", "huber"] = Field("squared", description="of each month's scaled error")
+    error_scale: Literal["noise", "mean"] = Field(
+        "noise", description="divide each target's monthly errors by its month-to-month noise (default) or its mean")
+    huber_delta: float | None = Field(
+        None, gt=0, description="loss: huber: scaled error where the square turns linear (default 2 noise units, "
+        "or 0.25 of the mean)")
     method: Literal["nelder-mead", "powell"] = Field("nelder-mead", description="scipy.optimize local method")
     design_points: int = Field(24, ge=0, description="scrambled Sobol points searched before the local method")
     max_evaluations: int = Field(120, ge=1, description="evaluations of the local method")
     replications: int = Field(4, ge=1, description="replications per evaluation during the search")
     final_replications: int = Field(20, ge=2, description="replications of the fitted scenario (bands, backtest)")
-    refits: int = Field(2, ge=0, description="local refits with other seeds (Monte Carlo spread)")
-    refit_evaluations: int = Field(30, ge=1, description="evaluations of each refit")
+    patience: int | None = Field(
+        30, ge=1, description="stop the local search after this many evaluations without a 0.1% improvement "
+        "(null: run to max_evaluations)")
+    refits: int = Field(1, ge=0, description="local refits with other seeds (Monte Carlo spread)")
+    refit_evaluations: int = Field(20, ge=1, description="evaluations of each refit")
+    curvature_replications: int | None = Field(
+        None, ge=1, description="replications per curvature point (default: `replications`)")
+    parameter_draws: int = Field(10, ge=0, description="parameter vectors drawn from the fit's distribution for the "
+                                 "predictive bands (parameter uncertainty)")
+    draw_replications: int = Field(2, ge=1, description="replications of each parameter draw")
     seed: int = Field(1, ge=0, description="master seed of the search replications")
     warmup_days: int | None = Field(None, ge=0, description="warm-up before fit_period (default: the scenario's)")
+
+    def delta(self) -> float:
+        """Huber's threshold in units of the error scale."""
+        return self.huber_delta or (2.0 if self.error_scale == "noise" else 0.25)
 
 
 class CalibrationConfig(Strict):
@@ -254,8 +276,10 @@ class CalibrationConfig(Strict):
         return self.targets[target].observed or target
 
     def parameter_path(self, name: str) -> str | None:
-        """The dotted field a ``path`` parameter sets (None for ``scale`` parameters)."""
+        """The dotted field a ``path`` or ``pathway_share`` parameter sets (None for ``scale``)."""
         p = self.parameters[name]
+        if p.pathway_share is not None:
+            return f"pathways.shares.{p.pathway_share}"
         return None if p.scale is not None else (p.path or name)
 
     def run_name(self) -> str:

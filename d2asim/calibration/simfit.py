@@ -1,13 +1,33 @@
 """Simulation-based calibration: choose scenario inputs so simulated monthly series match
 the observed ones.
 
-Objective (dimensionless): ``sum_t w_t * mean_m rho((S_tm - O_tm) / |mean_m O_tm|) / sum_t w_t``
+Objective (dimensionless): ``sum_t w_t * mean_m rho((S_tm - O_tm) / s_t) / sum_t w_t``
 over targets ``t`` and fit-period months ``m``, where ``O_tm`` is the observed mean per
 day of month ``m``, ``S_tm`` the simulated one averaged over replications and ``rho`` the
 square (``loss: squared``) or Huber's function (``loss: huber``: the square up to
-``huber_delta``, linear beyond, so that a few aberrant months do not dominate). Every
-evaluation simulates the same replication numbers with the same seed (common random
-numbers), so the surface is deterministic: two nearby inputs see the same patients.
+``huber_delta``, linear beyond, so that a few aberrant months do not dominate).
+
+``s_t`` (``optimiser.error_scale``) is each target's **noise** by default: the
+month-to-month standard deviation of its observed fit-period series,
+``sqrt(mean((O_t,m+1 - O_tm)^2) / 2)`` (the von Neumann estimate, which a slow trend or a
+single step barely inflates), floored at 1% of the series' mean. A month's error then
+counts in units of how much that series moves by itself, so a smooth stock such as
+occupancy (noise of a few beds on a mean of hundreds) weighs as much as a noisy small
+flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative errors).
+
+**Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
+without limit can still match occupancy and NCTR. Every evaluation also records the
+admission queue; a point where any replication's daily queue over the fit period
+**grows** (the run-wide test :func:`d2asim.metrics.stability.is_growing`: last third of
+the period at least 10 patients and twice the first third, the middle between) or
+ends high (mean over the last 30 days above 5% of the beds: a queue already at the
+cliff from the start does not grow) is **unstable** (:func:`queue_unstable`) and its
+objective gets a penalty of ``100 + 1000 x (largest last-30-day queue) / beds``, so the
+search moves away from it (one replication in a few blowing up is how a system at the
+cliff edge shows).
+
+Every evaluation simulates the same replication numbers with the same seed (common
+random numbers), so the surface is deterministic: two nearby inputs see the same patients.
 
 Search: the start point and a scrambled Sobol design over the bounds
 (``scipy.stats.qmc``), then a bounded ``scipy.optimize.minimize`` (Nelder-Mead or
@@ -18,6 +38,7 @@ places) are rounded before simulating, and results are cached per rounded input.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,6 +53,7 @@ from scipy.stats import qmc
 
 from d2asim.calibration.config import CalibrationConfig
 from d2asim.metrics.intervals import count_in, interval_integrals
+from d2asim.metrics.stability import is_growing, queue_trend
 from d2asim.model.engine import DischargeModel
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
@@ -50,8 +72,43 @@ class ModelSpec:
     min_los_days: float | None = None
 
 
+#: The admission queue (time average), recorded at every evaluation for the stability check.
+QUEUE = "admission_queue_check"
+UNSTABLE_QUEUE_SHARE = 0.05  # of the beds: the last 30 days' mean admission queue
+LAST_DAYS = 30
+NOISE_FLOOR = 0.01  # of the series' mean
+
+
 def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
-    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items())
+    """The targets' model quantities, and the admission queue for the stability check."""
+    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items()) + (
+        ModelSpec(QUEUE, "admission_queue"),)
+
+
+def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
+    """An admission queue (daily time averages, patients) that grows (the run-wide test)
+    or whose last 30 days average above 5% of the beds."""
+    values = np.asarray(daily_queue, dtype=float)
+    return is_growing(queue_trend(values)) or float(values[-LAST_DAYS:].mean()) > UNSTABLE_QUEUE_SHARE * beds
+
+
+def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int) -> float:
+    """0 when every replication's admission queue between ``first`` and ``last`` is stable,
+    else ``100 + 1000 x (largest last-30-day mean queue) / beds``."""
+    worst = None
+    for frame in frames:
+        queue = frame.loc[pd.Timestamp(first):pd.Timestamp(last), QUEUE].to_numpy(dtype=float)
+        if queue.size and queue_unstable(queue, beds):
+            worst = max(worst or 0.0, float(queue[-LAST_DAYS:].mean()))
+    return 0.0 if worst is None else 100 + 1000 * worst / beds
+
+
+def noise_scale(monthly: pd.Series) -> float:
+    """Month-to-month noise of a monthly series (von Neumann), floored at 1% of its mean."""
+    values = monthly.dropna().to_numpy(dtype=float)
+    level = float(np.abs(values).mean()) if values.size else 1.0
+    noise = float(np.sqrt(np.mean(np.diff(values) ** 2) / 2)) if values.size > 1 else 0.0
+    return max(noise, NOISE_FLOOR * level) or 1.0
 
 
 # ------------------------------------------------------------------ model series
@@ -233,6 +290,9 @@ class Problem:
         self.high = np.array([params[n].bounds[1] for n in self.names], dtype=float)
         self.integer = np.array([params[n].integer for n in self.names])
         self._base_dict = scenario_to_dict(self.base)
+        by_noise = self.config.optimiser.error_scale == "noise"
+        self.scales = {t: (noise_scale(o) if by_noise else float(np.abs(o).mean()) or 1.0)
+                       for t, o in self.observed.items()}
 
     def values(self, unit: np.ndarray) -> tuple[float, ...]:
         """Natural-unit values of a point in [0, 1]^p (whole numbers rounded, others to 4 decimals)."""
@@ -260,6 +320,8 @@ class Problem:
         """Dotted-key overrides setting one parameter (``KeyError``: no such field;
         ``ValueError``: a scale path that holds no distribution)."""
         p, path = self.config.parameters[name], self.config.parameter_path(name)
+        if p.pathway_share is not None:
+            return self._with_p0({path: value})
         if path is not None:
             return {path: int(value) if p.integer else value}
         out = {}
@@ -275,7 +337,16 @@ class Problem:
         out: dict[str, Any] = {}
         for name, value in zip(self.names, values, strict=True):
             out.update(self.override(name, value))
-        return out
+        return self._with_p0(out) if "pathways.shares.P0" in out else out
+
+    def _with_p0(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with P0's share set to 1 minus the other pathways' (fitted or the base's)."""
+        shares = {**self._base_dict["pathways"]["shares"],
+                  **{k.rsplit(".", 1)[1]: v for k, v in out.items() if k.startswith("pathways.shares.")}}
+        rest = round(1.0 - sum(v for k, v in shares.items() if k != "P0"), 6)
+        if rest < 0:
+            raise ValueError(f"pathway shares P1-P3 add up to more than 1 ({1 - rest:g})")
+        return {**out, "pathways.shares.P0": rest}
 
     def scenario(self, values: Sequence[float], days: int | None = None) -> Scenario:
         """The base with ``values`` applied, starting at the fit period (``days`` from then)."""
@@ -286,8 +357,8 @@ class Problem:
         return validate_mapping(set_paths(self._base_dict, {**self.overrides(values), **run}), "<calibration>")
 
     def _rho(self, e: np.ndarray) -> np.ndarray:
-        """Squared relative error, or Huber's: squared up to ``huber_delta``, linear beyond."""
-        delta = self.config.optimiser.huber_delta
+        """Squared scaled error, or Huber's: squared up to ``huber_delta``, linear beyond."""
+        delta = self.config.optimiser.delta()
         if self.config.optimiser.loss == "squared":
             return e**2
         a = np.abs(e)
@@ -299,10 +370,14 @@ class Problem:
         for name, target in self.config.targets.items():
             obs = self.observed[name]
             sim = simulated[name].mean(axis=1).reindex(obs.index)
-            scale = float(np.abs(obs).mean()) or 1.0
-            parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / scale).to_numpy())))
+            parts[name] = target.weight * float(np.nanmean(self._rho(((sim - obs) / self.scales[name]).to_numpy())))
             total_w += target.weight
         return sum(parts.values()) / total_w, {k: v / total_w for k, v in parts.items()}
+
+    def penalty(self, frames: Sequence[pd.DataFrame]) -> float:
+        """The stability penalty of a point's replications over the fit period."""
+        fit = self.config.fit_period
+        return stability_penalty(frames, fit.first_day(), fit.last_day(), self.base.acute.beds)
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:
@@ -333,7 +408,7 @@ class Evaluator:
         jobs = [(self.problem.scenario(p), self.seed, range(self.replications)) for p in todo]
         for point, frames in zip(todo, self.simulator.run(jobs), strict=True):
             simulated = monthly_by_rep(frames)
-            self.cache[point] = (self.problem.loss(simulated)[0], simulated)
+            self.cache[point] = (self.problem.loss(simulated)[0] + self.problem.penalty(frames), simulated)
             self.history.append((point, self.cache[point][0]))
         return [self.cache[p][0] for p in points]
 
@@ -345,22 +420,47 @@ class Evaluator:
         return point, self.cache[point][0]
 
 
+STALL_TOLERANCE = 1e-3  # a relative improvement smaller than this does not reset the patience count
+
+
+class _Stalled(Exception):
+    """The local search made no real progress for ``patience`` evaluations."""
+
+
 def local_search(evaluator: Evaluator, start: tuple[float, ...], method: str, max_evaluations: int,
-                 step: float = 0.1) -> None:
-    """Bounded scipy.optimize.minimize on [0, 1]^p from ``start`` (results land in the cache)."""
+                 step: float = 0.1, patience: int | None = None) -> None:
+    """Bounded scipy.optimize.minimize on [0, 1]^p from ``start`` (results land in the
+    cache); with ``patience``, stop early after that many evaluations in a row without a
+    0.1% improvement of the best objective (early stopping: the rest would be wasted)."""
     x0 = evaluator.problem.unit(start)
-    if method == "nelder-mead":
-        simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
-                          for j in range(x0.size)]
-        options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
-        minimize(evaluator.unit_objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
-    else:
-        minimize(evaluator.unit_objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
-                 options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+    record = {"best": math.inf, "since": 0}
+
+    def objective(unit: np.ndarray) -> float:
+        value = evaluator.unit_objective(unit)
+        if value < record["best"] - STALL_TOLERANCE * abs(record["best"]) or not math.isfinite(record["best"]):
+            record["best"], record["since"] = value, 0
+        else:
+            record["since"] += 1
+        if patience is not None and record["since"] >= patience:
+            raise _Stalled
+        return value
+
+    try:
+        if method == "nelder-mead":
+            simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
+                              for j in range(x0.size)]
+            options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
+            minimize(objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
+        else:
+            minimize(objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
+                     options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+    except _Stalled:
+        pass
 
 
 def search(evaluator: Evaluator, design_points: int, method: str, max_evaluations: int,
-           progress: Callable[[str], None] = lambda _m: None) -> tuple[tuple[float, ...], float]:
+           progress: Callable[[str], None] = lambda _m: None,
+           patience: int | None = None) -> tuple[tuple[float, ...], float]:
     """Start point + Sobol design, then the local method from the best; the best point seen."""
     problem = evaluator.problem
     points = [problem.start_values()]
@@ -371,6 +471,6 @@ def search(evaluator: Evaluator, design_points: int, method: str, max_evaluation
         points += [problem.values(u) for u in design]
     evaluator.many(points)
     progress(f"design: {len(points)} points, best objective {evaluator.best()[1]:.4g}")
-    local_search(evaluator, evaluator.best()[0], method, max_evaluations)
+    local_search(evaluator, evaluator.best()[0], method, max_evaluations, patience=patience)
     progress(f"{method}: {len(evaluator.history)} evaluations, best objective {evaluator.best()[1]:.4g}")
     return evaluator.best()

@@ -163,19 +163,37 @@ def load_trust(code: str, start: str, end: str, data_dir: Path = DATA_DIR) -> Tr
                  waiting_los14=waiting, notes=notes)
 
 
-def _daily(code: str, data_dir: Path, months: list[str]) -> pd.DataFrame:
-    """Daily NCTR and NCTR discharged of one trust in ``months`` (NaN: not submitted)."""
-    first = pd.Timestamp(months[0] + "-01")
-    last = pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(1)
-    out = pd.DataFrame(index=pd.date_range(first, last, freq="D"))
+def daily_series(code: str, data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    """Daily NCTR (``nctr``) and NCTR discharged (``discharged``) of one trust, every day
+    of the files (NaN: blank or 0, i.e. not submitted)."""
+    columns = {}
     for name, file, column in (("nctr", NCTR_FILE, "do_not_meet_criteria_to_reside"),
                                ("discharged", DISCHARGED_FILE, "discharged_total")):
         rows = _read(data_dir / file)
         rows = rows[rows["nhs_trust22_code"] == code]
         values = pd.Series(_numbers(rows, column).to_numpy(dtype=float), index=pd.to_datetime(rows["date"]))
-        values = values[~values.index.duplicated()].where(lambda v: v > 0)  # 0 = not submitted
-        out[name] = values.reindex(out.index)
-    return out
+        columns[name] = values[~values.index.duplicated()].where(lambda v: v > 0)  # 0 = not submitted
+    return pd.DataFrame(columns).sort_index()
+
+
+def _daily(code: str, data_dir: Path, months: list[str]) -> pd.DataFrame:
+    """Daily NCTR and NCTR discharged of one trust in ``months`` (NaN: not submitted)."""
+    first = pd.Timestamp(months[0] + "-01")
+    last = pd.Timestamp(months[-1] + "-01") + pd.offsets.MonthEnd(1)
+    return daily_series(code, data_dir).reindex(pd.date_range(first, last, freq="D"))
+
+
+def latest_waiting(code: str, month: str, data_dir: Path = DATA_DIR) -> dict[str, float]:
+    """Table 5's LoS 14+ NCTR patients a day waiting for P1, P2 and P3, in the latest
+    month at or before ``month`` (zeros if the trust has none)."""
+    rows = _read(data_dir / REASONS_FILE)
+    rows = rows[(rows["org_code"] == code) & (rows["month"] <= month)].sort_values("month")
+    columns = PRESETS["sitrep_los14_delay_reasons_monthly"]["columns"]
+    if rows.empty:
+        return {"P1": 0.0, "P2": 0.0, "P3": 0.0}
+    last = rows.iloc[[-1]]
+    values = {p: float(_numbers(last, columns[f"los14_waiting_{p}"]).iloc[0]) for p in ("P1", "P2", "P3")}
+    return {p: (v if np.isfinite(v) else 0.0) for p, v in values.items()}
 
 
 @dataclass(frozen=True)

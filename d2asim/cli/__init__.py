@@ -25,6 +25,7 @@ COMMANDS = {
     "report": ("d2asim.report.command", "report_command"),
     "calibrate": ("d2asim.calibration.command", "calibrate_command"),
     "init": ("d2asim.cli.init", "init_command"),
+    "forecast": ("d2asim.cli.forecast", "forecast_command"),
 }
 
 

@@ -13,7 +13,7 @@ from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_
 from d2asim.experiments.capacity import Target
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.sweep import parse_set
-from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggest_warmup
+from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggestion, warmup_runs
 from d2asim.headline import comparison_text
 from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
@@ -153,8 +153,9 @@ def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days
     days = days or scenario.run.warmup_days + scenario.run.duration_days
     reps = reps or 10
     seed = scenario.run.seed if seed is None else seed
-    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
-    click.echo(warmup_text(scenario, judge_stocks(series, stock_columns(scenario)), suggested, reps, days, empty))
+    daily = warmup_runs(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
+    columns = stock_columns(scenario)
+    click.echo(warmup_text(scenario, judge_stocks(daily, columns), suggestion(daily, columns), reps, days, empty))
 
 
 def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, days: int, empty: bool) -> str:

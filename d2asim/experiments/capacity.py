@@ -19,6 +19,7 @@ from d2asim.experiments.compare import run_scenarios
 from d2asim.runner import Executor, RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
+from d2asim.scenario.schedule import base_value
 from d2asim.scenario.schema import Scenario
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -114,10 +115,10 @@ def capacity_needed(search: CapacitySearch) -> dict[str, object]:
     if spec is None:
         known = ", ".join(search.base.services) or "none"
         raise ScenarioError([f"--service: no service {search.service!r} in the scenario (defined: {known})"])
-    start = spec.capacity or 1
+    start = base_value(spec.capacity) or 1
     unlimited = search.evaluate(None)
     answer: dict[str, object] = {"target": str(search.target), "service": search.service,
-                                 "current_capacity": spec.capacity, "unlimited": unlimited}
+                                 "current_capacity": base_value(spec.capacity), "unlimited": unlimited}
     if not search.target.met(unlimited, False):
         answer.update(by_mean=None, by_ci=None)
         return answer

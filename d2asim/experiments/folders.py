@@ -18,6 +18,7 @@ from d2asim.experiments.checkpoint import CheckpointStore, read_request, read_sc
 from d2asim.run_folder import write_run
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schema import Scenario
 
 
@@ -52,7 +53,39 @@ def read_multi(folder: Path, kind: str) -> tuple[dict[str, Any], list[Scenario],
         scenario = read_scenario(folder / sub / "scenario.yaml", str(digest))
         scenarios.append(scenario)
         stores.append(CheckpointStore(folder / sub, scenario, request["seed"]))
+    if kind == "sweep":
+        _check_points(folder, request["points"], scenarios, subfolders)
     return request, scenarios, stores
+
+
+def _check_points(folder: Path, points: list[Any], scenarios: list[Scenario], subfolders: list[str]) -> None:
+    """Each sweep point's values (as written in run.json) are those of its scenario, so
+    a resumed sweep never labels a result with another point's values."""
+    if len(points) != len(scenarios):
+        raise ScenarioError([f"{folder / 'run.json'}: --resume: {len(points)} points for {len(scenarios)} "
+                             f"subfolders; this folder cannot be resumed: start a new run"])
+    for i, (point, scenario, sub) in enumerate(zip(points, scenarios, subfolders, strict=True)):
+        data = scenario_to_dict(scenario)
+        if not isinstance(point, dict) or any(
+                _is_scalar(v) and _field(data, str(k)) != v for k, v in point.items()):
+            raise ScenarioError([f"{folder / 'run.json'}: --resume: points[{i}] does not match {sub}/scenario.yaml; "
+                                 f"this folder cannot be resumed: start a new run"])
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _field(data: Any, dotted: str) -> Any:
+    """The value at a dotted path of a mapping (a unique object when absent)."""
+    for key in dotted.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return _ABSENT
+        data = data[key]
+    return data
+
+
+_ABSENT = object()
 
 
 EXTRA_KEYS: dict[str, dict[str, type]] = {"sweep": {"points": list}}

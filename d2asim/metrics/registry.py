@@ -108,6 +108,7 @@ _TABLE: tuple[Metric, ...] = (
     _m("delayed_bed_days_by_pathway", "Delayed bed days, {}", "bed days", "bed_days", 0),
     _m("delayed_bed_days_by_reason", "Delayed bed days, reason {}", "bed days", "bed_days", 0),
     _m("delayed_bed_days_by_org", "Delayed bed days, {}", "bed days", "bed_days", 0),
+    _m("delayed_bed_days_by_ready_weekday", "Delayed bed days, ready on {}", "bed days", "bed_days", 0),
     _m("service_occupancy_mean", "Places occupied (mean), {}", "places", "beds", 1),
     _m("service_bed_days", "Occupied days, {}", "days", "days", 0),
     _m("service_utilisation_pct", "Utilisation, {}", "%", "percent", 1),

@@ -9,16 +9,19 @@ horizon), so an overloaded queue can never show a short or zero wait.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 
-from d2asim.metrics.costs import cost_metrics
+from d2asim.metrics.costs import capacity_column, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.weekdays import delayed_by_ready_weekday
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
+from d2asim.scenario.schedule import max_value, min_value
 from d2asim.scenario.schema import DELAY_CAUSES, ORGS, PATHWAYS, REASON_CODES, SERVICE_NAMES, Scenario
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
@@ -35,7 +38,7 @@ def replication_metrics(log: EventLog, scenario: Scenario, daily: pd.DataFrame) 
     window = (float(scenario.run.warmup_days), log.horizon)
     reported = daily[daily["reported"]]
     out: dict[str, float] = {}
-    out.update(_occupancy(reported, scenario))
+    out.update(_occupancy(reported))
     out.update(_admission_waits(log, window))
     out.update(_discharges(log, window))
     out.update(_delays(log, scenario, window))
@@ -49,8 +52,9 @@ def metric_ceiling(metric: str, scenario: Scenario) -> float:
     """The largest value a metric can take: 100 for percentages (a ``pct`` part in the
     key), except acute occupancy, which counts escalation beds against the core beds."""
     if metric == "acute_occupancy_pct":
-        escalation = scenario.acute.escalation.beds if scenario.acute.escalation is not None else 0
-        return _pct((scenario.acute.beds + escalation) / scenario.acute.beds)
+        escalation = max_value(scenario.acute.escalation.beds) if scenario.acute.escalation is not None else 0
+        core = min_value(scenario.acute.beds)
+        return _pct((core + escalation) / core)
     words = metric.partition(".")[0].split("_")
     return 100.0 if "pct" in words else math.inf
 
@@ -59,13 +63,13 @@ def _pct(x: float) -> float:
     return 100.0 * x
 
 
-def _occupancy(reported: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
+def _occupancy(reported: pd.DataFrame) -> dict[str, float]:
     occ = reported["acute_occupied"].to_numpy()
-    beds = scenario.acute.beds
+    beds = reported["acute_beds"].to_numpy()  # core beds in force each day
     return {
         "acute_bed_days": float(occ.sum()),
         "acute_occupancy_mean": float(occ.mean()),
-        "acute_occupancy_pct": _pct(occ.mean() / beds),
+        "acute_occupancy_pct": _pct(occ.mean() / beds.mean()),
         "acute_occupancy_p95": float(np.percentile(occ, 95)),
         "pct_days_occupancy_above_92": _pct(float(np.mean(occ > 0.92 * beds))),
         "pct_days_occupancy_above_95": _pct(float(np.mean(occ > 0.95 * beds))),
@@ -144,6 +148,8 @@ def _delays(log: EventLog, scenario: Scenario, window: tuple[float, float]) -> d
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
+    first = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
+    out.update(delayed_by_ready_weekday(log, dtoc, bounds, first.weekday()))
     return out
 
 
@@ -159,9 +165,10 @@ def _services(
     services = log.table("services")
     delays = log.table("delays")
     out: dict[str, float] = {}
-    for name, spec in scenario.services.items():
+    for name in scenario.services:
         occupied = reported[f"{name}_occupied"].to_numpy()
-        places = spec.places()
+        column = reported.get(capacity_column(name))
+        places = math.inf if column is None else float(column.mean())  # mean places in force
         mine = services["service"] == SERVICE_NAMES.index(name)
         started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
         # people still waiting at the end: their wait so far (censored at the horizon)

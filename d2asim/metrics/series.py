@@ -7,7 +7,6 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ import pandas as pd
 from d2asim.metrics.costs import capacity_column
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
+from d2asim.scenario.schedule import daily_values
 from d2asim.scenario.schema import DELAY_CAUSES, PATHWAYS, SERVICE_NAMES, Scenario
 
 
@@ -43,7 +43,8 @@ def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[
 
 
 def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
-    """One row per simulated day: time-average stocks and daily flows."""
+    """One row per simulated day: time-average stocks, daily flows, and the core acute
+    beds and each finite service's places in force that day (dated schedules)."""
     n_days = int(log.horizon)
     bounds = np.arange(n_days + 1, dtype=float)
     acute = log.table("acute")
@@ -55,6 +56,7 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         "admission_queue": interval_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), bounds),
         "delayed_acute": _delayed(delays, bounds, delays["place"] == ACUTE_PLACE),
         "delayed_dtoc": interval_integrals(dtoc["start"], dtoc["end"], bounds),
+        "acute_beds": daily_values(scenario.acute.beds, sim_start, n_days),
         "admissions": count_in(acute["admit"], bounds),
         "discharges": count_in(acute["leave"][acute["died"] == 0], bounds),
         "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
@@ -65,8 +67,9 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         mine = services["service"] == idx
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == DELAY_CAUSES.index(name))
-        if math.isfinite(spec.places()):
-            cols[capacity_column(name)] = np.full(n_days, float(spec.places()))
+        if spec.capacity is not None:
+            capacity = daily_values(spec.capacity, sim_start, n_days)
+            cols[capacity_column(name)] = np.array([spec.places_for(c) for c in capacity], dtype=float)
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))
@@ -118,7 +121,10 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         "discharges": grouped["discharges"].sum(),
         "delayed_bed_days": grouped["delayed_dtoc"].sum(),
         "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
+        "acute_beds_mean": grouped["acute_beds"].mean(),
     })
+    for column in [c for c in reported.columns if c.endswith("_capacity")]:  # places in force (schedules)
+        frame[f"{column}_mean"] = grouped[column].mean()
     adults = scenario.population.adults_18plus
     if adults:
         frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000

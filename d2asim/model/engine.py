@@ -27,13 +27,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
+from d2asim.model.calendar import DAYS_PER_YEAR, OpenWindow, arrival_times, band_weights, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
 from d2asim.model.patients import SERVICE_INDEX, Episode, Patient, PatientFactory, cumulative, pick
 from d2asim.model.pool import Pool
 from d2asim.model.scheduler import CallbackEnvironment
+from d2asim.model.schedules import install_schedules
+from d2asim.model.start_limits import StartLimit
 from d2asim.model.streams import Streams
+from d2asim.scenario.schedule import max_value, value_on
 from d2asim.scenario.schema import DELAY_CAUSES, OUTCOMES, PATHWAYS, Scenario, Service
 
 CAUSE = {name: i for i, name in enumerate(DELAY_CAUSES)}
@@ -53,12 +56,14 @@ def sim_start_date(scenario: Scenario) -> dt.date:
 class ServiceRuntime:
     """A downstream service during a run: its pool, calendar, stays and outcomes."""
 
-    def __init__(self, name: str, spec: Service, streams: Streams, first_weekday: int) -> None:
+    def __init__(self, name: str, spec: Service, streams: Streams, start_date: dt.date) -> None:
         self.index = SERVICE_INDEX[name]
         self.name = name
         self.spec = spec
-        self.pool: Pool[Patient] = Pool(spec.places())
-        self.window = OpenWindow(spec.start_calendar, first_weekday)
+        self.pool: Pool[Patient] = Pool(spec.places_for(value_on(spec.capacity, start_date)))
+        self.window = OpenWindow(spec.start_calendar, start_date.weekday())
+        limits = spec.starts_by_weekday()
+        self.start_limit = None if spec.max_starts_per_day is None else StartLimit(limits, start_date.weekday())
         self.max_days = spec.max_duration_days or math.inf
         self.draw_stay = streams.sampler(f"{name}.duration", spec.duration_days)
         self.draw_outcome = streams.uniform(f"{name}.outcome")
@@ -76,6 +81,7 @@ class PathwayPlan(NamedTuple):
     service: ServiceRuntime | None
     d2a_extends_stay: bool
     leave_windows: list[OpenWindow]
+    start_limit: StartLimit | None
 
 
 class DischargeModel:
@@ -93,12 +99,16 @@ class DischargeModel:
         self.start_date = sim_start_date(scenario)
         weekday = self.start_date.weekday()
         acute = scenario.acute
-        self.beds: Pool[Patient] = Pool(acute.beds)
+        self.core_beds = value_on(acute.beds, self.start_date)
+        self.escalation_beds = value_on(acute.escalation.beds, self.start_date) if acute.escalation else 0
+        self.escalation_open = False
+        self.beds: Pool[Patient] = Pool(self.core_beds)
         self.discharge_window = OpenWindow(acute.discharge_window, weekday)
         self.ready_window = OpenWindow(acute.discharge_ready_window, weekday)
-        self.services = {n: ServiceRuntime(n, s, self.streams, weekday) for n, s in scenario.services.items()}
+        self.services = {n: ServiceRuntime(n, s, self.streams, self.start_date) for n, s in scenario.services.items()}
         self.by_index = {s.index: s for s in self.services.values()}
-        self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
+        teams = scenario.assessment_teams
+        self.teams = {n: Pool[Patient](value_on(t.concurrent_assessments, self.start_date)) for n, t in teams.items()}
         self.pathways = [self._pathway_plan(p) for p in PATHWAYS]
         self._next_pid = itertools.count(1).__next__
         self.factories = self._factories()
@@ -132,6 +142,7 @@ class DischargeModel:
             service=service,
             d2a_extends_stay=assessment.d2a_stay == "extend",
             leave_windows=[w for w in windows if not w.always],
+            start_limit=service.start_limit if service else None,
         )
 
     def run(self) -> EventLog:
@@ -141,8 +152,9 @@ class DischargeModel:
         if sc.initial_state is not None:
             seed_initial_state(self, sc.initial_state)
         escalation = sc.acute.escalation
-        if escalation is not None and escalation.beds > 0:
+        if escalation is not None and max_value(escalation.beds) > 0:
             self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, None)
+        install_schedules(self)
         self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
         gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
@@ -166,11 +178,17 @@ class DischargeModel:
         times, sources, factories, draws = [], [], [], []
         for source, stream in streams.items():
             if stream is not None:
-                t = arrival_times(stream, self.start_date, days, self.streams.rng(f"{source}.arrivals"))
+                rng = self.streams.rng(f"{source}.arrivals")
+                shares = {b.name: b.share for b in sc.age_bands}
+                t = arrival_times(stream, self.start_date, days, rng, sc.run.start_date, shares)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
                 factories.append(self.factories[source])
-                draws.append(factories[-1].draw(len(t)))
+                mix = None  # the age mix by arrival when bands grow at different rates
+                if isinstance(stream.growth_per_year, dict):
+                    years = (t - (sc.run.start_date - self.start_date).days) / DAYS_PER_YEAR
+                    mix = band_weights(stream, shares, years)
+                draws.append(factories[-1].draw(len(t), mix))
         all_times = np.concatenate(times)
         order = np.argsort(all_times, kind="stable")
         source_of = np.concatenate(sources)[order]
@@ -200,11 +218,22 @@ class DischargeModel:
     def _escalation_check(self, _: object) -> None:
         esc = self.scenario.acute.escalation
         assert esc is not None
-        core = self.scenario.acute.beds
-        is_open = self.beds.busy >= esc.open_at_occupancy * core
-        self.beds.set_capacity(core + esc.beds if is_open else core)
-        self.log.escalation_open.append((math.floor(self.env._now), int(is_open)))
+        self.escalation_open = self.beds.busy >= esc.open_at_occupancy * self.core_beds
+        self._set_beds()
+        self.log.escalation_open.append((math.floor(self.env._now), int(self.escalation_open)))
         self.after(1.0, self._escalation_check, None)
+
+    def set_core_beds(self, beds: int) -> None:
+        """A dated change of core beds (escalation beds stay open if they were)."""
+        self.core_beds = beds
+        self._set_beds()
+
+    def set_escalation_beds(self, beds: int) -> None:
+        self.escalation_beds = beds
+        self._set_beds()
+
+    def _set_beds(self) -> None:
+        self.beds.set_capacity(self.core_beds + (self.escalation_beds if self.escalation_open else 0))
 
     def _flush_log(self, _: object) -> None:
         self.log.flush()
@@ -265,9 +294,10 @@ class DischargeModel:
     def _move_when_open(self, p: Patient, plan: PathwayPlan) -> None:
         """Leave the acute bed at the first time the discharge window (and the
         service's start calendar) allow."""
-        if plan.leave_windows:
+        limit = plan.start_limit
+        if plan.leave_windows or limit is not None:
             now = self.env._now
-            t = earliest_common(now, plan.leave_windows)
+            t = earliest_common(now, plan.leave_windows) if limit is None else limit.book(now, plan.leave_windows)
             if t > now:
                 bound_by_ward = self.discharge_window.next_open(now) == t
                 cause = CAUSE["discharge_window"] if bound_by_ward or plan.service is None else plan.service.cause
@@ -334,7 +364,8 @@ class DischargeModel:
                 self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus)))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
-        t = nxt.window.next_open(self.env._now)
+        now = self.env._now
+        t = nxt.window.next_open(now) if nxt.start_limit is None else nxt.start_limit.book(now, [nxt.window])
         if t > self.env._now:
             self.after(t - self.env._now, move, p)
         else:

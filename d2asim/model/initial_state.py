@@ -18,11 +18,22 @@ if TYPE_CHECKING:
 
 
 def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
-    """Place the initial patients at time 0: discharge-ready queue first (they hold
-    beds), then patients under treatment, people in services, then the admission queue."""
+    """Place the initial patients at time 0: people in services first, then the
+    discharge-ready patients (they hold beds, and ask for a place once the services are
+    filled, so they wait when those are full), patients under treatment, then the
+    admission queue."""
     factory = model.factories["initial"]
     rng = model.streams.rng("initial.residual")
     scenario = model.scenario
+    for name, count in state.services_occupied.items():
+        service = model.services[name]
+        pathway = next((i for i, pw in enumerate(PATHWAYS) if model.pathways[i].service is service), 0)
+        stays = service.spec.duration_days.residual(rng, count)
+        for stay in stays.tolist():
+            p = factory.new()
+            p.pathway = pathway
+            service.pool.busy += 1
+            model.start_service(p, service, stay, service.draw_outcome())
     for pathway, count in state.nctr_waiting.items():
         for _ in range(count):
             p = factory.new()
@@ -42,14 +53,5 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
         p.time_to_ready = float(dist.residual(rng, 1)[0])
         p.arrival = 0.0
         model.arrive(p)
-    for name, count in state.services_occupied.items():
-        service = model.services[name]
-        pathway = next((i for i, pw in enumerate(PATHWAYS) if model.pathways[i].service is service), 0)
-        stays = service.spec.duration_days.residual(rng, count)
-        for stay in stays.tolist():
-            p = factory.new()
-            p.pathway = pathway
-            service.pool.busy += 1
-            model.start_service(p, service, stay, service.draw_outcome())
     for _ in range(state.admission_queue):
         model.arrive(factory.new())

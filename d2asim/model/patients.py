@@ -141,10 +141,16 @@ class PatientFactory:
             return None
         return streams.sampler(f"{prefix}.{service}.duration", scenario.services[service].duration_days)
 
-    def draw(self, n: int) -> EpisodeDraws:
+    def draw(self, n: int, mix: np.ndarray | None = None) -> EpisodeDraws:
         """Attributes of the next ``n`` episodes at once (vectorised): identical to
-        ``n`` successive :meth:`new` calls, since each stream is read in the same order."""
-        band = np.minimum(np.searchsorted(self.band_cum, self.u_band.take(n), side="right"), len(self.band_cum) - 1)
+        ``n`` successive :meth:`new` calls, since each stream is read in the same order.
+        ``mix``: per episode, relative weights of the age bands (default: their shares)."""
+        u_band = self.u_band.take(n)
+        if mix is None:
+            band = np.minimum(np.searchsorted(self.band_cum, u_band, side="right"), len(self.band_cum) - 1)
+        else:
+            cum = np.cumsum(mix, axis=1) / mix.sum(axis=1, keepdims=True)
+            band = np.minimum((u_band[:, None] >= cum).sum(axis=1), len(self.band_cum) - 1)
         u_pathway = self.u_pathway.take(n)
         pathway = np.zeros(n, dtype=int)
         for b, cum in enumerate(self.pathway_cum):

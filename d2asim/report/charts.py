@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from d2asim.metrics.costs import capacity_column
 from d2asim.report import style
 from d2asim.report.data import RunData, across_replications
+from d2asim.scenario.schedule import base_value
 
 OCCUPANCY_LINES = (0.92, 0.95)  # reference occupancy levels, share of core beds
 SERVICE_WORDS = {"p1": "reablement", "p2": "bedded intermediate care", "p3": "care home placement",
@@ -41,19 +43,28 @@ def _mean_band(ax: Axes, band: pd.DataFrame, x: str, label: str, i: int = 0) -> 
 
 def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
     """Acute G&A beds occupied per day (beds): mean, 95% band, capacity, 92% and 95% lines."""
-    beds = float(run.scenario["acute"]["beds"])
+    beds = float(base_value(run.scenario["acute"]["beds"]))
     band = across_replications(run.daily, "date", "acute_occupied")
+    steps = capacity_steps(run.daily, "acute_beds")
     with style.chart(run.footer()) as (fig, (ax,)):
         _mean_band(ax, band, "date", "Beds occupied")
-        ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
-        style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
-        extra = float((run.scenario["acute"].get("escalation") or {}).get("beds") or 0)
+        if steps is None:
+            ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
+            style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
+        else:
+            ax.step(steps["date"], steps["acute_beds"], where="post", color=style.BLACK, linewidth=1.4,
+                    label="Core beds (dated changes)")
+            mark_changes(ax, steps, "acute_beds")
+            beds = float(steps["acute_beds"].max())
+        extra = float(base_value((run.scenario["acute"].get("escalation") or {}).get("beds") or 0))
+        core = None if steps is None else steps["acute_beds"]  # lines follow the core beds in force
+        last = beds if core is None else float(core.iloc[-1])  # labelled at the right-hand end
         if extra:
-            ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
-            style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
+            _level(ax, steps, core, 1.0, extra, beds, style.GREY, (0, (6, 2, 1, 2)), 1.0)
+            style.end_label(ax, last + extra, f"With escalation ({last + extra:,.0f})", style.GREY)
         for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
-            ax.axhline(share * beds, color=style.VERMILLION, linewidth=1.1, linestyle=dash)
-            style.end_label(ax, share * beds, f"{share:.0%} full ({share * beds:,.0f})", style.VERMILLION, above)
+            _level(ax, steps, core, share, 0.0, beds, style.VERMILLION, dash, 1.1)
+            style.end_label(ax, share * last, f"{share:.0%} full ({share * last:,.0f})", style.VERMILLION, above)
         low = min(float(band["low"].min()), 0.85 * beds)
         high = max(float(band["high"].max()), beds + extra)
         ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
@@ -63,6 +74,38 @@ def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
         ax.set_title("How full were the acute beds?")
         ax.legend(loc="lower left", ncols=2)
         return style.save(fig, charts_dir, "acute_occupancy")["png"]
+
+
+def _level(ax: Axes, steps: pd.DataFrame | None, core: pd.Series | None, share: float, extra: float,
+           beds: float, color: str, dash: Any, width: float) -> None:
+    """A reference line at share x core beds + extra: flat, or stepping with dated changes."""
+    if core is None:
+        ax.axhline(share * beds + extra, color=color, linewidth=width, linestyle=dash)
+    else:
+        ax.step(steps["date"], share * core + extra, where="post", color=color, linewidth=width,  # type: ignore[index]
+                linestyle=dash)
+
+
+def capacity_steps(daily: pd.DataFrame, column: str) -> pd.DataFrame | None:
+    """``date`` and ``column`` per day when the capacity in ``column`` changes during
+    the run (None when it is constant or absent)."""
+    if column not in daily.columns:
+        return None
+    per_day = daily.drop_duplicates("date")[["date", column]]
+    return per_day if per_day[column].nunique() > 1 else None
+
+
+def mark_changes(ax: Axes, steps: pd.DataFrame, column: str) -> None:
+    """A dotted vertical line and the new value at each date the capacity changes."""
+    for date, value in _changes(steps, column):
+        ax.axvline(date, color=style.GREY, linewidth=0.9, linestyle=":")
+        ax.annotate(f"{value:,.0f} from {pd.Timestamp(date):%d %b %Y}", xy=(date, value), xytext=(3, 4),
+                    textcoords="offset points", fontsize=8, color=style.GREY)
+
+
+def _changes(steps: pd.DataFrame, column: str) -> list[tuple[object, float]]:
+    changed = steps[steps[column].diff().fillna(0) != 0]
+    return list(zip(changed["date"], changed[column].astype(float), strict=True))
 
 
 def monthly_dtoc_rate(run: RunData) -> pd.DataFrame | None:
@@ -130,6 +173,12 @@ def queues_chart(run: RunData, charts_dir: Path) -> Path | None:
                             linewidth=0)
             label = textwrap.fill(service_label(run.scenario, name), 44)
             ax.plot(band["date"], band["mean"], label=label, **look)
+            steps = capacity_steps(run.daily, capacity_column(name))
+            if steps is not None:  # dotted lines at the dates the service's places change
+                for date, value in _changes(steps, capacity_column(name)):
+                    ax.axvline(date, color=look["color"], linewidth=0.9, linestyle=":")
+                    ax.annotate(f"{name}: {value:,.0f} places", xy=(date, 0), xytext=(3, 3),
+                                textcoords="offset points", fontsize=8, color=look["color"], rotation=90)
         ax.set_ylim(bottom=0)
         _date_axis(ax)
         ax.set_ylabel("People waiting (daily average)")

@@ -11,6 +11,7 @@ from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts
 from d2asim.report.data import RunData
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
 from d2asim.report.warnings import summary_warnings
+from d2asim.scenario.schedule import base_value
 
 CHARTS_DIR = "charts"
 
@@ -107,7 +108,7 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
     metrics, reps = run.metrics, int(run.summary["replications"])
     report = Report(run=run, target=target, inputs=inputs_table(run.scenario, run.summary),
                     headline=headline_table(metrics))
-    beds = int(run.scenario["acute"]["beds"])
+    beds = int(base_value(run.scenario["acute"]["beds"]))
     report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
                                "Line chart of acute beds occupied each day against capacity",
                                captions.occupancy(metrics, beds, reps)))

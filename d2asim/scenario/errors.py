@@ -250,10 +250,10 @@ def _tagged(options: tuple[Any, ...], part: str) -> Any:
 
 def _member_by_label(options: tuple[Any, ...], label: str) -> Any:
     """The union member pydantic labelled ``label`` (``float``, ``dict[str,float]``, a class name)."""
-    head = re.sub(r"^function-\w+\[[^,]*,\s*", "", label).split("[")[0]
+    head = re.sub(r"^function-\w+\[[^,]*,\s*", "", label).split("[")[0].rstrip("]")
     for option in options:
         origin = typing.get_origin(option) or option
-        if getattr(origin, "__name__", None) == head:
+        if str(getattr(origin, "__name__", "")).split("[")[0] == head:  # a generic model is named 'Name[Args]'
             return option
     return None
 

@@ -7,9 +7,11 @@ moves the leading field path into the error line. Limits are in
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from d2asim.scenario.limits import MAX_ARRIVALS_PER_DAY, MAX_ARRIVALS_PER_REPLICATION
+from d2asim.scenario.schedule import max_value, value_on
 
 if TYPE_CHECKING:
     from d2asim.scenario.schema import ArrivalStream, Scenario
@@ -25,7 +27,7 @@ def _mean(values: tuple[float, ...] | None) -> float:
 
 def check_peak_rate(stream: ArrivalStream) -> None:
     """The busiest calendar day of a stream is at most ``MAX_ARRIVALS_PER_DAY``."""
-    peak = stream.per_day * _largest(stream.day_of_week) * _largest(stream.month_of_year)
+    peak = max_value(stream.per_day) * _largest(stream.day_of_week) * _largest(stream.month_of_year)
     if peak > MAX_ARRIVALS_PER_DAY:
         raise ValueError(f"per_day: the busiest day has {peak:,.6g} admissions (per_day x largest day_of_week "
                          f"x largest month_of_year multiplier), above the limit of {MAX_ARRIVALS_PER_DAY:,.0f} a day")
@@ -35,7 +37,13 @@ def expected_arrivals(scenario: Scenario) -> float:
     """Expected admissions of one replication, warm-up included (all streams)."""
     days = scenario.run.warmup_days + scenario.run.duration_days
     streams = [s for s in (scenario.arrivals.non_elective, scenario.arrivals.elective) if s is not None]
-    return sum(s.per_day * _mean(s.day_of_week) * _mean(s.month_of_year) for s in streams) * days
+    years = days / 365.25  # growth bounded by its value at the horizon (an upper bound)
+    return sum(max_value(s.per_day) * max(1.0, (1.0 + _fastest(s.growth_per_year)) ** years)
+               * _mean(s.day_of_week) * _mean(s.month_of_year) for s in streams) * days
+
+
+def _fastest(growth: float | dict[str, float]) -> float:
+    return max(growth.values(), default=0.0) if isinstance(growth, dict) else growth
 
 
 def check_feasible(scenario: Scenario) -> None:
@@ -53,8 +61,9 @@ def _check_initial_state(scenario: Scenario) -> None:
     state = scenario.initial_state
     if state is None:
         return
-    escalation = scenario.acute.escalation.beds if scenario.acute.escalation is not None else 0
-    beds = scenario.acute.beds + escalation
+    start = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)  # when the state is placed
+    esc = scenario.acute.escalation
+    beds = value_on(scenario.acute.beds, start) + (value_on(esc.beds, start) if esc is not None else 0)
     in_beds = state.acute_occupied + sum(state.nctr_waiting.values())
     if in_beds > beds:
         raise ValueError(f"initial_state: {in_beds:,} patients in acute beds (acute_occupied + nctr_waiting) "
@@ -63,9 +72,10 @@ def _check_initial_state(scenario: Scenario) -> None:
         service = scenario.services.get(name)
         if service is None:
             raise ValueError(f"initial_state.services_occupied.{name}: needs a services.{name} block")
-        if count > service.places():
+        places = service.places_for(value_on(service.capacity, start))
+        if count > places:
             raise ValueError(f"initial_state.services_occupied.{name}: {count:,} people but services.{name} "
-                             f"has {service.places():,} places")
+                             f"has {places:,} places at the start")
 
 
 def _check_places_for_flows(scenario: Scenario) -> None:
@@ -74,13 +84,13 @@ def _check_places_for_flows(scenario: Scenario) -> None:
     for pathway, settings in scenario.pathways.settings.items():
         service = scenario.services.get(settings.service) if settings.service else None
         used = max(s.get(pathway, 0.0) for s in shares)
-        if service is not None and used > 0 and service.places() == 0:
+        if service is not None and used > 0 and service.places_for(max_value(service.capacity)) == 0:
             raise ValueError(f"pathways.settings.{pathway}.service: services.{settings.service} has no places "
                              f"(capacity {service.capacity}) but a share {used:g} of patients is sent there, "
                              "who would never leave hospital")
     for name, service in scenario.services.items():
         for outcome, share in service.outcomes.items():
             target = scenario.services.get(outcome)
-            if target is not None and share > 0 and target.places() == 0:
+            if target is not None and share > 0 and target.places_for(max_value(target.capacity)) == 0:
                 raise ValueError(f"services.{name}.outcomes.{outcome}: services.{outcome} has no places "
                                  f"(capacity {target.capacity}) but a share {share:g} of people is sent there")

@@ -16,6 +16,8 @@ For each stage (acute beds, each downstream service, each assessment team):
 rho >= 1 means the stage cannot keep up: its queue grows for as long as the run
 lasts. Waits for a place are left out of the acute stay (they are the consequence of
 a full service, not load offered to the beds), so rho is a lower bound upstream.
+Dated schedules are read on ``run.start_date`` (growth is left out): the load of the
+first reported day.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import PATHWAYS, Scenario, Service
 
 DRAWS = 20_000
@@ -73,7 +76,8 @@ class _Flows:
     def __init__(self, scenario: Scenario) -> None:
         self.sc = scenario
         streams = [s for s in (scenario.arrivals.non_elective, scenario.arrivals.elective) if s is not None]
-        self.external = sum(s.per_day * _calendar_mean(s.day_of_week) * _calendar_mean(s.month_of_year)
+        at = scenario.run.start_date
+        self.external = sum(value_on(s.per_day, at) * _calendar_mean(s.day_of_week) * _calendar_mean(s.month_of_year)
                             for s in streams)
         self.admissions = self.external
         self.services = dict.fromkeys(scenario.services, 0.0)
@@ -124,9 +128,10 @@ def _acute(sc: Scenario, flows: _Flows) -> StageLoad:
         assessment = sc.pathways.settings[pathway].assessment  # type: ignore[index]
         on_ward = _mean(assessment.delay_days) if assessment.mode == "on_ward" else 0.0
         bed_days += rate * (ttr.mean() + (1 - dies) * on_ward)
-    escalation = sc.acute.escalation.beds if sc.acute.escalation is not None else 0
+    at = sc.run.start_date
+    escalation = value_on(sc.acute.escalation.beds, at) if sc.acute.escalation is not None else 0
     rate = flows.admissions
-    return StageLoad("acute beds", rate, bed_days / rate if rate else 0.0, sc.acute.beds + escalation)
+    return StageLoad("acute beds", rate, bed_days / rate if rate else 0.0, value_on(sc.acute.beds, at) + escalation)
 
 
 def _service(sc: Scenario, flows: _Flows, name: str, service: Service) -> StageLoad:
@@ -147,7 +152,7 @@ def _service(sc: Scenario, flows: _Flows, name: str, service: Service) -> StageL
     total = flows.services[name]
     place_days += (total - from_pathways) * _mean(service.duration_days, cap)
     return StageLoad(f"services.{name}", total, place_days / total if total else _mean(service.duration_days, cap),
-                     service.places())
+                     service.places_for(value_on(service.capacity, sc.run.start_date)))
 
 
 def _teams(sc: Scenario, flows: _Flows) -> list[StageLoad]:
@@ -159,7 +164,7 @@ def _teams(sc: Scenario, flows: _Flows) -> list[StageLoad]:
                 rate += flows.ready(pathway)
                 busy += flows.ready(pathway) * _mean(settings.assessment.delay_days)
         out.append(StageLoad(f"assessment_teams.{team_name}", rate, busy / rate if rate else 0.0,
-                             team.concurrent_assessments))
+                             value_on(team.concurrent_assessments, sc.run.start_date)))
     return out
 
 

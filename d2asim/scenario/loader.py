@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from d2asim.scenario.errors import ScenarioError, validation_error
+from d2asim.scenario.schedule import read_schedule_csv
 from d2asim.scenario.schema import Scenario
 
 MAX_FILE_BYTES = 1_048_576
@@ -231,7 +232,23 @@ def _attach_csv_values(node: Any, path: Path, where: str = "") -> Any:
     if out.get("type") == "empirical" and out.get("csv") is not None and out.get("values") is None:
         out["values"] = _read_csv_column(path, where, str(out["csv"]), out.get("column"))
         out["csv"] = str((path.parent / str(out["csv"])).resolve())
+    elif "type" not in out and isinstance(out.get("csv"), str) and "changes" not in out:
+        out = _attach_schedule_csv(out, path, where)
     return out
+
+
+def _attach_schedule_csv(node: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
+    """A schedule ``{csv: F}`` read into ``changes`` (``base``: the first row's value unless given)."""
+    csv_path = path.parent / node["csv"]
+    if not csv_path.is_file():
+        raise ScenarioError([f"{path}: {where}.csv: file not found: {csv_path}"])
+    problems: list[str] = []
+    changes = read_schedule_csv(csv_path, where, problems)
+    if not problems and not changes:
+        problems.append(f"{where}.csv: {csv_path.name} has no rows")
+    if problems:
+        raise ScenarioError([f"{path}: {line}" for line in problems])
+    return {"base": changes[0]["value"], **node, "changes": changes}
 
 
 def _read_csv_column(path: Path, where: str, csv_name: str, column: Any) -> list[float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,7 @@ from pydantic import (
 from d2asim.scenario import limits as lim
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_feasible, check_peak_rate
+from d2asim.scenario.schedule import Schedule, base_value
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -82,10 +83,19 @@ def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
         raise ValueError(f"{what} needs {n} multipliers (got {len(values)})")
 
 
+Growth = Annotated[float, Field(gt=-1, le=10)]  # a year: -100% (exclusive) to +1,000%
+
+
 class ArrivalStream(Strict):
     """Admissions per day, modulated by calendar multipliers (multiplied together)."""
 
-    per_day: lim.ArrivalRate = Field(description="mean admissions per day before multipliers")
+    per_day: lim.ArrivalRate | Schedule[lim.ArrivalRate] = Field(
+        description="mean admissions per day before multipliers (a number or a dated schedule)"
+    )
+    growth_per_year: Growth | dict[str, Growth] = Field(
+        0.0, description="demand growth, compound per year from run.start_date (0.03 = 3% a year); "
+        "or by age band name (bands not named: no growth), which also shifts the age mix"
+    )
     day_of_week: tuple[lim.Multiplier, ...] | None = Field(
         None, description="7 multipliers, Monday first"
     )
@@ -123,7 +133,7 @@ class Arrivals(Strict):
 class Escalation(Strict):
     """Extra beds opened at a daily check (08:00) when core occupancy is high."""
 
-    beds: lim.Places = Field(0, description="escalation beds")
+    beds: lim.Places | Schedule[lim.Places] = Field(0, description="escalation beds (or a dated schedule)")
     open_at_occupancy: float = Field(0.97, gt=0, le=1.0, description="share of core beds occupied")
 
 
@@ -151,10 +161,30 @@ class Window(Strict):
         return len(set(self.days)) == 7 and self.start_hour == 0 and self.end_hour == 24
 
 
+WindowSpec = Window | tuple[Window, ...]  # one window, or several: open when any of them is
+
+
+def as_windows(spec: WindowSpec) -> tuple[Window, ...]:
+    return spec if isinstance(spec, tuple) else (spec,)
+
+
+def windows_overlap(a: WindowSpec, b: WindowSpec) -> bool:
+    """Whether two calendars are both open at some time of the week."""
+    return any(x.overlaps(y) for x in as_windows(a) for y in as_windows(b))
+
+
+def _non_empty_windows(spec: WindowSpec) -> WindowSpec:
+    if isinstance(spec, tuple) and not spec:
+        raise ValueError("give at least one window")
+    return spec
+
+
 class Acute(Strict):
     """Adult general and acute (G&A) beds."""
 
-    beds: lim.PositivePlaces = Field(description="core G&A beds available")
+    beds: lim.PositivePlaces | Schedule[lim.PositivePlaces] = Field(
+        description="core G&A beds available (or a dated schedule)"
+    )
     escalation: Escalation | None = None
     time_to_discharge_ready_days: dict[Pathway, Distribution] = Field(
         description="stay from admission to discharge ready, by pathway, days"
@@ -165,18 +195,25 @@ class Acute(Strict):
     death_probability: float | dict[str, float] = Field(
         0.0, description="probability of dying in hospital, overall or by age band name"
     )
-    discharge_window: Window = Field(
-        default_factory=Window, description="when patients can leave the acute bed"
+    discharge_window: WindowSpec = Field(
+        default_factory=Window,
+        description="when patients can leave the acute bed (one window, or a list: open when any is)",
     )
-    discharge_ready_window: Window = Field(
+    discharge_ready_window: WindowSpec = Field(
         default_factory=Window,
         description="when patients are declared discharge ready (e.g. board rounds 08-12): "
-        "treatment ending outside it is confirmed at its next opening",
+        "treatment ending outside it is confirmed at its next opening; a list of windows "
+        "gives other hours on other weekdays",
     )
     bed_day_cost_gbp: lim.Money = Field(0.0, description="cost of one acute bed day, GBP")
     delayed_bed_day_cost_gbp: lim.Money | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
+
+    @field_validator("discharge_window", "discharge_ready_window")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
 
     @field_validator("time_to_discharge_ready_days")
     @classmethod
@@ -196,7 +233,9 @@ class Acute(Strict):
 
 
 class AssessmentTeam(Strict):
-    concurrent_assessments: lim.PositivePlaces = Field(description="assessments in progress at once")
+    concurrent_assessments: lim.PositivePlaces | Schedule[lim.PositivePlaces] = Field(
+        description="assessments in progress at once (or a dated schedule)"
+    )
 
 
 class DelayAttribution(Strict):
@@ -270,8 +309,9 @@ class Service(Strict):
 
     label: str = Field("", description="plain-words name for reports")
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
-    capacity: lim.Places | None = Field(
-        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
+    capacity: lim.Places | Schedule[lim.Places] | None = Field(
+        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit; "
+        "a number or a dated schedule"
     )
     capacity_unit: Literal["places", "visits_per_day"] = "places"
     visits_per_patient_per_day: lim.VisitsPerDay = Field(
@@ -281,7 +321,13 @@ class Service(Strict):
     max_duration_days: lim.PositiveDays | None = Field(
         None, description="cap on the episode, days (p1 reablement default: 42)"
     )
-    start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
+    start_calendar: WindowSpec = Field(
+        default_factory=Window, description="when new starts can happen (one window, or a list: open when any is)"
+    )
+    max_starts_per_day: lim.Places | dict[Weekday, lim.Places] | None = Field(
+        None, description="most people started on one day: a number, or by weekday (days not named: no "
+        "limit; 0: no starts that day, e.g. {Sat: 0, Sun: 0} for weekdays only)"
+    )
     outcomes: dict[Literal["home", "home_care", "care_home", "readmission", "death"], float] = Field(
         default_factory=lambda: {"home": 1.0}, description="where people go afterwards (shares)"
     )
@@ -301,6 +347,27 @@ class Service(Strict):
         check_shares(v)
         return v
 
+    @field_validator("start_calendar")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
+
+    @field_validator("max_starts_per_day")
+    @classmethod
+    def _some_day_starts(cls, v: int | dict[str, int] | None) -> int | dict[str, int] | None:
+        limits = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        days_without = len(v) if isinstance(v, dict) else 7
+        if limits and max(limits) == 0 and days_without == 7:
+            raise ValueError("no day allows a start: nobody could ever start")
+        return v
+
+    def starts_by_weekday(self) -> tuple[int | None, ...]:
+        """The start limit on each weekday, Monday first (None: no limit)."""
+        v = self.max_starts_per_day
+        if isinstance(v, dict):
+            return tuple(v.get(d) for d in WEEKDAYS)  # type: ignore[call-overload]
+        return (v,) * 7
+
     @model_validator(mode="after")
     def _block_needs_places(self) -> Service:
         if self.cost_per_place_per_day_gbp > 0 and self.capacity is None:
@@ -311,12 +378,16 @@ class Service(Strict):
         return self
 
     def places(self) -> float:
-        """Concurrent places (math.inf when unlimited)."""
-        if self.capacity is None:
+        """Concurrent places before any dated change (math.inf when unlimited)."""
+        return self.places_for(base_value(self.capacity))
+
+    def places_for(self, capacity: float | None) -> float:
+        """Concurrent places a capacity value gives (math.inf for None: unlimited)."""
+        if capacity is None:
             return math.inf
         if self.capacity_unit == "visits_per_day":
-            return math.floor(self.capacity / self.visits_per_patient_per_day)
-        return self.capacity
+            return math.floor(capacity / self.visits_per_patient_per_day)
+        return capacity
 
 
 def _default_delay_reasons() -> dict[str, DelayAttribution]:
@@ -410,6 +481,10 @@ class Scenario(Strict):
         ]
         if isinstance(self.acute.death_probability, dict):
             refs.append(("acute.death_probability", self.acute.death_probability))
+        for stream_name in ("non_elective", "elective"):
+            stream = getattr(self.arrivals, stream_name)
+            if stream is not None and isinstance(stream.growth_per_year, dict):
+                refs.append((f"arrivals.{stream_name}.growth_per_year", stream.growth_per_year))
         for where, mapping in refs:
             unknown = sorted(set(mapping) - bands)
             if unknown:
@@ -418,7 +493,7 @@ class Scenario(Strict):
             self._check_pathway(pathway, settings)
         check_feasible(self)
         for name, service in self.services.items():
-            if not self.acute.discharge_window.overlaps(service.start_calendar):
+            if not windows_overlap(self.acute.discharge_window, service.start_calendar):
                 raise ValueError(
                     f"services.{name}.start_calendar: never open while acute.discharge_window is "
                     "(no common weekday and hours), so nobody could ever move"

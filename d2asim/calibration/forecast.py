@@ -1,0 +1,182 @@
+"""``d2asim forecast --trust CODE --origin DATE --horizon 14``: a forecast from the census.
+
+The model starts on the origin day from the trust's position at the end of the day
+before (the engine's ``initial_state``; stays in progress get length-biased residual
+times):
+
+- **NCTR queue by pathway**: the SitRep's NCTR remaining that evening; the Table 5
+  counts of LoS 14+ patients waiting for P1, P2 and P3 (latest month at or before the
+  origin) are put on those pathways, the rest on P0;
+- **patients under treatment** = beds occupied (the UEC SitRep's monthly mean for that
+  month; no daily series is published) minus the NCTR queue;
+- **service caseloads** (none is published): a service with patients waiting for it in
+  the census is full (they would not wait otherwise); the others start at the scenario's
+  ``initial_state`` (``init``: the offered load, flow x mean episode). Services without a
+  capacity limit (permanent care homes) start empty: within the horizon their residents
+  only leave, which affects nothing else.
+
+The scenario is ``--scenario FILE`` (e.g. a calibrated one) or ``d2asim init``'s from the
+12 months before the origin (the last 12 with Table 4 data, if the origin is later).
+Series (per day; percentiles across replications):
+
+``nctr``         NCTR patients remaining at 23:59 (the SitRep's "remaining")
+``discharges``   NCTR patients discharged that day: the model's discharges x the trust's
+                 recorded share (observed NCTR discharges / the scenario's discharges a
+                 day, over the 28 days before the origin), since the SitRep counts only
+                 discharges recorded as NCTR (about half at RKE)
+``occupancy``    adult G&A beds occupied at 08:00
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from d2asim.calibration import trust_data as td
+from d2asim.calibration.simfit import ModelSpec, Simulator, set_paths
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.loader import scenario_to_dict, validate_mapping
+from d2asim.scenario.schema import Scenario
+
+SPECS = (ModelSpec("nctr", "nctr", 23.99), ModelSpec("discharges", "discharges"),
+         ModelSpec("occupancy", "acute_occupied", 8.0))
+SERIES = ("nctr", "discharges", "occupancy")
+COLUMNS = ["date", "series", "mean", "p10", "p90", "p5", "p95"]
+LOOKBACK_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Census:
+    """A trust's position at the end of the day before ``origin`` (patients)."""
+
+    code: str
+    origin: dt.date
+    nctr_remaining: int
+    occupied: int
+    waiting: dict[str, int]  # NCTR queue by pathway (P0 the rest)
+    recorded_discharges: float  # observed NCTR discharges a day, last 28 days
+    history: pd.DataFrame  # observed daily nctr (remaining) and discharges, up to the day before the origin
+
+
+def observed_daily(code: str, data_dir: Path = td.DATA_DIR) -> pd.DataFrame:
+    """Daily NCTR remaining (``nctr``) and NCTR discharged (``discharges``) of a trust, all dates."""
+    frame = td.daily_series(code, data_dir)
+    return pd.DataFrame({"nctr": frame["nctr"] - frame["discharged"], "discharges": frame["discharged"]})
+
+
+def census(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR,
+           daily: pd.DataFrame | None = None) -> Census:
+    """The trust's position on the evening before ``origin`` (the last submitted day within a week)."""
+    td.latest_complete_period(code, data_dir)  # an unknown trust: one line naming --list-trusts
+    daily = observed_daily(code, data_dir) if daily is None else daily
+    before = daily[daily.index < pd.Timestamp(origin)].dropna()
+    recent = before[before.index >= pd.Timestamp(origin) - pd.Timedelta(days=7)]
+    if recent.empty:
+        raise ScenarioError([f"--origin: {code} submitted no NCTR counts in the week before {origin} "
+                             f"({td.NCTR_FILE} covers 2022-04-01..2025-08-31)"])
+    remaining = int(round(float(recent["nctr"].iloc[-1])))
+    month = (pd.Timestamp(origin) - pd.Timedelta(days=1)).strftime("%Y-%m")
+    trust = td.load_trust(code, *_table4_window(code, month, data_dir), data_dir)
+    occupied = int(round(trust.occupied_by_month.get(month, trust.occupied)))
+    table5 = td.latest_waiting(code, month, data_dir)
+    waiting = {p: int(round(v)) for p, v in table5.items()}
+    scale = min(1.0, remaining / max(1, sum(waiting.values())))
+    waiting = {p: int(v * scale) for p, v in waiting.items()}
+    waiting = {"P0": remaining - sum(waiting.values()), **waiting}
+    last = before[before.index > pd.Timestamp(origin) - pd.Timedelta(days=LOOKBACK_DAYS + 1)]
+    return Census(code, origin, remaining, occupied, waiting, float(last["discharges"].mean()), before)
+
+
+def _table4_window(code: str, month: str, data_dir: Path) -> tuple[str, str]:
+    """The 12 months to ``month`` if Table 4 covers them, else the trust's last 12 with Table 4."""
+    last_start, last_end = td.latest_complete_period(code, data_dir)
+    if month > last_end:
+        return last_start, last_end
+    return str(pd.Period(month, freq="M") - 11), month
+
+
+def base_scenario(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR) -> Scenario:
+    """``d2asim init``'s scenario from the 12 months before the origin."""
+    from d2asim.calibration.init_scenario import scenario_text
+
+    month = (pd.Timestamp(origin) - pd.Timedelta(days=1)).strftime("%Y-%m")
+    trust = td.load_trust(code, *_table4_window(code, month, data_dir), data_dir)
+    return validate_mapping(yaml.safe_load(scenario_text(trust, [], f"{code.lower()}_forecast")), "<init>")
+
+
+def start_from(scenario: Scenario, state: Census, horizon: int) -> Scenario:
+    """``scenario`` starting on the origin from the census, for ``horizon`` days, no warm-up."""
+    given = dict(scenario.initial_state.services_occupied) if scenario.initial_state else {}
+    services = {}
+    for name, service in scenario.services.items():
+        if service.capacity is None:
+            continue
+        waiting = sum(n for p, n in state.waiting.items() if scenario.pathways.settings[p].service == name)
+        services[name] = service.capacity if waiting > 0 else min(given.get(name, 0), service.capacity)
+    overrides: dict[str, Any] = {
+        "run.start_date": state.origin, "run.warmup_days": 0, "run.duration_days": horizon,
+        "initial_state": {"acute_occupied": max(0, state.occupied - state.nctr_remaining), "admission_queue": 0,
+                          "nctr_waiting": state.waiting, "services_occupied": services}}
+    return validate_mapping(set_paths(scenario_to_dict(scenario), overrides), "<forecast>")
+
+
+def discharges_a_day(scenario: Scenario) -> float:
+    """The scenario's discharges a day at equilibrium: admissions x survival."""
+    deaths = scenario.acute.death_probability
+    if isinstance(deaths, dict):
+        deaths = sum(b.share * deaths.get(b.name, 0.0) for b in scenario.age_bands)
+    return scenario.arrivals.non_elective.per_day * (1 - float(deaths))
+
+
+def forecast_table(frames: list[pd.DataFrame], recorded_share: float) -> pd.DataFrame:
+    """Long table: date, series, mean, p10, p90, p5, p95 across replications."""
+    rows = []
+    for series in SERIES:
+        values = np.column_stack([f[series].to_numpy(dtype=float) for f in frames])
+        if series == "discharges":
+            values = values * recorded_share
+        q = np.percentile(values, [10, 90, 5, 95], axis=1)
+        rows.append(pd.DataFrame({"date": frames[0].index.strftime("%Y-%m-%d"), "series": series,
+                                  "mean": values.mean(axis=1), "p10": q[0], "p90": q[1], "p5": q[2], "p95": q[3]}))
+    return pd.concat(rows, ignore_index=True)[COLUMNS]
+
+
+def run_forecast(scenario: Scenario, state: Census, horizon: int, replications: int, seed: int,
+                 simulator: Simulator) -> pd.DataFrame:
+    """The forecast table of ``scenario`` from ``state``."""
+    start = start_from(scenario, state, horizon)
+    frames = simulator.run([(start, seed, range(replications))])[0]
+    share = state.recorded_discharges / discharges_a_day(scenario) if discharges_a_day(scenario) > 0 else 1.0
+    return forecast_table(frames, share)
+
+
+def chart(table: pd.DataFrame, state: Census, folder: Path, footer: str) -> Path:
+    """One panel per series: the last 28 observed days, the forecast mean and 80%/90% bands."""
+    from d2asim.report import style
+
+    labels = {"nctr": "NCTR patients remaining at 23:59", "discharges": "NCTR patients discharged a day",
+              "occupancy": "Adult G&A beds occupied at 08:00"}
+    history = state.history[state.history.index >= pd.Timestamp(state.origin) - pd.Timedelta(days=LOOKBACK_DAYS)]
+    with style.chart(footer, nrows=3, height_in=8.0, sharex=True) as (fig, axes):
+        for ax, series in zip(axes, SERIES, strict=True):
+            rows = table[table["series"] == series]
+            dates = pd.to_datetime(rows["date"])
+            look = style.series_style(0)
+            ax.fill_between(dates, rows["p5"], rows["p95"], color=look["color"], alpha=0.15, linewidth=0,
+                            label="90% interval")
+            ax.fill_between(dates, rows["p10"], rows["p90"], color=look["color"], alpha=0.3, linewidth=0,
+                            label="80% interval")
+            ax.plot(dates, rows["mean"], label="forecast mean", **look)
+            if series in history:
+                ax.plot(history.index, history[series], color=style.BLACK, marker=".", linestyle="none",
+                        markersize=3, label="observed")
+            ax.set_title(labels[series], fontsize=9)
+        axes[0].legend(loc="upper left", ncols=4, fontsize=7)
+        style.save(fig, folder, "forecast")
+    return folder / "forecast.png"

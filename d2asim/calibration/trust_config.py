@@ -1,0 +1,105 @@
+"""``d2asim calibrate --trust CODE --fit START:END --test START:END``: the calibration
+config and base scenario for any trust, written into the run folder.
+
+The base scenario is ``d2asim init``'s, from the **fit period only** (so the backtest
+never sees the test period). The config reads the national extracts (paths relative to
+the run folder) with the NHS England presets, matches the same targets as the bundled
+``calibration/rke.yaml`` and fits:
+
+- admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy);
+- a length-of-stay scale (0.7-1.4) and an on-ward assessment scale (0.3-2.5);
+- the P1, P2 and P3 capacities, within 0.7-1.4 x the init value (whole places), never
+  below the offered load (the people init starts in the service);
+- the P1, P2 and P3 shares of discharge-ready patients (0.5-1.6 x the init value; P0 is
+  the rest), so that the observed P1-P3 flows can be followed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from d2asim.calibration import trust_data as td
+from d2asim.calibration.init_scenario import scenario_text, size
+
+SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3)
+BASE_FILE, CONFIG_FILE = "base_scenario.yaml", "calibration.yaml"
+
+
+SOURCES = {"nctr": ("sitrep_nctr_daily", td.NCTR_FILE), "discharged": ("sitrep_discharged_daily", td.DISCHARGED_FILE),
+           "beds": ("uec_ga_beds_monthly", td.BEDS_FILE),
+           "pathways": ("sitrep_discharges_by_pathway_monthly", td.PATHWAY_FILE),
+           "reasons": ("sitrep_los14_delay_reasons_monthly", td.REASONS_FILE)}
+
+
+def write_inputs(folder: Path, base: str, config: dict[str, Any], data_dir: Path = td.DATA_DIR) -> Path:
+    """Write the base scenario and the config (data paths relative to ``folder``) into
+    ``folder``; returns the config file."""
+    data = Path(os.path.relpath(data_dir.resolve(), folder.resolve()))
+    config = {**config, "data": {key: {"preset": preset, "file": str(data / file)}
+                                 for key, (preset, file) in SOURCES.items()}}
+    (folder / BASE_FILE).write_text(base)
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False, width=110))
+    return folder / CONFIG_FILE
+
+
+def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, boroughs: list[str],
+                 data_dir: Path = td.DATA_DIR) -> tuple[str, dict[str, Any]]:
+    """The base scenario text and the config mapping (``data`` is added by
+    :func:`write_inputs`) for trust ``code``."""
+    trust = td.load_trust(code, *fit, data_dir)
+    base = scenario_text(trust, td.load_boroughs(boroughs, data_dir), f"{code.lower()}_init")
+    s = size(trust)
+    parameters: dict[str, Any] = {
+        "arrivals.non_elective.per_day": {"bounds": _around(s.admissions_per_day - s.readmissions_per_day,
+                                                            ARRIVALS_RANGE, 2), "label": "admissions a day"},
+        "los_scale": {"scale": ["acute.time_to_discharge_ready_days"], "bounds": [0.7, 1.4],
+                      "label": "multiplier of every pathway's time to discharge ready (LoS scale)"},
+        "assessment_scale": {"scale": [f"pathways.settings.{p}.assessment.delay_days" for p in ("P1", "P2", "P3")],
+                             "bounds": [0.3, 2.5], "label": "multiplier of the P1-P3 on-ward assessment times"},
+    }
+    for service in ("p1", "p2", "p3"):
+        # Never below the people init starts in the service (its offered load): fewer places
+        # is not a valid scenario, and could not be a stable one.
+        c, now = s.capacity[service], min(math.floor(s.loads[service]), s.capacity[service])
+        parameters[f"services.{service}.capacity"] = {
+            "bounds": [max(1, now, math.floor(CAPACITY_RANGE[0] * c)), max(c + 2, math.ceil(CAPACITY_RANGE[1] * c))],
+            "integer": True, "label": f"effective {service.upper()} places"}
+    for pathway in ("P1", "P2", "P3"):
+        share = s.shares[pathway]
+        if share > 0:
+            parameters[f"share_{pathway}"] = {"pathway_share": pathway, "bounds": _around(share, SHARE_RANGE, 5),
+                                              "label": f"share of discharge-ready patients on {pathway}"}
+    config: dict[str, Any] = {
+        "name": f"calibration-{code}", "trust": code,
+        "description": f"{trust.name} ({code}): `d2asim calibrate --trust` from the national extracts.",
+        "base_scenario": BASE_FILE,
+        "derived": {"nctr_remaining": {"from": "nctr", "minus": "nctr_discharged"}},
+        "fit_period": {"start": fit[0], "end": fit[1]},
+        "targets": {
+            "nctr_remaining": {"model": "nctr", "at_hour": 23.99, "weight": 2,
+                               "label": "NCTR patients remaining at 23:59"},
+            "acute_occupancy": {"observed": "beds_occupied", "model": "acute_occupied", "at_hour": 8, "weight": 2,
+                                "label": "Adult G&A beds occupied at 08:00"},
+            **{f"discharges_{p}": {"model": f"discharges_{p}", "weight": 1, "label": f"{p} discharges a day"}
+               for p in ("P1", "P2", "P3") if s.shares[p] > 0},
+            **{f"los14_waiting_{p}": {"model": f"waiting_{p.lower()}", "at_hour": 23.99, "min_los_days": 14,
+                                      "weight": 0.5, "label": f"LoS 14+ NCTR waiting for {p}"}
+               for p in ("P1", "P2", "P3") if s.shares[p] > 0},
+        },
+        "parameters": parameters,
+        # 180 days of warm-up: init starts the services near their offered load (initial_state).
+        "optimiser": {"loss": "huber", "seed": 20220401, "warmup_days": 180},
+    }
+    if test is not None:
+        config["test_period"] = {"start": test[0], "end": test[1]}
+    return base, config
+
+
+def _around(value: float, factors: tuple[float, float], digits: int) -> list[float]:
+    low, high = round(value * factors[0], digits), round(value * factors[1], digits)
+    return [low, high if high > low else low + 10**-digits]

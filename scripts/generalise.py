@@ -1,0 +1,102 @@
+"""Init + calibrate + backtest over many trusts (and fit/test windows), one table.
+
+For each trust and each ``FIT/TEST`` window (rolling origins): ``d2asim calibrate
+--trust CODE --fit FIT --test TEST`` (``--budget``: small, quick or full), then one row per
+backtest series: MAE, the best naive forecast and its MAE, MASE, 80% and 90% coverage,
+plus the run's stability and verdict. Writes ``OUT/generalisation.csv`` and
+``OUT/generalisation.md`` and keeps every run folder under ``OUT/``.
+
+    python scripts/generalise.py --out outputs/generalise \\
+        --trusts RKE,RAP,RTH,... --windows 2022-04:2023-03/2023-04:2024-01
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from d2asim.calibration.command import calibrate_trust
+from d2asim.calibration.trust_data import load_trust
+from d2asim.scenario.errors import ScenarioError
+
+SERIES = ("nctr_remaining", "acute_occupancy", "discharges_P1", "discharges_P2", "discharges_P3")
+#: Search budgets: ``quick`` is ``calibrate --quick``; ``small`` is smaller still (for many trusts on
+#: a busy machine: the Sobol design and a short local search); ``full`` the default settings.
+SMALL = {"design_points": 6, "max_evaluations": 14, "replications": 1, "final_replications": 6, "refits": 0,
+         "curvature_replications": 1, "parameter_draws": 6, "draw_replications": 1}
+
+
+def run_one(code: str, fit: str, test: str, out: Path, budget: str, workers: int) -> list[dict[str, object]]:
+    folder = out / f"{code}-{fit.replace(':', '_')}"
+    began = time.perf_counter()
+    _, doc = calibrate_trust(code, fit, test, [], None, folder, workers, budget == "quick", False, lambda _m: None,
+                             False, SMALL if budget == "small" else None)
+    seconds = time.perf_counter() - began
+    trust = load_trust(code, *fit.split(":"))
+    rows = []
+    for series, m in doc["backtest"].items():
+        if not m.get("n") or series not in SERIES:
+            continue
+        rows.append({"trust": code, "region": trust.region.title(), "beds": round(trust.beds), "fit": fit,
+                     "test": test, "series": series, "months": m["n"], "mae": m["mae"], "bias": m["bias"],
+                     "best_naive": m["best_naive"], "best_naive_mae": m["best_naive_mae"], "mase": m["mase"],
+                     "coverage_80": m["coverage_80"], "coverage_90": m["coverage_90"],
+                     "stable": doc["stability"]["stable"], "fit_for_planning": doc["verdict"]["fit_for_planning"],
+                     "seconds": round(seconds)})
+    return rows
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| trust | region | beds | fit | series | MAE | best naive (MAE) | MASE | 80% cov. | 90% cov. | stable |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in table.itertuples():
+        lines.append(f"| {r.trust} | {r.region} | {r.beds} | {r.fit} | {r.series} | {r.mae:.3g} | {r.best_naive} "
+                     f"({r.best_naive_mae:.3g}) | {r.mase:.2f} | {r.coverage_80:.0%} | {r.coverage_90:.0%} | "
+                     f"{'yes' if r.stable else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def summary(table: pd.DataFrame) -> str:
+    """Per series: trusts (windows) where MASE < 1, and the median coverage."""
+    lines = []
+    for series, rows in table.groupby("series", sort=False):
+        lines.append(f"{series}: MASE < 1 in {int((rows['mase'] < 1).sum())} of {len(rows)}; median 90% coverage "
+                     f"{rows['coverage_90'].median():.0%}, 80% {rows['coverage_80'].median():.0%}")
+    runs = table.drop_duplicates(["trust", "fit"])
+    lines.append(f"stable reruns: {int(runs['stable'].sum())} of {len(runs)}; fit for planning: "
+                 f"{int(runs['fit_for_planning'].sum())} of {len(runs)}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trusts", required=True, help="comma-separated trust codes")
+    parser.add_argument("--windows", default="2022-04:2023-03/2023-04:2024-03",
+                        help="FIT/TEST windows, comma-separated (rolling origins)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the table and the run folders")
+    parser.add_argument("--budget", choices=("small", "quick", "full"), default="quick",
+                        help="search budget (see SMALL; quick = calibrate --quick; full = the defaults)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, object]] = []
+    for code in args.trusts.split(","):
+        for window in args.windows.split(","):
+            fit, test = window.split("/")
+            try:
+                rows += run_one(code, fit, test, args.out, args.budget, args.workers)
+            except ScenarioError as exc:
+                print(f"{code} {window}: skipped: {exc.lines[0]}", flush=True)
+                continue
+            table = pd.DataFrame(rows)
+            table.to_csv(args.out / "generalisation.csv", index=False)
+            (args.out / "generalisation.md").write_text(markdown(table) + "\n" + summary(table) + "\n")
+            print(f"{code} {window}: done ({rows[-1]['seconds']} s)", flush=True)
+    print(summary(pd.DataFrame(rows)))
+
+
+if __name__ == "__main__":
+    main()
