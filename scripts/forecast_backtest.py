@@ -44,7 +44,7 @@ def backtest(code: str, first: dt.date, last: dt.date, horizon: int, reps: int, 
                     continue
                 states.append(state)
                 jobs.append((fc.start_from(scenario, state, horizon), 1, range(reps)))
-            share_base = fc.discharges_a_day(scenario)
+            share_base = fc.discharges_a_day(scenario, origins[0])
             for state, frames in zip(states, sim.run(jobs), strict=True):
                 table = fc.forecast_table(frames, state.recorded_discharges / share_base)
                 last_4_weeks = state.history[state.history.index >= pd.Timestamp(state.origin)
@@ -87,11 +87,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True, help="CSV of the scores by horizon")
     args = parser.parse_args()
-    scores = pd.concat([backtest(code, dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last),
-                                 args.horizon, args.reps, args.workers) for code in args.trusts.split(",")])
-    scores.to_csv(args.out.with_name(args.out.stem + "_all.csv"), index=False)
-    table = by_horizon(scores)
-    table.to_csv(args.out, index=False)
+    parts = []
+    for code in args.trusts.split(","):  # the tables are rewritten after each trust
+        parts.append(backtest(code, dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last),
+                              args.horizon, args.reps, args.workers))
+        scores = pd.concat(parts)
+        scores.to_csv(args.out.with_name(args.out.stem + "_all.csv"), index=False)
+        table = by_horizon(scores)
+        table.to_csv(args.out, index=False)
     pd.set_option("display.width", 200)
     print(table.round(2).to_string(index=False))
 

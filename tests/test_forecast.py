@@ -58,3 +58,14 @@ def test_forecast_writes_the_contract_columns_and_a_chart(tmp_path: Path) -> Non
 def test_bad_forecast_input_is_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
     result = CliRunner().invoke(main, ["forecast", *args, "--out", str(tmp_path / "fc")])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and expected in result.output, result.output
+
+
+def test_a_census_above_the_model_beds_starts_the_rest_in_the_admission_queue() -> None:
+    state = fc.census("RKE", dt.date(2023, 6, 1))
+    scenario = fc.base_scenario("RKE", dt.date(2023, 6, 1))
+    crowded = fc.Census(state.code, state.origin, state.nctr_remaining, 400, state.waiting,
+                        state.recorded_discharges, state.history)
+    start = fc.start_from(scenario, crowded, 3).initial_state
+    beds = scenario.acute.beds + scenario.acute.escalation.beds
+    assert start.acute_occupied + sum(start.nctr_waiting.values()) == beds
+    assert start.acute_occupied + start.admission_queue == 400 - state.nctr_remaining

@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -251,6 +252,15 @@ def test_a_crafted_pickle_never_runs(interrupted: Path, tmp_path: Path, name: st
     checkpoint(interrupted).unlink()
     target.write_bytes(pickle.dumps(Payload(marker)))
     one_error_line(resume(interrupted), str(target), "move the file away")
+    assert not marker.exists()
+
+
+def test_a_pickled_array_inside_a_checkpoint_never_runs(interrupted: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    target = checkpoint(interrupted)
+    with target.open("wb") as handle:
+        np.savez(handle, header=np.array([Payload(marker)], dtype=object))  # allow_pickle is on when writing
+    one_error_line(resume(interrupted), str(target), "damaged checkpoint", "move the file away")
     assert not marker.exists()
 
 

@@ -226,3 +226,16 @@ def test_schema_states_the_limits():
     assert defs["RunSettings"]["properties"]["warmup_days"]["maximum"] == 3653
     assert defs["RunSettings"]["properties"]["start_date"]["formatMaximum"] == "2100-12-31"
     assert defs["Exponential"]["properties"]["mean"]["maximum"] == 36525
+
+
+@pytest.mark.parametrize("spec", [{"type": "empirical", "csv": "big.csv", "column": "los"}, {"csv": "big.csv"}],
+                         ids=["empirical", "schedule"])
+def test_csv_above_size_limit_is_refused(spec, tmp_path, monkeypatch):
+    field = "services.p1.duration_days" if "type" in spec else "services.p1.capacity"
+    big = "los,date,value\n" + "1,2025-01-01,1\n" * 1_400_000  # 21 MB
+    write(tmp_path, {"s.yaml": scenario_text(_set(field, spec)), "big.csv": big})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert f"{field}.csv: big.csv is 2" in line and "above the limit of 20,000,000 bytes" in line

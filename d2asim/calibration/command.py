@@ -47,6 +47,7 @@ from d2asim.report.command import report_option, report_summary
 from d2asim.run_folder import new_run_dir
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
+from d2asim.scenario.schedule import describe
 from d2asim.scenario.schema import Scenario
 
 QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0,
@@ -190,7 +191,7 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         **bt.monthly_scores(config, table),
         "backtest_daily": bt.daily_scores(config, observed, out.frames, out.ensemble),
         "simulated_drift": bt.drift(table),
-        "stability": bt.stability(out.frames, problem.base.acute.beds),
+        "stability": bt.stability(out.frames, problem.beds()),
     }
 
 
@@ -227,7 +228,7 @@ class Plan:
         """What would run, in a few lines (``--dry-run``, ``d2asim validate``)."""
         c, o = self.config, self.opt
         lines = [f"{self.config_path}: ok (calibration config {c.run_name()!r}, trust {c.trust}; base scenario "
-                 f"{self.base.name!r}, {self.base.acute.beds} beds)",
+                 f"{self.base.name!r}, {describe(self.base.acute.beds)} beds)",
                  f"  fit {c.fit_period.label()}, test {c.test_period.label() if c.test_period else 'none'}; "
                  f"{self.total_days()} days simulated after {self._warmup()} days of warm-up"]
         for name, months in self.problem.observed.items():

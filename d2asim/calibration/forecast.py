@@ -8,7 +8,8 @@ times):
   counts of LoS 14+ patients waiting for P1, P2 and P3 (latest month at or before the
   origin) are put on those pathways, the rest on P0;
 - **patients under treatment** = beds occupied (the UEC SitRep's monthly mean for that
-  month; no daily series is published) minus the NCTR queue;
+  month; no daily series is published) minus the NCTR queue; any beyond the scenario's
+  beds plus escalation beds on the origin start in the admission queue;
 - **service caseloads** (none is published): a service with patients waiting for it in
   the census is full (they would not wait otherwise); the others start at the scenario's
   ``initial_state`` (``init``: the offered load, flow x mean episode). Services without a
@@ -42,6 +43,7 @@ from d2asim.calibration import trust_data as td
 from d2asim.calibration.simfit import ModelSpec, Simulator, set_paths
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict, validate_mapping
+from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import Scenario
 
 SPECS = (ModelSpec("nctr", "nctr", 23.99), ModelSpec("discharges", "discharges"),
@@ -117,21 +119,29 @@ def start_from(scenario: Scenario, state: Census, horizon: int) -> Scenario:
     for name, service in scenario.services.items():
         if service.capacity is None:
             continue
+        places = int(value_on(service.capacity, state.origin))
         waiting = sum(n for p, n in state.waiting.items() if scenario.pathways.settings[p].service == name)
-        services[name] = service.capacity if waiting > 0 else min(given.get(name, 0), service.capacity)
+        services[name] = places if waiting > 0 else min(given.get(name, 0), places)
+    # The census may count more patients than the model's beds hold (the month's mean beds
+    # occupied against the beds in force on the origin): the rest start in the admission queue.
+    escalation = scenario.acute.escalation
+    capacity = int(value_on(scenario.acute.beds, state.origin)) + (
+        int(value_on(escalation.beds, state.origin)) if escalation is not None else 0)
+    treated = max(0, state.occupied - state.nctr_remaining)
+    in_beds = max(0, min(treated, capacity - state.nctr_remaining))
     overrides: dict[str, Any] = {
         "run.start_date": state.origin, "run.warmup_days": 0, "run.duration_days": horizon,
-        "initial_state": {"acute_occupied": max(0, state.occupied - state.nctr_remaining), "admission_queue": 0,
+        "initial_state": {"acute_occupied": in_beds, "admission_queue": treated - in_beds,
                           "nctr_waiting": state.waiting, "services_occupied": services}}
     return validate_mapping(set_paths(scenario_to_dict(scenario), overrides), "<forecast>")
 
 
-def discharges_a_day(scenario: Scenario) -> float:
-    """The scenario's discharges a day at equilibrium: admissions x survival."""
+def discharges_a_day(scenario: Scenario, on: dt.date) -> float:
+    """The scenario's discharges a day at equilibrium on ``on``: admissions x survival."""
     deaths = scenario.acute.death_probability
     if isinstance(deaths, dict):
         deaths = sum(b.share * deaths.get(b.name, 0.0) for b in scenario.age_bands)
-    return scenario.arrivals.non_elective.per_day * (1 - float(deaths))
+    return float(value_on(scenario.arrivals.non_elective.per_day, on)) * (1 - float(deaths))
 
 
 def forecast_table(frames: list[pd.DataFrame], recorded_share: float) -> pd.DataFrame:
@@ -152,7 +162,8 @@ def run_forecast(scenario: Scenario, state: Census, horizon: int, replications: 
     """The forecast table of ``scenario`` from ``state``."""
     start = start_from(scenario, state, horizon)
     frames = simulator.run([(start, seed, range(replications))])[0]
-    share = state.recorded_discharges / discharges_a_day(scenario) if discharges_a_day(scenario) > 0 else 1.0
+    expected = discharges_a_day(scenario, state.origin)
+    share = state.recorded_discharges / expected if expected > 0 else 1.0
     return forecast_table(frames, share)
 
 

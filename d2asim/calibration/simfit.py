@@ -57,6 +57,7 @@ from d2asim.metrics.stability import is_growing, queue_trend
 from d2asim.model.engine import DischargeModel
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
+from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import DELAY_CAUSES, Scenario
 
 _KEY = 1e5  # patient * _KEY + time (days) orders acute episodes by patient, then admission
@@ -377,7 +378,11 @@ class Problem:
     def penalty(self, frames: Sequence[pd.DataFrame]) -> float:
         """The stability penalty of a point's replications over the fit period."""
         fit = self.config.fit_period
-        return stability_penalty(frames, fit.first_day(), fit.last_day(), self.base.acute.beds)
+        return stability_penalty(frames, fit.first_day(), fit.last_day(), self.beds())
+
+    def beds(self) -> int:
+        """Core acute beds at the start of the fit period (a bed schedule's value then)."""
+        return int(value_on(self.base.acute.beds, self.config.fit_period.first_day()))
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:

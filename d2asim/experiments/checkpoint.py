@@ -87,11 +87,13 @@ class CheckpointStore:
         return done
 
     def _load(self, path: Path, replication: int) -> ReplicationResult:
+        if not zipfile.is_zipfile(path):
+            _refuse(path, "damaged or not a checkpoint (not a NumPy .npz archive)")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            _refuse(path, f"damaged or not a checkpoint ({type(exc).__name__}: {str(exc)[:80]})")
+            _refuse(path, f"damaged checkpoint (an array cannot be read: {type(exc).__name__})")
         try:
             header = json.loads(str(arrays.pop(HEADER)))
         except (KeyError, ValueError):

@@ -4,7 +4,7 @@ Every problem is reported as one line ``FILE: FIELD.PATH: what is wrong (allowed
 through :class:`ScenarioError`; the CLI prints those lines and exits with code 2.
 
 Hostile files are refused early, in bounded time and memory: a scenario file is at
-most ``MAX_FILE_BYTES`` (1 MiB) and a CSV of durations ``MAX_CSV_BYTES`` (20 MB);
+most ``MAX_FILE_BYTES`` (1 MiB) and a CSV (durations, schedules) ``MAX_CSV_BYTES`` (20 MB);
 YAML is nested at most ``MAX_DEPTH`` (32) levels; aliases (``*name``) may add at most
 ``MAX_ALIAS_NODES`` (10,000) values when expanded, so a "billion laughs" file fails at
 once; a recursive alias and a key that is a list or mapping are errors. At most
@@ -242,6 +242,7 @@ def _attach_schedule_csv(node: dict[str, Any], path: Path, where: str) -> dict[s
     csv_path = path.parent / node["csv"]
     if not csv_path.is_file():
         raise ScenarioError([f"{path}: {where}.csv: file not found: {csv_path}"])
+    _check_size(csv_path, MAX_CSV_BYTES, f"{path}: {where}.csv")
     problems: list[str] = []
     changes = read_schedule_csv(csv_path, where, problems)
     if not problems and not changes:
