@@ -1,57 +1,39 @@
-"""The human-readable summary table printed by ``d2asim run``."""
+"""The human-readable tables printed by ``d2asim run`` and ``d2asim compare`` (labels,
+units and decimals from :mod:`d2asim.metrics.registry`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from d2asim.experiments.compare import BED_DAYS_SAVED, COST_PER_BED_DAY_SAVED, system_rows
+from d2asim.metrics.registry import COMPARE_KEYS, RUN_BREAKDOWNS, RUN_HEADLINE, describe
 from d2asim.metrics.stability import warning_lines
 
-# (metric key in summary.json, label, unit)
-HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("acute_occupancy_mean", "Acute beds occupied (mean)", "beds"),
-    ("acute_occupancy_pct", "Acute bed occupancy", "%"),
-    ("pct_days_occupancy_above_92", "Days above 92% occupancy", "% of days"),
-    ("acute_bed_days", "Acute bed days", "bed days"),
-    ("admission_wait_mean_hours", "Wait for an acute bed (mean)", "hours"),
-    ("admission_wait_p95_hours", "Wait for an acute bed (95th percentile)", "hours"),
-    ("admissions_waiting_over_12h", "Admissions waiting over 12 hours", "patients"),
-    ("still_waiting_for_bed_at_end", "Still waiting for an acute bed at the end", "patients"),
-    ("discharges", "Discharges alive", "patients"),
-    ("delayed_bed_days", "Delayed bed days (DTOC)", "bed days"),
-    ("delayed_bed_days_acute", "  of which in acute beds", "bed days"),
-    ("dtoc_beds_per_day", "DTOC beds (delayed patients per day)", "beds"),
-    ("dtoc_rate_per_100k_adults", "DTOC rate per 100,000 adults", "beds per 100k"),
-    ("pct_discharges_delayed", "Discharges delayed 1+ days after ready", "%"),
-    ("pct_65plus_at_home_91_days_after_reablement", "65+ at home 91 days after reablement", "%"),
-    ("care_home_admissions_65plus_per_100k_per_year", "Care-home admissions 65+ per 100,000", "per year"),
-    ("commissioning_cost_gbp", "Commissioning cost (block contracts, used or not)", "GBP"),
-    ("spot_cost_gbp", "Spot-purchase cost (occupied days)", "GBP"),
-    ("acute_bed_days_cost_gbp", "Value of acute bed days (cash only if beds close)", "GBP"),
-)
-BREAKDOWNS: tuple[tuple[str, str, str], ...] = (
-    ("delayed_bed_days_by_pathway", "Delayed bed days, {}", "bed days"),
-    ("service_utilisation_pct", "Utilisation, {}", "%"),
-    ("service_wait_mean_days", "Wait for a place, {}", "days"),
-)
+
+def headline_keys(metrics: dict[str, Any]) -> list[str]:
+    """The summary.json keys shown, in order: the headline metrics present, then each
+    breakdown's members (``service_utilisation_pct.p1``)."""
+    keys = [key for key in RUN_HEADLINE if key in metrics]
+    for key in RUN_BREAKDOWNS:
+        keys += [f"{key}.{sub}" for sub in metrics.get(key, {})]
+    return keys
 
 
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}" if abs(x) < 100 else f"{x:,.1f}"
+def metric_entry(metrics: dict[str, Any], key: str) -> dict[str, Any]:
+    """``{mean, ci_low, ci_high}`` of a key or family member of summary.json's metrics."""
+    head, _, tail = key.partition(".")
+    entry: dict[str, Any] = metrics[head][tail] if tail else metrics[head]
+    return entry
 
 
 def headline_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(label, mean, 95% CI, unit) rows for the metrics present."""
     rows = []
-    entries = [(key, label, unit) for key, label, unit in HEADLINE if key in metrics]
-    for key, label, unit in BREAKDOWNS:
-        for sub in metrics.get(key, {}):
-            entries.append((f"{key}.{sub}", label.format(sub), unit))
-    for key, label, unit in entries:
-        head, _, tail = key.partition(".")
-        e = metrics[head][tail] if tail else metrics[head]
-        rows.append((label, _fmt(e["mean"]), f"{_fmt(e['ci_low'])} to {_fmt(e['ci_high'])}", unit))
+    for key in headline_keys(metrics):
+        m, e = describe(key), metric_entry(metrics, key)
+        rows.append((m.label, m.text(e["mean"]), f"{m.text(e['ci_low'])} to {m.text(e['ci_high'])}", m.unit))
     return rows
 
 
@@ -73,4 +55,42 @@ def headline_text(doc: dict[str, Any]) -> str:
         lines.append(f"{label.ljust(widths[0])}  {mean.rjust(widths[1])}  {ci.rjust(widths[2])}  {unit}")
     if "waits" in doc:
         lines.append(f"Note: {doc['waits']}.")
+    return "\n".join(lines)
+
+
+def distinguishable_words(distinguishable: bool) -> str:
+    """Whether a paired 95% CI excludes zero, in words."""
+    return "distinguishable from zero" if distinguishable else "not distinguishable from zero"
+
+
+def _in_sentence(label: str) -> str:
+    """'Delayed bed days' -> 'delayed bed days'; an acronym ('DTOC rate') stays."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
+BED_DAY_NOTE = ("(*) acute bed days avoided are valued at the scenario's bed-day cost; that value is "
+                "cash-releasing only if beds close")
+IS_A_DIFFERENCE = (BED_DAYS_SAVED, COST_PER_BED_DAY_SAVED)  # comparison metrics that are not a change of a level
+
+
+def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
+    """Per option: the headline differences with paired 95% CIs, and whether each
+    is distinguishable from zero."""
+    lines = [f"Paired comparison on common random numbers: {replications} replications, seed {seed}"]
+    for option, rows in system_rows(table).groupby("option", sort=False):
+        lines.append(f"\n{option} vs baseline")
+        by_metric = rows.set_index("metric")
+        for key in COMPARE_KEYS:
+            if key not in by_metric.index:
+                continue
+            r, m = by_metric.loc[key], describe(key)
+            label = m.label if key in IS_A_DIFFERENCE else f"Change in {_in_sentence(m.label)}"
+            if pd.isna(r["ci_low"]):
+                lines.append(f"  {label:58s} not estimable: bed days saved not distinguishable from zero")
+                continue
+            verdict = distinguishable_words(bool(r["distinguishable"]))
+            lines.append(f"  {label:58s} {m.text(r['difference'], signed=True):>12}  (95% CI "
+                         f"{m.text(r['ci_low'], True)} to {m.text(r['ci_high'], True)}) {m.unit}; {verdict}")
+    if "acute_bed_days_cost_gbp" in set(table["metric"]):
+        lines.append(f"\n{BED_DAY_NOTE}")
     return "\n".join(lines)

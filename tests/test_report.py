@@ -375,10 +375,10 @@ def test_compare_report_files(compared: Path) -> None:
 def test_compare_report_figures_equal_comparison_csv(compared: Path) -> None:
     """Every key difference shown (HTML and Markdown) and written to headline.csv is the
     comparison.csv value; 'distinguishable' matches; the bed-days caption uses the same numbers."""
-    from d2asim.report.compare_report import KEY_METRICS
+    from d2asim.metrics.registry import COMPARE_KEYS
 
     csv = pd.read_csv(compared / "comparison.csv")
-    keys = [m for m, _, _ in KEY_METRICS]
+    keys = list(COMPARE_KEYS)
     wanted = csv[csv["metric"].isin(keys)]
     html_rows = _html_rows((compared / "report.html").read_text(), "diff")
     md = (compared / "report.md").read_text()
@@ -504,3 +504,66 @@ def test_comparison_renders_in_headless_chromium(compared: Path, tmp_path: Path)
                    check=True, timeout=120, capture_output=True)
     with Image.open(shot) as image:
         assert image.convert("L").getextrema()[0] < 100
+
+
+# ------------------------------------------------------------------- tables.xlsx
+def _sheet_rows(path: Path, sheet: str) -> list[dict[str, Any]]:
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_tables_xlsx_of_a_run_equal_summary_json_and_monthly_csv(built: tuple[Path, dict[str, Path]]) -> None:
+    """Every summary.json metric is a row of numbers (not text) with its CI; the monthly
+    means are those of monthly.csv; numbers carry the registry's number format."""
+    from openpyxl import load_workbook
+
+    from d2asim.report.excel import flat_metrics, write_tables_xlsx
+
+    folder = built[0]
+    path = write_tables_xlsx(folder, "run")
+    metrics = dict(flat_metrics(_summary(folder)["metrics"]))
+    rows = {r["Key"]: r for r in _sheet_rows(path, "Summary")}
+    assert set(rows) == set(metrics) and len(rows) > 40
+    for key, entry in metrics.items():
+        for column, stat in zip(("Mean (unit)", "95% CI low (unit)", "95% CI high (unit)"),
+                                ("mean", "ci_low", "ci_high"), strict=True):
+            value = rows[key][column]
+            assert value is None if entry[stat] is None else value == pytest.approx(entry[stat], rel=1e-12), key
+    assert rows["discharges"]["Unit"] == "patients" and isinstance(rows["discharges"]["Mean (unit)"], float)
+    sheet = load_workbook(path)["Summary"]
+    formats = {r[1].value: r[3].number_format for r in sheet.iter_rows(min_row=2)}
+    assert formats["cost_total_gbp"] == "#,##0" and formats["acute_occupancy_pct"] == "#,##0.0"
+    monthly = pd.read_csv(folder / "monthly.csv")
+    means = monthly.groupby("month")["delayed_bed_days"].mean()
+    shown = {r["Month"]: r["Delayed bed days, mean (bed days)"] for r in _sheet_rows(path, "Monthly")}
+    assert shown == pytest.approx(means.to_dict(), rel=1e-12)
+    delays = pd.read_csv(folder / "monthly_delays.csv")
+    by_reason = delays[delays["dimension"] == "reason"].groupby(["month", "value"])["delayed_bed_days"].sum()
+    n_reps = monthly["replication"].nunique()
+    for r in _sheet_rows(path, "Delays by reason"):
+        for column, value in r.items():
+            if column != "Month":
+                reason = column.split(" ")[1]
+                assert value == pytest.approx(by_reason.get((r["Month"], reason), 0.0) / n_reps, abs=1e-9)
+
+
+def test_tables_xlsx_of_a_comparison_and_a_sweep_equal_their_csv(compared: Path, swept: Path) -> None:
+    csv = pd.read_csv(compared / "comparison.csv")
+    rows = _sheet_rows(compared / "tables.xlsx", "Comparison")
+    assert len(rows) == len(csv)
+    def same(cell: Any, value: float) -> bool:  # an undefined value (NaN) is an empty cell
+        return cell is None if pd.isna(value) else cell == pytest.approx(value, rel=1e-12)
+
+    for r, c in zip(rows, csv.itertuples(index=False), strict=True):
+        assert (r["Option"], r["Key"]) == (c.option, c.metric)
+        assert same(r["Difference option − baseline (unit)"], c.difference), c
+        assert same(r["95% CI low (unit)"], c.ci_low) and same(r["95% CI high (unit)"], c.ci_high), c
+        assert r["Distinguishable from zero"] == ("yes" if c.distinguishable else "no")
+    assert {r["Scenario"] for r in _sheet_rows(compared / "tables.xlsx", "Summary")} == {"tiny", "p1_more", "p3_d2a"}
+    sweep = pd.read_csv(swept / "sweep.csv")
+    rows = _sheet_rows(swept / "tables.xlsx", "Sweep")
+    assert [r["services.p1.capacity"] for r in rows] == list(sweep["services.p1.capacity"])
+    assert [r["Delayed bed days, mean (bed days)"] for r in rows] == pytest.approx(
+        list(sweep["delayed_bed_days_mean"]), rel=1e-12)

@@ -13,10 +13,12 @@ import click
 from d2asim import __version__
 
 COMMANDS = {
+    "app": ("d2asim.app.command", "app_command"),
     "run": ("d2asim.cli.run", "run"),
     "validate": ("d2asim.cli.validate", "validate"),
     "schema": ("d2asim.cli.validate", "schema"),
     "migrate": ("d2asim.cli.validate", "migrate"),
+    "template": ("d2asim.cli.template", "template"),
     "compare": ("d2asim.cli.experiments", "compare_command"),
     "sweep": ("d2asim.cli.experiments", "sweep_command"),
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),

@@ -10,32 +10,18 @@ import click
 import pandas as pd
 
 from d2asim.cli.common import backend_options, keeps_finished_work, reports_bad_input, reps_option
-from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
-from d2asim.experiments.compare import compare, run_scenarios, system_rows
+from d2asim.experiments.capacity import Target
+from d2asim.experiments.compare import system_rows
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.folders import finish_multi, read_multi, start_multi
-from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
+from d2asim.experiments.sweep import parse_set
 from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggestion, warmup_runs
+from d2asim.headline import comparison_text
 from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
-from d2asim.run_folder import new_run_dir, safe_name
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
-
-COMPARE_HEADLINE = (
-    ("bed_days_saved", "Acute bed days saved", "bed days"),
-    ("delayed_bed_days", "Change in delayed bed days", "bed days"),
-    ("dtoc_rate_per_100k_adults", "Change in DTOC rate per 100,000 adults", "per 100k"),
-    ("admission_wait_mean_hours", "Change in mean wait for a bed", "hours"),
-    ("commissioning_cost_gbp", "Change in commissioning (block, used or not)", "GBP"),
-    ("spot_cost_gbp", "Change in spot purchase (occupied days)", "GBP"),
-    ("cost_per_bed_day_saved_gbp", "Extra commissioning + spot per bed day saved", "GBP a bed day"),
-    ("acute_bed_days_cost_gbp", "Change in value of acute bed days (*)", "GBP"),
-    ("net_cost_gbp", "Net cost (commissioning + spot - value (*))", "GBP"),
-)
-BED_DAY_NOTE = ("(*) acute bed days avoided are valued at the scenario's bed-day cost; that value is "
-                "cash-releasing only if beds close")
+from d2asim.service import find_capacity, plan_compare, plan_sweep, reopen, run_job
 
 
 def echo_warnings(runs: Sequence[RunResult]) -> None:
@@ -43,28 +29,6 @@ def echo_warnings(runs: Sequence[RunResult]) -> None:
     for run in runs:
         for line in warning_lines(run.warnings(), run.scenario.name):
             click.echo(line)
-
-
-def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
-    """Per option: the headline differences with paired 95% CIs, and whether each
-    is distinguishable from zero."""
-    lines = [f"Paired comparison on common random numbers: {replications} replications, seed {seed}"]
-    for option, rows in system_rows(table).groupby("option", sort=False):
-        lines.append(f"\n{option} vs baseline")
-        by_metric = rows.set_index("metric")
-        for metric, label, unit in COMPARE_HEADLINE:
-            if metric not in by_metric.index:
-                continue
-            r = by_metric.loc[metric]
-            if pd.isna(r["ci_low"]):
-                lines.append(f"  {label:46s} not estimable: bed days saved not distinguishable from zero")
-                continue
-            verdict = "distinguishable from zero" if r["distinguishable"] else "not distinguishable from zero"
-            lines.append(f"  {label:46s} {r['difference']:>12,.1f}  (95% CI {r['ci_low']:,.1f} to "
-                         f"{r['ci_high']:,.1f}) {unit}; {verdict}")
-    if "acute_bed_days_cost_gbp" in set(table["metric"]):
-        lines.append(f"\n{BED_DAY_NOTE}")
-    return "\n".join(lines)
 
 
 @click.command("compare")
@@ -83,36 +47,21 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
     """Compare OPTION scenarios with BASELINE on common random numbers: bed days
     saved and other paired differences with 95% CIs (comparison.csv)."""
     if resume is not None:
-        request, scenarios, stores = read_multi(resume, "compare")
-        folder, reps, seed, subs = resume, request["replications"], request["seed"], request["subfolders"]
+        job = reopen(resume, "compare")
     else:
         if baseline is None or not options:
             raise ScenarioError(["compare: give a BASELINE and at least one OPTION scenario file"])
         scenarios = [load_scenario(p) for p in (baseline, *options)]
-        reps = reps or scenarios[0].run.replications
-        seed = scenarios[0].run.seed if seed is None else seed
-        subs = _unique([safe_name(s.name) for s in scenarios])
-        folder = new_run_dir("compare", out)
-        stores = start_multi(folder, "compare", scenarios, subs, seed, reps)
+        job = plan_compare(scenarios[0], scenarios[1:], reps or scenarios[0].run.replications,
+                           scenarios[0].run.seed if seed is None else seed, out)
     backend = Backend(workers, dask_address, progress=not quiet)
-    with keeps_finished_work(folder, f"d2asim compare --resume {folder}"):
-        table, runs = compare(scenarios[0], scenarios[1:], reps, seed, backend, stores)
-    finish_multi(folder, runs, subs)
-    table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
-    echo_warnings(runs)
-    click.echo(comparison_text(table, reps, seed))
-    click.echo(f"\nFolder: {folder}")
+    with keeps_finished_work(job.folder, job.resume_command):
+        outcome = run_job(job, backend)
+    echo_warnings(outcome.runs)
+    click.echo(comparison_text(outcome.table, int(job.replications), job.seed))
+    click.echo(f"\nFolder: {job.folder}")
     if report:
-        write_report(folder)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return out
+        write_report(job.folder)
 
 
 @click.command("sweep")
@@ -132,9 +81,7 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
     """Run SCENARIO_FILE at every point of a grid (e.g. --set services.p1.capacity=80,100,120);
     writes sweep.csv, one row per point with 95% CIs."""
     if resume is not None:
-        request, scenarios, stores = read_multi(resume, "sweep")
-        folder, reps, seed, subs, points = (resume, request["replications"], request["seed"],
-                                            request["subfolders"], request["points"])
+        job = reopen(resume, "sweep")
     else:
         if scenario_file is None:
             raise ScenarioError(["sweep: give a SCENARIO_FILE (or --resume DIR)"])
@@ -142,26 +89,18 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
         grid: dict[str, Any] = parse_set(settings) if settings else dict(base.sweep or {})
         if not grid:
             raise ScenarioError([f"{scenario_file}: sweep: give --set FIELD=V1,V2 or a sweep: block in the file"])
-        points = grid_points(grid)
-        scenarios = point_scenarios(base.model_copy(update={"sweep": None}), points, str(scenario_file))
-        reps = reps or base.run.replications
-        seed = base.run.seed if seed is None else seed
-        subs = [f"point-{i:03d}" for i in range(len(points))]
-        folder = new_run_dir(f"sweep-{safe_name(base.name)}", out)
-        stores = start_multi(folder, "sweep", scenarios, subs, seed, reps, {"points": points})
+        job = plan_sweep(base, grid, reps or base.run.replications, base.run.seed if seed is None else seed, out,
+                         str(scenario_file))
     backend = Backend(workers, dask_address, progress=not quiet)
-    with keeps_finished_work(folder, f"d2asim sweep --resume {folder}"):
-        runs = run_scenarios(scenarios, reps, seed, backend, stores)
-    finish_multi(folder, runs, subs)
-    table = sweep_table(points, runs)
-    table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")
-    system = system_rows(table)
-    shown = [c for c in system.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
-    echo_warnings(runs)
-    click.echo(system[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
-    click.echo(f"\nFolder: {folder}")
+    with keeps_finished_work(job.folder, job.resume_command):
+        outcome = run_job(job, backend)
+    table = system_rows(outcome.table)
+    shown = [c for c in table.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(job.points[0]) + 3]
+    echo_warnings(outcome.runs)
+    click.echo(table[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    click.echo(f"\nFolder: {job.folder}")
     if report:
-        write_report(folder)
+        write_report(job.folder)
 
 
 @click.command("capacity-needed")
@@ -183,10 +122,8 @@ def capacity_needed_command(scenario_file: Path, service: str, target_text: str,
     target = Target.parse(target_text)
     reps = reps or base.run.replications
     seed = base.run.seed if seed is None else seed
-    search = CapacitySearch(base, service, target, reps, seed, Backend(workers, dask_address, progress=not quiet))
-    answer = capacity_needed(search)
-    folder = new_run_dir(f"capacity-{safe_name(base.name)}-{service}", out)
-    search.table().to_csv(folder / "capacity_search.csv", index=False, float_format="%.6g")
+    answer, folder = find_capacity(base, service, target, reps, seed, out,
+                                   Backend(workers, dask_address, progress=not quiet))
     unlimited = answer["unlimited"]
     click.echo(f"Target: {target}; service {service} (now {answer['current_capacity']} places); "
                f"{reps} replications, seed {seed}")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from d2asim.cli.common import backend_options, keeps_finished_work, parse_reps, reports_bad_input
-from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, write_run_request
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
+from d2asim.experiments.precision import PrecisionRule
 from d2asim.headline import headline_text
 from d2asim.report.command import report_option, write_report
-from d2asim.run_folder import new_run_dir, summary_document, write_run
-from d2asim.runner import run_replications
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
+from d2asim.service import plan_run, reopen, run_job
 
 
 @click.command()
@@ -42,29 +39,17 @@ def run(scenario_file: Path | None, reps: str | None, seed: int | None, out: Pat
     Every finished replication is saved at once: after an interruption,
     `d2asim run --resume RUN_DIR` completes the run with identical results."""
     if resume is not None:
-        scenario, request = read_run_request(resume)
-        seed, wanted, folder = request["seed"], parse_reps(str(request["replications"])), resume
+        job = reopen(resume, "run")
     else:
         if scenario_file is None:
             raise ScenarioError(["run: give a SCENARIO_FILE (or --resume RUN_DIR)"])
         scenario = load_scenario(scenario_file)
         wanted = parse_reps(reps) or scenario.run.replications
-        seed = scenario.run.seed if seed is None else seed
-        folder = new_run_dir(scenario.name, out)
-        write_run_request(folder, scenario, seed, wanted)
-    store = CheckpointStore(folder, scenario, seed)
+        job = plan_run(scenario, wanted, scenario.run.seed if seed is None else seed, out)
     backend = Backend(workers, dask_address, progress=not quiet)
-    extra: dict[str, Any] = {}
-    with keeps_finished_work(folder, f"d2asim run --resume {folder}"):
-        if wanted == "auto":
-            rule = PrecisionRule(precision_metric, precision, max_reps)
-            result, achieved = replicate_until_precise(scenario, seed, rule, backend, store)
-            extra["stopping_rule"] = {"metric": rule.metric, "target_relative_half_width": rule.relative,
-                                      "achieved_relative_half_width": achieved, "max_reps": rule.max_reps}
-        else:
-            result = run_replications(scenario, int(wanted), seed, backend, store)
-    write_run(result, folder, extra)
-    click.echo(headline_text(summary_document(result, extra)))
-    click.echo(f"\nRun folder: {folder}")
+    with keeps_finished_work(job.folder, job.resume_command):
+        outcome = run_job(job, backend, PrecisionRule(precision_metric, precision, max_reps))
+    click.echo(headline_text(outcome.summary))
+    click.echo(f"\nRun folder: {job.folder}")
     if report:
-        write_report(folder)
+        write_report(job.folder)

@@ -9,7 +9,7 @@ import click
 
 from d2asim.cli.common import reports_bad_input
 from d2asim.scenario.load import load_table, overload_warnings, stage_loads
-from d2asim.scenario.loader import load_scenario, read_yaml
+from d2asim.scenario.loader import load_scenario, read_scenario_file
 from d2asim.scenario.schema import Scenario
 
 #: Keys only a calibration config has (a scenario has neither).
@@ -23,7 +23,7 @@ def validate(scenario_file: Path) -> None:
     """Check SCENARIO_FILE (and any file it extends) against the schema; a calibration
     config (it names a base_scenario and targets) is checked as `calibrate --dry-run`
     does: its base scenario, data files, months of every target and parameters."""
-    if all(key in read_yaml(scenario_file) for key in CALIBRATION_KEYS):
+    if all(key in read_scenario_file(scenario_file)[0] for key in CALIBRATION_KEYS):
         from d2asim.calibration.command import plan
 
         click.echo(plan(scenario_file).describe())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -22,11 +22,14 @@ STOP_WAIT_SECONDS = 10.0
 @dataclass(frozen=True)
 class Backend:
     """Where replications run: ``workers`` local processes (1 = in this process) or a
-    Dask scheduler at ``dask_address``. ``progress`` shows a bar on a terminal."""
+    Dask scheduler at ``dask_address``. ``progress`` shows a bar on a terminal;
+    ``listener(done, total)`` is called as each replication finishes (the web app's
+    progress bar; an exception it raises stops the run, finished work kept)."""
 
     workers: int | None = None
     dask_address: str | None = None
     progress: bool = True
+    listener: Callable[[int, int], None] | None = None
 
     def n_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
@@ -42,6 +45,8 @@ class Backend:
             if on_result is not None:
                 on_result(key, result)
             bar.update(1)
+            if self.listener is not None:
+                self.listener(len(results), len(tasks))
 
         try:
             if self.dask_address is not None:

@@ -9,15 +9,11 @@ from typing import Any
 import pandas as pd
 
 from d2asim.experiments.compare import SYSTEM_SCOPE, run_scenarios
+from d2asim.metrics.registry import SWEEP_KEYS
 from d2asim.runner import Executor, RunResult, Store
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schema import Scenario
-
-SWEEP_METRICS = (
-    "acute_occupancy_mean", "acute_bed_days", "admission_wait_mean_hours", "delayed_bed_days",
-    "dtoc_beds_per_day", "dtoc_rate_per_100k_adults", "pct_discharges_delayed", "cost_total_gbp",
-)  # fmt: skip
 
 
 def parse_set(expressions: Sequence[str]) -> dict[str, list[Any]]:
@@ -57,7 +53,7 @@ def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source:
 
 
 def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
-                metrics: Sequence[str] = SWEEP_METRICS) -> pd.DataFrame:
+                metrics: Sequence[str] = SWEEP_KEYS) -> pd.DataFrame:
     """One row per point and scope: the swept values, then
     ``<metric>_mean/_ci_low/_ci_high``, then ``scope`` (``system``; for a scenario in
     the system form also each ``trust:NAME`` and ``borough:NAME``)."""

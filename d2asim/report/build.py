@@ -71,7 +71,8 @@ def build_any(folder: Path, target: str | float | None = None) -> dict[str, Path
     (kind ``sweep``) or calibration (calibration.json present) folder. ``target``: for
     runs and comparisons the DTOC rate target (a number, default 9.4); for sweeps
     ``METRIC<=VALUE`` (or a number: a DTOC rate target); not used for calibrations.
-    Returns the written files (``html`` and ``markdown`` always). Never replaces a file
+    Returns the written files (``html`` and ``markdown`` always; ``tables``, the
+    tables.xlsx workbook, for runs, comparisons and sweeps). Never replaces a file
     an earlier report did not write (:mod:`d2asim.report.owned`)."""
     folder = Path(folder)
     with report_files(folder) as files:
@@ -82,7 +83,8 @@ def build_any(folder: Path, target: str | float | None = None) -> dict[str, Path
 
 def _build_kind(folder: Path, target: str | float | None) -> dict[str, Path]:
     from d2asim.calibration.calibration_report import build_calibration_report, is_calibration_folder
-    from d2asim.report.multi import folder_kind
+    from d2asim.report.excel import write_tables_xlsx
+    from d2asim.report.multi import folder_kind, load_multi
 
     if is_calibration_folder(folder):
         return build_calibration_report(folder)
@@ -90,9 +92,12 @@ def _build_kind(folder: Path, target: str | float | None) -> dict[str, Path]:
     if kind == "compare":
         from d2asim.report.compare_report import build_comparison_report
 
-        return build_comparison_report(folder, dtoc_target(target))
-    if kind == "sweep":
+        written = build_comparison_report(folder, dtoc_target(target))
+    elif kind == "sweep":
         from d2asim.report.sweep_report import build_sweep_report
 
-        return build_sweep_report(folder, target)
-    return build_report(folder, dtoc_target(target))
+        written = build_sweep_report(folder, target)
+    else:
+        written = build_report(folder, dtoc_target(target))
+    written["tables"] = write_tables_xlsx(folder, kind, None if kind == "run" else load_multi(folder, kind))
+    return written

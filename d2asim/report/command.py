@@ -21,7 +21,7 @@ MAIN_FILES = ("html", "markdown")
 
 def report_summary(written: dict[str, Path]) -> str:
     """'Report: DIR/report.html' and a line listing the other files written."""
-    tables = sorted(p.name for k, p in written.items() if p.suffix == ".csv")
+    tables = sorted(p.name for k, p in written.items() if p.suffix in (".csv", ".xlsx"))
     charts = sum(1 for k, p in written.items() if p.suffix == ".png")
     also = [written["markdown"].name, *tables, f"{charts} charts in charts/"]
     lines = [f"Report: {written['html']}", f"Also: {', '.join(also)}"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from d2asim.metrics.registry import COMPARE_KEYS, describe, fmt_row
 from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
@@ -22,23 +23,9 @@ from d2asim.report.compare import _gbp, bed_days_saved_chart, cost_vs_bed_days_c
 from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
-from d2asim.report.numbers import fmt_row
 from d2asim.report.owned import write_csv, write_text
 from d2asim.report.warnings import summary_warnings
 
-# (comparison.csv metric, label, unit): the key paired differences, as `d2asim compare` prints them
-KEY_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("bed_days_saved", "Acute bed days saved", "bed days"),
-    ("delayed_bed_days", "Delayed bed days", "bed days"),
-    ("dtoc_rate_per_100k_adults", "DTOC rate per 100,000 adults", "delayed patients a day per 100,000 adults"),
-    ("admission_wait_mean_hours", "Mean wait for a bed (hours)", "hours"),
-    ("commissioning_cost_gbp", "Commissioning cost: block contracts, paid used or not (GBP)", "GBP"),
-    ("spot_cost_gbp", "Spot-purchase cost: occupied days (GBP)", "GBP"),
-    ("cost_per_bed_day_saved_gbp", "Extra commissioning and spot cost per acute bed day saved (GBP)",
-     "GBP a bed day"),
-    ("acute_bed_days_cost_gbp", "Value of acute bed days: cash-releasing only if beds close (GBP)", "GBP"),
-    ("net_cost_gbp", "Net cost: commissioning + spot - value of acute bed days avoided (GBP)", "GBP"),
-)
 SAVED, COST, DTOC = "bed_days_saved", "commissioning_and_spot_cost_gbp", "dtoc_rate_per_100k_adults"
 PER_BED_DAY = "cost_per_bed_day_saved_gbp"
 
@@ -65,22 +52,22 @@ class DiffRow:
 
 
 def diff_rows(comparison: pd.DataFrame) -> list[DiffRow]:
-    """The key differences of every option, options in file order, metrics in KEY_METRICS order."""
+    """The key differences of every option, options in file order, metrics in COMPARE_KEYS order."""
     rows = []
     for option, part in comparison.groupby("option", sort=False):
         by_metric = part.set_index("metric")
-        for metric, label, unit in KEY_METRICS:
-            if metric not in by_metric.index:
+        for key in COMPARE_KEYS:
+            if key not in by_metric.index:
                 continue
-            r = by_metric.loc[metric]
+            r, m = by_metric.loc[key], describe(key)
             # bed days saved and cost per bed day saved have no levels (comparison.csv holds 0 and the value)
-            base = None if metric in (SAVED, PER_BED_DAY) else float(r["baseline"])
-            value = None if metric in (SAVED, PER_BED_DAY) else float(r["option_value"])
+            base = None if key in (SAVED, PER_BED_DAY) else float(r["baseline"])
+            value = None if key in (SAVED, PER_BED_DAY) else float(r["option_value"])
             lo, hi = float(r["ci_low"]), float(r["ci_high"])
             dist = bool(r["distinguishable"]) if "distinguishable" in r.index else bool(lo > 0 or hi < 0)
             diff = float(r["difference"])
-            texts = fmt_row([base, value, diff, lo, hi], signed=[False, False, True, True, True])
-            rows.append(DiffRow(str(option), metric, label, unit, base, value, diff, lo, hi, dist,
+            texts = fmt_row([base, value, diff, lo, hi], m.decimals, signed=[False, False, True, True, True])
+            rows.append(DiffRow(str(option), key, m.label, m.unit, base, value, diff, lo, hi, dist,
                                 texts[0], texts[1], texts[2], f"{texts[3]} to {texts[4]}", "yes" if dist else "no"))
     return rows
 
@@ -209,7 +196,7 @@ def _method(multi: MultiRun, n_options: int, target: float) -> list[str]:
          "difference, and 'distinguishable from zero' means only that it is not zero. "
          if multi.replications < 2 else "")
         + "The intervals show random variation in the simulation only, not uncertainty in the inputs. "
-        f"{n_options} options and {len(KEY_METRICS)} results are shown without adjustment for multiple "
+        f"{n_options} options and {len(COMPARE_KEYS)} results are shown without adjustment for multiple "
         "comparisons, so an interval that only just excludes zero is weak evidence.",
         f"Waits for a bed or a place: {WAITS_NOTE}, so an overloaded option cannot show a short wait; a "
         "queue that grew over the reported period in any scenario is flagged at the top of this report.",

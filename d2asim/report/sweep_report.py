@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from d2asim.metrics.registry import describe, fmt_row
 from d2asim.report import DEFAULT_TARGET, style
 from d2asim.report.captions import Caption, num
 from d2asim.report.charts import service_label
 from d2asim.report.content import CHARTS_DIR
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi
-from d2asim.report.numbers import fmt_row
 from d2asim.report.owned import write_csv, write_text
 from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
@@ -34,22 +34,6 @@ DTOC = "dtoc_rate_per_100k_adults"
 PANELS = ("delayed_bed_days", DTOC)  # drawn when sweep.csv has them
 # cost_total_gbp stays in sweep.csv only: it counts occupied days, so it cannot price extra capacity
 TABLE_METRICS = ("delayed_bed_days", DTOC, "admission_wait_mean_hours")
-METRIC_WORDS: dict[str, tuple[str, str]] = {  # label, unit
-    "delayed_bed_days": ("Delayed bed days", "bed days"),
-    DTOC: ("DTOC rate", "delayed patients a day per 100,000 adults"),
-    "dtoc_beds_per_day": ("DTOC beds", "delayed patients a day"),
-    "admission_wait_mean_hours": ("Mean wait for a bed", "hours"),
-    "acute_occupancy_mean": ("Acute beds occupied", "beds"),
-    "acute_bed_days": ("Acute bed days", "bed days"),
-    "pct_discharges_delayed": ("Discharges delayed 1+ days", "%"),
-    "cost_total_gbp": ("Cost", "GBP"),
-}
-
-
-def metric_words(metric: str) -> tuple[str, str]:
-    return METRIC_WORDS.get(metric, (metric, ""))
-
-
 @dataclass(frozen=True)
 class Answer:
     """Smallest swept value of the first field meeting the target, per line."""
@@ -190,7 +174,7 @@ def answers(sweep: Sweep, target: Any) -> list[Answer]:
 
 # ------------------------------------------------------------------------ chart
 def _target_words(target: Any) -> str:
-    label, unit = metric_words(target.metric)
+    label = describe(target.metric).label
     sign = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}[target.op]
     return f"{label} {sign} {target.value:g}"
 
@@ -205,7 +189,7 @@ def sweep_chart(sweep: Sweep, charts_dir: Path, footer: str, target: Any, found:
     many = len(lines) > 1
     with style.chart(footer, nrows=len(panels), height_in=1.5 + 2.7 * len(panels), sharex=True) as (fig, axes):
         for ax, metric in zip(axes, panels, strict=True):
-            label, unit = metric_words(metric)
+            label, unit = describe(metric).label, describe(metric).unit
             top = 0.0
             for i, (line, rows) in enumerate(lines):
                 look = style.series_style(i)
@@ -227,8 +211,7 @@ def sweep_chart(sweep: Sweep, charts_dir: Path, footer: str, target: Any, found:
                                 ha="right", va="top", fontsize=9, color=style.VERMILLION, fontweight="bold")
             ax.set_ylim(0, top * 1.15 or 1.0)
             ax.yaxis.set_major_formatter(FuncFormatter(_thousands if top >= 1000 else _plain))
-            short = "per 100,000 adults" if metric == DTOC else unit
-            ax.set_ylabel(f"{label}\n({short})" if short else label)
+            ax.set_ylabel(f"{label}\n({unit})" if unit else label)
             ax.set_title(f"{label} over the {sweep.multi.period['duration_days']}-day period"
                          if metric == "delayed_bed_days" else label, fontsize=10.5)
             if ax is axes[0]:
@@ -375,7 +358,7 @@ def headline_rows(sweep: Sweep, metrics: list[str]) -> list[dict[str, Any]]:
     for _, r in sweep.rows.iterrows():
         for m in metrics:
             mean, lo, hi = (float(r[f"{m}_{s}"]) for s in ("mean", "ci_low", "ci_high"))
-            texts = fmt_row([mean, lo, hi])
+            texts = fmt_row([mean, lo, hi], describe(m).decimals)
             out.append({"point": int(r["point"]), **{f: r[f] for f in sweep.fields}, "metric": m,
                         "mean": mean, "ci_low": lo, "ci_high": hi,
                         "mean_text": texts[0], "ci_text": f"{texts[1]} to {texts[2]}"})
@@ -385,9 +368,7 @@ def headline_rows(sweep: Sweep, metrics: list[str]) -> list[dict[str, Any]]:
 def results_table(sweep: Sweep, metrics: list[str], shown: list[dict[str, Any]]) -> Table:
     header = [*sweep.fields]
     for m in metrics:
-        label, unit = metric_words(m)
-        unit = "per 100,000 adults" if m == DTOC else "" if unit == "bed days" else unit
-        header += [f"{label} ({unit})" if unit else label, "95% CI"]
+        header += [describe(m).header(), "95% CI"]
     by_point: dict[int, list[str]] = {}
     for row in shown:
         by_point.setdefault(row["point"], []).extend([row["mean_text"], row["ci_text"]])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
+from d2asim.headline import headline_keys, headline_rows, metric_entry
 from d2asim.report.charts import in_sentence, service_label
 from d2asim.report.data import acute_blocks
 from d2asim.scenario.schedule import describe
@@ -29,24 +29,12 @@ class HeadlineRow:
     ci_text: str
 
 
-def _headline_keys(metrics: dict[str, Any]) -> list[str]:
-    """summary.json keys in the order :func:`d2asim.headline.headline_rows` lists them."""
-    keys = [key for key, _, _ in HEADLINE if key in metrics]
-    for key, _, _ in BREAKDOWNS:
-        keys += [f"{key}.{sub}" for sub in metrics.get(key, {})]
-    return keys
-
-
 def headline_table(metrics: dict[str, Any]) -> list[HeadlineRow]:
     """Headline rows with their summary.json keys and raw values."""
     shown = headline_rows(metrics)
-    keys = _headline_keys(metrics)
-    if len(keys) != len(shown):  # d2asim.headline changed its ordering rules
-        raise RuntimeError("report: headline keys out of step with d2asim.headline.headline_rows")
     rows = []
-    for key, (label, mean_text, ci_text, unit) in zip(keys, shown, strict=True):
-        head, _, tail = key.partition(".")
-        entry = metrics[head][tail] if tail else metrics[head]
+    for key, (label, mean_text, ci_text, unit) in zip(headline_keys(metrics), shown, strict=True):
+        entry = metric_entry(metrics, key)
         rows.append(HeadlineRow(key, label, unit, entry["mean"], entry["ci_low"], entry["ci_high"],
                                 mean_text, ci_text))
     return rows

@@ -181,15 +181,35 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _resolve_extends(path: Path, chain: tuple[Path, ...], layers: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+Layer = tuple[Path, dict[str, Any], Callable[[list[str]], str]]  # file, its own data, where a field was set
+
+
+def read_scenario_file(path: Path, shown: str | None = None) -> tuple[dict[str, Any], Callable[[list[str]], str]]:
+    """The mapping of one scenario file, YAML or an Excel workbook (``.xlsx``, see
+    :mod:`d2asim.scenario.workbook`), and a function naming where a field was set:
+    the file (``shown``, default ``path``), or for a workbook its sheet and cell."""
+    name = shown or str(path)
+    if path.suffix.lower() != ".xlsx":
+        return read_yaml(path), lambda _parts: name
+    if not path.is_file():
+        raise ScenarioError([f"{path}: file not found"])
+    from d2asim.scenario.workbook import cell_source, read_workbook
+
+    data, cells = read_workbook(path, name)
+    return data, cell_source(cells, name)
+
+
+def _resolve_extends(path: Path, chain: tuple[Path, ...], layers: list[Layer]) -> dict[str, Any]:
     """The file merged over everything it extends; ``layers`` collects each file's
-    own data, the file itself first and its bases after."""
+    own data, the file itself first and its bases after (the file as the user named it)."""
+    shown = None if chain else str(path)
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError([f"{chain[-1]}: extends: cycle {cycle}"])
-    data = _attach_csv_values(read_yaml(path), path)
-    layers.append((path, data))
+    raw, where = read_scenario_file(path, shown)
+    data = _attach_csv_values(raw, path)
+    layers.append((path, data, where))
     parent = data.get("extends")
     if parent is None:
         return data
@@ -276,14 +296,14 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """Load and validate a scenario file (following ``extends``), with optional
     dotted-key ``overrides`` such as ``{"services.p1.capacity": 80}``."""
     path = Path(path)
-    layers: list[tuple[Path, dict[str, Any]]] = []
+    layers: list[Layer] = []
     data = _resolve_extends(path, (), layers)
     for dotted, value in (overrides or {}).items():
         data = deep_merge(data, _nest(dotted.split("."), value))
     return validate_mapping(data, _file_that_set(path, layers))
 
 
-def _file_that_set(path: Path, layers: list[tuple[Path, dict[str, Any]]]) -> Callable[[list[str]], str]:
+def _file_that_set(path: Path, layers: list[Layer]) -> Callable[[list[str]], str]:
     """Map a field path to the file that set it: the file (of ``path`` and the files
     it extends, ``layers``) that gives the deepest part of that path, the user's own
     file winning ties, so an error inherited from a base file names the base file.
@@ -302,13 +322,13 @@ def _file_that_set(path: Path, layers: list[tuple[Path, dict[str, Any]]]) -> Cal
         return n, replaced
 
     def source(parts: list[str]) -> str:
-        best, best_depth, cap = path, 0, len(parts)
-        for i, (file, data) in enumerate(layers):
+        best, best_depth, cap = str(path), 0, len(parts)
+        for _file, data, where in layers:
             found, replaced = depth(data, parts)
             if min(found, cap) > best_depth:
-                best, best_depth = (path if i == 0 else file), min(found, cap)
+                best, best_depth = where(parts), min(found, cap)
             cap = min(cap, replaced)
-        return str(best)
+        return best
 
     return source
 
