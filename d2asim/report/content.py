@@ -9,6 +9,7 @@ from typing import Any
 from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts
 from d2asim.report.data import RunData
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
+from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
 
@@ -98,6 +99,7 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
     metrics, reps = run.metrics, int(run.summary["replications"])
     report = Report(run=run, target=target, inputs=inputs_table(run.scenario, run.summary),
                     headline=headline_table(metrics))
+    _add_diagram(report, out)
     beds = int(run.scenario["acute"]["beds"])
     report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
                                "Line chart of acute beds occupied each day against capacity",
@@ -123,6 +125,21 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
         report.charts.append(Chart("downstream_queues", png, "Line chart of people waiting for each service",
                                    captions.queues(metrics, run.scenario, services, reps)))
     return report
+
+
+def _add_diagram(report: Report, out: Path) -> None:
+    """The system diagram (expected flows, simulated means in the boxes), or why not."""
+    from d2asim.report import diagram
+
+    run = report.run
+    try:
+        scenario = diagram.run_scenario(run)
+    except ScenarioError as exc:
+        report.skipped.append(f"System diagram: the saved scenario does not load ({exc.lines[0]}).")
+        return
+    png = diagram.draw(scenario, out, run.footer(), run.summary)["png"]
+    report.charts.append(Chart(diagram.STEM, png, "Diagram of the modelled system: boroughs, trusts and services "
+                               "with the expected people per day on each flow", diagram.caption(scenario, True)))
 
 
 def scenario_text(run: RunData) -> str:

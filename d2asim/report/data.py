@@ -104,8 +104,9 @@ def _read_scenario(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{path}: cannot read YAML ({str(exc).splitlines()[0]})"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("acute"), dict) or "beds" not in data["acute"]:
-        raise ScenarioError([f"{path}: not a resolved scenario (needs acute.beds)"])
+    single_site = isinstance(data, dict) and isinstance(data.get("acute"), dict) and "beds" in data["acute"]
+    if not (single_site or isinstance(data, dict) and isinstance(data.get("trusts"), dict)):
+        raise ScenarioError([f"{path}: not a resolved scenario (needs acute.beds or trusts)"])
     return data
 
 
