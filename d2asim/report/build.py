@@ -18,11 +18,17 @@ DTOC_METRIC = "dtoc_rate_per_100k_adults"
 
 
 def write_tables(report: Report) -> dict[str, Path]:
-    """headline.csv (raw summary.json values and the shown text) and inputs.csv."""
+    """headline.csv (raw summary.json values and the shown text), inputs.csv and, for a
+    system, places.csv (the same per trust and borough, with its ``scope``)."""
     folder = report.run.folder
     paths = {"headline": folder / "headline.csv", "inputs": folder / "inputs.csv"}
     headline_frame(report.headline).to_csv(paths["headline"], index=False)
     pd.DataFrame(report.inputs, columns=["area", "input", "value"]).to_csv(paths["inputs"], index=False)
+    if report.places:
+        paths["places"] = folder / "places.csv"
+        frame = headline_frame([p.row for p in report.places])
+        frame.insert(0, "scope", [p.scope for p in report.places])
+        frame.to_csv(paths["places"], index=False)
     return paths
 
 

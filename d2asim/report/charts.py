@@ -39,29 +39,37 @@ def _mean_band(ax: Axes, band: pd.DataFrame, x: str, label: str, i: int = 0) -> 
     ax.plot(band[x], band["mean"], label=f"{label}: mean", **look)
 
 
+def occupancy_panel(ax: Axes, band: pd.DataFrame, acute: dict[str, Any], legend: bool = True) -> None:
+    """One trust's acute beds occupied per day (``band``: mean and 95% CI by date)
+    against its core capacity (``acute``: its ``beds`` and ``escalation``), with the 92%
+    and 95% lines."""
+    beds = float(acute["beds"])
+    _mean_band(ax, band, "date", "Beds occupied")
+    ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
+    style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
+    extra = float((acute.get("escalation") or {}).get("beds") or 0)
+    if extra:
+        ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
+        style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
+    for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
+        ax.axhline(share * beds, color=style.VERMILLION, linewidth=1.1, linestyle=dash)
+        style.end_label(ax, share * beds, f"{share:.0%} full ({share * beds:,.0f})", style.VERMILLION, above)
+    low = min(float(band["low"].min()), 0.85 * beds)
+    high = max(float(band["high"].max()), beds + extra)
+    ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
+    _date_axis(ax)
+    if legend:
+        ax.legend(loc="lower left", ncols=2)
+
+
 def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
     """Acute G&A beds occupied per day (beds): mean, 95% band, capacity, 92% and 95% lines."""
-    beds = float(run.scenario["acute"]["beds"])
     band = across_replications(run.daily, "date", "acute_occupied")
     with style.chart(run.footer()) as (fig, (ax,)):
-        _mean_band(ax, band, "date", "Beds occupied")
-        ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
-        style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
-        extra = float((run.scenario["acute"].get("escalation") or {}).get("beds") or 0)
-        if extra:
-            ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
-            style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
-        for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
-            ax.axhline(share * beds, color=style.VERMILLION, linewidth=1.1, linestyle=dash)
-            style.end_label(ax, share * beds, f"{share:.0%} full ({share * beds:,.0f})", style.VERMILLION, above)
-        low = min(float(band["low"].min()), 0.85 * beds)
-        high = max(float(band["high"].max()), beds + extra)
-        ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
-        _date_axis(ax)
+        occupancy_panel(ax, band, run.scenario["acute"])
         ax.set_ylabel("Acute beds occupied (beds, daily average)")
         ax.set_xlabel("Date")
         ax.set_title("How full were the acute beds?")
-        ax.legend(loc="lower left", ncols=2)
         return style.save(fig, charts_dir, "acute_occupancy")["png"]
 
 

@@ -29,7 +29,6 @@ from matplotlib.path import Path as CurvePath
 
 from d2asim.report import style
 from d2asim.report.captions import Caption, entry
-from d2asim.report.data import RunData
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.schema import Scenario
 from d2asim.system.flows import SystemFlows, expected_flows
@@ -449,13 +448,6 @@ def draw(scenario: Scenario, folder: Path, footer: str, summary: dict[str, Any] 
         return style.save(fig, folder, stem, text_as_text=True)
 
 
-def run_scenario(run: RunData) -> Scenario:
-    """The validated scenario of a run folder (its saved, resolved scenario.yaml)."""
-    from d2asim.scenario.loader import validate_mapping
-
-    return validate_mapping(dict(run.scenario), run.folder / "scenario.yaml")
-
-
 def caption(scenario: Scenario, simulated: bool) -> Caption:
     """The diagram's finding (what the system is, its expected flows) and note."""
     reg, flows = registry_of(scenario), expected_flows(scenario)
@@ -481,7 +473,7 @@ def write_diagram(source: Path, out: Path) -> dict[str, Path]:
     import datetime as dt
 
     from d2asim import __version__
-    from d2asim.report.data import load_run
+    from d2asim.report.data import load_run, run_scenario
     from d2asim.scenario.loader import load_scenario
 
     summary: dict[str, Any] | None = None

@@ -82,14 +82,15 @@ def bar_style(i: int) -> dict[str, Any]:
 
 
 @contextmanager
-def chart(footer: str, nrows: int = 1, height_in: float = HEIGHT_IN,
-          sharex: bool = False) -> Iterator[tuple[Figure, list[Axes]]]:
-    """A house-style figure with ``nrows`` axes and ``footer`` in a strip at the bottom."""
+def chart(footer: str, nrows: int = 1, height_in: float = HEIGHT_IN, sharex: bool = False, ncols: int = 1,
+          sharey: bool = False) -> Iterator[tuple[Figure, list[Axes]]]:
+    """A house-style figure with ``nrows`` x ``ncols`` axes (listed row by row) and
+    ``footer`` in a strip at the bottom."""
     with mpl.rc_context(RC):
         strip = FOOTER_IN / height_in
         engine = ConstrainedLayoutEngine(rect=(0.0, strip, 1.0, 1.0 - strip), h_pad=0.06, w_pad=0.08)
         fig = Figure(figsize=(WIDTH_IN, height_in), layout=engine)
-        axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0].tolist()
+        axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel().tolist()
         _footer(fig, footer, strip)
         yield fig, axes
 

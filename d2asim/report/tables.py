@@ -107,18 +107,13 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
         ("Run", "Replications", str(summary["replications"])),
         ("Run", "Random seed", str(summary["seed"])),
     ]
+    if scenario.get("trusts"):
+        return rows + _system_rows(scenario) + _service_rows(scenario)
     population = scenario.get("population") or {}
     for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
         if population.get(key):
             rows.append(("Population", words, f"{population[key]:,}"))
-    acute = scenario["acute"]
-    beds = f"{acute['beds']:,} core beds"
-    esc = acute.get("escalation") or {}
-    if esc.get("beds"):
-        beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
-    rows.append(("Hospital", "Adult general and acute beds", beds))
-    if acute.get("bed_day_cost_gbp"):
-        rows.append(("Hospital", "Cost of an acute bed day", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    rows += _trust_rows("Hospital", "", scenario["acute"])
     arrivals = scenario.get("arrivals") or {}
     for key, words in (("non_elective", "Emergency admissions per day"), ("elective", "Planned admissions per day")):
         if arrivals.get(key):
@@ -127,6 +122,55 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
             rows.append(("Admissions", words, f"{_n(arrivals[key]['per_day'])}{note}"))
     rows += _pathway_rows(scenario)
     rows += _service_rows(scenario)
+    return rows
+
+
+def _trust_rows(section: str, who: str, acute: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Beds (with escalation) and bed-day cost of one trust (``who``: its name and a space, or '')."""
+    beds = f"{acute['beds']:,} core beds"
+    esc = acute.get("escalation") or {}
+    if esc.get("beds"):
+        beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
+    rows = [(section, f"{who}Adult general and acute beds", beds)]
+    if acute.get("bed_day_cost_gbp"):
+        rows.append((section, f"{who}Cost of an acute bed day", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    return rows
+
+
+def _by_trust(stream: dict[str, Any]) -> str:
+    """A borough's admissions per day by trust (``by_trust``, or ``per_day`` x ``trust_shares``)."""
+    rates = stream.get("by_trust") or {t: stream["per_day"] * share for t, share in stream["trust_shares"].items()}
+    return ", ".join(f"{t} {_n(v)}" for t, v in rates.items() if v)
+
+
+def _system_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Trusts, boroughs, admissions and each borough's pathways (system form)."""
+    rows: list[tuple[str, str, str]] = []
+    for name, trust in scenario["trusts"].items():
+        rows += _trust_rows("Trusts", f"{name}: ", trust)
+    defaults = scenario.get("pathways") or {}
+    for name, borough in (scenario.get("boroughs") or {}).items():
+        pop = borough.get("population") or {}
+        people = [f"{pop[k]:,} aged {w}" for k, w in (("adults_18plus", "18+"), ("aged_65plus", "65+")) if pop.get(k)]
+        rows.append(("Boroughs", f"{name}: residents", ", ".join(people) or "population not given"))
+        admissions = (scenario.get("admissions") or {}).get(name) or {}
+        for key, words in (("non_elective", "emergency"), ("elective", "planned")):
+            if admissions.get(key):
+                rows.append(("Boroughs", f"{name}: {words} admissions per day by trust", _by_trust(admissions[key])))
+        own = borough.get("pathways") or {}
+        shares = own.get("shares") or defaults.get("shares") or {}
+        settings = {**(defaults.get("settings") or {}), **(own.get("settings") or {})}
+        routes = []
+        for p, share in shares.items():
+            s = settings.get(p) or {}
+            service = s.get("service")
+            where = in_sentence(service_label(scenario, service)) if service else "home"
+            mode = "on the ward" if (s.get("assessment") or {}).get("mode") == "on_ward" else "D2A"
+            routes.append(f"{p} {_pct(share)} to {where} ({mode})")
+        rows.append(("Boroughs", f"{name}: pathways", "; ".join(routes)))
+    for trust, out in (scenario.get("out_of_area") or {}).items():
+        rows.append(("Boroughs", f"Out of area, to {trust}: admissions per day",
+                     _n(out["non_elective"]["per_day"] + ((out.get("elective") or {}).get("per_day") or 0))))
     return rows
 
 
@@ -174,5 +218,10 @@ def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
             text += f"; block contract £{spec['cost_per_place_per_day_gbp']:,.0f} per place per day, used or not"
         if spec.get("cost_per_day_gbp"):
             text += f"; spot £{spec['cost_per_day_gbp']:,.0f} per occupied day"
+        owners = [spec["borough"]] if spec.get("borough") else list(spec.get("shared_by") or [])
+        if len(owners) > 1:
+            text += f"; shared by {', '.join(owners)} (first come first served)"
+        elif owners:
+            text += f"; for {owners[0]}"
         rows.append(("Downstream services", _first_upper(service_label(scenario, name)), text))
     return rows
