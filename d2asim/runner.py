@@ -8,7 +8,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from d2asim.metrics.replication import replication_metrics
+from d2asim.metrics.replication import replication_metrics, whole_log_metrics
 from d2asim.metrics.scope import place_scopes, scoped_log
 from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
 from d2asim.model.engine import DischargeModel, sim_start_date
@@ -36,15 +36,15 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     log = DischargeModel(scenario, seed, replication).run()
     start = sim_start_date(scenario)
     daily = daily_series(log, scenario, start)
-    by_place, place_daily = place_metrics(log, scenario)
-    if len(registry_of(scenario).trusts) > 1:
-        for scope, frame in place_daily.items():
-            if scope.startswith("trust:"):
-                name = scope.partition(":")[2]
-                daily = daily.assign(**{f"{name}_{c}": frame[c].to_numpy() for c in TRUST_DAILY_COLUMNS})
+    metrics = replication_metrics(log, scenario, daily)
+    by_place, place_daily = place_metrics(log, scenario, metrics)
+    for scope, frame in place_daily.items():
+        if scope.startswith("trust:"):
+            name = scope.partition(":")[2]
+            daily = daily.assign(**{f"{name}_{c}": frame[c].to_numpy() for c in TRUST_DAILY_COLUMNS})
     return ReplicationResult(
         replication=replication,
-        metrics=replication_metrics(log, scenario, daily),
+        metrics=metrics,
         daily=daily,
         monthly=monthly_series(daily, scenario),
         monthly_delays=monthly_delays(log, scenario, start),
@@ -52,11 +52,20 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     )
 
 
-def place_metrics(log: EventLog, scenario: Scenario) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
-    """Metrics and daily series of each trust and modelled borough, by scope key."""
+def place_metrics(
+    log: EventLog, scenario: Scenario, system: dict[str, float]
+) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
+    """Metrics of each trust and modelled borough by scope key, and the daily series of
+    each scope that is part of the system (a scope holding every row, such as the one
+    trust of a single-trust system, takes the ``system`` metrics)."""
+    registry = registry_of(scenario)
     start = sim_start_date(scenario)
     metrics, dailies = {}, {}
-    for scope in place_scopes(registry_of(scenario)):
+    for scope in place_scopes(registry):
+        whole = len(registry.trusts if scope.column == "trust" else registry.boroughs) == 1
+        if whole:
+            metrics[scope.key] = whole_log_metrics(system, scope)
+            continue
         mine = scoped_log(log, scope)
         dailies[scope.key] = daily = daily_series(mine, scenario, start)
         metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)

@@ -69,8 +69,10 @@ def test_system_run_report_has_small_multiples(system_run: Path) -> None:
         assert f'<figure id="{stem}">' in text, stem
     assert "acute_occupancy.png" not in text  # one trust's chart does not describe a system
     inputs = pd.read_csv(system_run / "inputs.csv")
-    assert "islington: emergency admissions per day by trust" in set(inputs["input"])
-    assert "whittington 9, uclh 4" in set(inputs["value"])
+    by_input = dict(zip(inputs["input"], inputs["value"], strict=True))
+    assert by_input["Emergency admissions per day, islington residents"] == "9 to whittington, 4 to uclh"
+    assert by_input["Out-of-area admissions per day to uclh"] == "3"
+    assert by_input["Pathways of haringey residents"].startswith("P0 70% to home (D2A); P1 17% to haringey reablement")
 
 
 def test_place_table_equals_summary_json(system_run: Path) -> None:

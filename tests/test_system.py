@@ -387,3 +387,74 @@ def test_single_site_and_migrated_results_are_statistically_the_same() -> None:
         print(f"{metric}: single-site {x.mean():.4g}, migrated {y.mean():.4g}, 99% CI {lo:.4g} to {hi:.4g}")
         assert lo <= 0 <= hi, (metric, diff, lo, hi)
         assert hi - lo < width * abs(x.mean()), (metric, lo, hi)
+
+
+def test_report_of_a_system_run(tmp_path: Path) -> None:
+    """The run report reads a system-form run folder (beds summed over trusts, one
+    inputs row per trust and borough)."""
+    from d2asim.report import build_report
+
+    write_run(run_replications(build(symmetric()), 2, 1), tmp_path)
+    build_report(tmp_path)
+    inputs = (tmp_path / "inputs.csv").read_text()
+    assert "Adult general and acute beds, te" in inputs and "Emergency admissions per day, east residents" in inputs
+
+
+@pytest.mark.slow
+def test_shared_service_reduced_to_mmc_is_erlang_c() -> None:
+    """Two boroughs at two trusts with unlimited beds (M/G/inf, Poisson output) share
+    one service of c places with exponential stays, first come first served across
+    boroughs: the pooled stream (Poisson, lambda = 8 + 8 a day) waits as in M/M/c,
+    Wq = C(c, a) / (c mu - lambda), and each borough's residents wait the same."""
+    from helpers import mmc_wq
+
+    c, lam, mean = 20, 16.0, 1.0
+    ttr = {p: lognormal(0.5, 0.8) for p in PATHWAYS}
+    data = {
+        "name": "shared_mmc", "run": {"warmup_days": 30, "duration_days": 2000},
+        "trusts": {t: {"beds": 100_000, "time_to_discharge_ready_days": ttr} for t in ("te", "tw")},
+        "boroughs": {b: {"population": {"adults_18plus": 1000}} for b in ("east", "west")},
+        "admissions": {"east": {"non_elective": {"by_trust": {"te": lam / 2}}},
+                       "west": {"non_elective": {"by_trust": {"tw": lam / 2}}}},
+        "pathways": {"shares": {"P0": 0.0, "P1": 1.0, "P2": 0.0, "P3": 0.0},
+                     "settings": {"P1": {"service": "shared", "assessment": {"mode": "d2a"}},
+                                  "P2": {"service": None}, "P3": {"service": None}}},
+        "services": {"shared": {"kind": "other", "capacity": c, "duration_days": exponential(mean),
+                                "shared_by": ["east", "west"]}},
+    }  # fmt: skip
+    run = run_replications(build(data), 12, 4242)
+    wq = mmc_wq(c, lam, 1 / mean)
+    for scope in (None, "borough:east", "borough:west"):
+        waits = run.metrics_table(scope)["service_wait_mean_days.shared"].to_numpy()
+        got, lo, hi = t_interval(waits, 0.99)
+        print(f"{scope or 'system'}: Wq exact {wq:.4f}, simulated {got:.4f} (99% CI {lo:.4f} to {hi:.4f})")
+        assert lo <= wq <= hi, (scope, wq, lo, hi)
+        assert (hi - lo) / 2 < 0.12 * wq, (scope, lo, hi)
+
+
+@pytest.mark.parametrize("form", ["single_site", "one_trust_two_boroughs"])
+def test_a_scope_holding_every_row_takes_the_system_metrics(form: str) -> None:
+    """The shortcut for the one trust (or one borough) of a system equals computing
+    that scope's metrics from its own rows."""
+    from d2asim.metrics.replication import replication_metrics, whole_log_metrics
+    from d2asim.metrics.scope import place_scopes, scoped_log
+    from d2asim.metrics.series import daily_series
+    from d2asim.model.engine import sim_start_date
+
+    if form == "single_site":
+        sc = build(_small_single_site())
+    else:
+        data = symmetric()
+        data["admissions"] = {b: {"non_elective": {"by_trust": {"te": 5.0}}} for b in ("east", "west")}
+        data["trusts"].pop("tw")
+        sc = build(data)
+    log = DischargeModel(sc, 6, 0).run()
+    start = sim_start_date(sc)
+    system = replication_metrics(log, sc, daily_series(log, sc, start))
+    whole = [s for s in place_scopes(registry_of(sc)) if s.column == "trust" or form == "single_site"]
+    assert whole
+    for scope in whole:
+        mine = scoped_log(log, scope)
+        direct = replication_metrics(mine, sc, daily_series(mine, sc, start), scope)
+        assert whole_log_metrics(system, scope) == direct, scope.key
+    assert run_replication(sc, 6, 0).by_place[whole[0].key] == whole_log_metrics(system, whole[0])

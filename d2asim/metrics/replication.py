@@ -15,7 +15,7 @@ import pandas as pd
 from d2asim.metrics.costs import bed_days_by_trust, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
-from d2asim.metrics.series import delay_attribution, dtoc_segments, reason_tables
+from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Scenario
@@ -26,6 +26,18 @@ DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 
 PER_100K = 100_000.0
 FOLLOW_UP_DAYS = 91.0  # ASCOF 2B: at home 91 days after discharge into reablement
 DAYS_PER_YEAR = 365.25
+BED_SHARE_KEYS = ("acute_occupancy_pct", "pct_days_occupancy_above_92", "pct_days_occupancy_above_95")
+"""Metrics that need a scope's beds (none for a borough: its residents use several trusts)."""
+POPULATION_KEYS = ("dtoc_rate_per_100k_adults", "care_home_admissions_65plus_per_100k_per_year")
+"""Metrics that need a scope's population (none for a trust)."""
+
+
+def whole_log_metrics(system: dict[str, float], scope: Scope) -> dict[str, float]:
+    """The metrics of a scope that holds every row of the log (the one trust, or the
+    one borough of a system without out-of-area admissions): the system's, less those
+    whose denominator the scope lacks. Equal to ``replication_metrics`` on that scope."""
+    drop = (BED_SHARE_KEYS if not scope.beds else ()) + (POPULATION_KEYS if not scope.adults_18plus else ())
+    return {k: v for k, v in system.items() if k not in drop}
 
 
 def replication_metrics(
@@ -56,12 +68,13 @@ def _occupancy(reported: pd.DataFrame, scope: Scope) -> dict[str, float]:
     occ = reported["acute_occupied"].to_numpy()
     beds = scope.beds  # None for a borough: its residents hold beds in several trusts
     out = {"acute_bed_days": float(occ.sum()), "acute_occupancy_mean": float(occ.mean())}
+    pct, above_92, above_95 = BED_SHARE_KEYS
     if beds:
-        out["acute_occupancy_pct"] = _pct(occ.mean() / beds)
+        out[pct] = _pct(occ.mean() / beds)
     out["acute_occupancy_p95"] = float(np.percentile(occ, 95))
     if beds:
-        out["pct_days_occupancy_above_92"] = _pct(float(np.mean(occ > 0.92 * beds)))
-        out["pct_days_occupancy_above_95"] = _pct(float(np.mean(occ > 0.95 * beds)))
+        out[above_92] = _pct(float(np.mean(occ > 0.92 * beds)))
+        out[above_95] = _pct(float(np.mean(occ > 0.95 * beds)))
     out["admission_queue_mean"] = float(reported["admission_queue"].mean())
     return out
 
@@ -129,10 +142,11 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
     if adults:  # residents of the modelled boroughs only (out-of-area patients count for no borough)
         out["dtoc_rate_per_100k_adults"] = total(in_rate(dtoc, scope)) / days / adults * PER_100K
     reason, org_of = delay_attribution(dtoc, scenario)
+    configured = _configured_reasons(registry_of(scenario))
     for i, p in enumerate(PATHWAYS):
         out[f"delayed_bed_days_by_pathway.{p}"] = total(dtoc["pathway"] == i)
     for code in REASON_CODES:
-        if code in reason or code in _configured_reasons(registry_of(scenario)):
+        if code in reason or code in configured:
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
@@ -141,7 +155,7 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
 
 def _configured_reasons(registry: SystemRegistry) -> set[str]:
     """Reason codes a scenario can produce (reported even when a replication has none)."""
-    return set(reason_tables(registry)[0].ravel().tolist())
+    return set(registry.reason_tables[0].ravel().tolist())
 
 
 def _services(

@@ -16,7 +16,7 @@ from d2asim.metrics.costs import capacity_column
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import PATHWAYS, Scenario
-from d2asim.system.registry import SystemRegistry, registry_of
+from d2asim.system.registry import registry_of
 
 
 def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
@@ -27,22 +27,12 @@ def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
     return {k: v[keep] for k, v in d.items()}
 
 
-def reason_tables(registry: SystemRegistry) -> tuple[np.ndarray, np.ndarray]:
-    """Reason code and organisation by (borough, cause, pathway) code."""
-    shape = (len(registry.boroughs), len(registry.causes), len(PATHWAYS))
-    reason, org = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
-    for index in np.ndindex(shape):
-        attribution = registry.reason_of(*index)
-        reason[index], org[index] = attribution.reason, attribution.org
-    return reason, org
-
-
 def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """Reason code and responsible organisation of each delay segment: by what was
     waited for (the borough's ``delay_reasons``, else the system's, else the service
     kind's default), with a pathway's own ``assessment.delay_reason`` taking
     precedence for assessment delays."""
-    reason, org = reason_tables(registry_of(scenario))
+    reason, org = registry_of(scenario).reason_tables
     index = (dtoc["borough"].astype(int), dtoc["cause"].astype(int), dtoc["pathway"].astype(int))
     return reason[index].astype(str), org[index].astype(str)
 

@@ -28,27 +28,22 @@ import gc
 import itertools
 import math
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 
-from d2asim.model.calendar import OpenWindow, arrival_times, earliest_common
+from d2asim.model.calendar import arrival_times, earliest_common
 from d2asim.model.initial_state import seed_initial_state
 from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
-from d2asim.model.patients import Episode, Patient, PatientFactory, cumulative, pick
+from d2asim.model.patients import Episode, Patient, PatientFactory, pick
 from d2asim.model.pool import Pool
+from d2asim.model.runtime import PathwayPlan, ServiceRuntime, TrustRuntime
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.streams import Streams
 from d2asim.scenario.schema import FIXED_CAUSES, PATHWAYS, Scenario
 from d2asim.system.registry import (
-    CARE_HOME_KINDS,
     DEATH,
-    REABLEMENT_KINDS,
     READMISSION,
-    ServiceEntry,
     SiteEntry,
-    SystemRegistry,
-    TrustEntry,
     registry_of,
 )
 
@@ -62,65 +57,6 @@ LOG_FLUSH_DAYS = 5.0  # how often the log compacts its rows into float blocks (E
 def sim_start_date(scenario: Scenario) -> dt.date:
     """Calendar date of simulation day 0 (the first warm-up day)."""
     return scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
-
-
-class TrustRuntime:
-    """An acute trust during a run: its bed pool (one for every borough's patients)
-    and its discharge and board-round calendars."""
-
-    def __init__(self, entry: TrustEntry, first_weekday: int) -> None:
-        self.code = entry.code
-        self.name = entry.name
-        self.acute = entry.acute
-        self.beds: Pool[Patient] = Pool(entry.acute.beds)
-        self.discharge_window = OpenWindow(entry.acute.discharge_window, first_weekday)
-        self.ready_window = OpenWindow(entry.acute.discharge_ready_window, first_weekday)
-
-
-class ServiceRuntime:
-    """A downstream service during a run: its pool (shared by every borough that uses
-    it), calendar, stays, and outcomes (terminal, or on to the next service)."""
-
-    def __init__(self, entry: ServiceEntry, streams: Streams, first_weekday: int) -> None:
-        spec = entry.spec
-        self.index = entry.code
-        self.name = entry.name
-        self.spec = spec
-        self.entry = entry
-        self.pool: Pool[Patient] = Pool(spec.places())
-        self.window = OpenWindow(spec.start_calendar, first_weekday)
-        self.max_days = spec.max_duration_days or math.inf
-        self.draw_stay = streams.sampler(f"{entry.name}.duration", spec.duration_days)
-        self.draw_outcome = streams.uniform(f"{entry.name}.outcome")
-        self.outcome_cum: list[float] = []  # cumulative shares of the outcomes, in declared order
-        self.outcome_codes: list[int] = []  # registry outcome code of each outcome
-        self.onward: list[ServiceRuntime | None] = []  # next service of each outcome (None: terminal)
-        self.cause = entry.cause
-        self.is_reablement = entry.kind in REABLEMENT_KINDS
-        self.is_care_home = entry.kind in CARE_HOME_KINDS
-
-    def link(self, registry: SystemRegistry, by_name: dict[str, ServiceRuntime]) -> None:
-        """Resolve outcome names to codes and next services (once every service exists);
-        outcomes with share 0 that name no service are left out (they are never drawn)."""
-        outcomes = self.spec.outcomes
-        keys = [k for k in outcomes if k in registry.outcomes or outcomes[k] > 0]
-        self.outcome_cum = cumulative(outcomes, tuple(keys))
-        self.outcome_codes = [registry.outcome_code(k) for k in keys]
-        self.onward = [by_name.get(k) for k in keys]
-
-
-class PathwayPlan(NamedTuple):
-    """How a pathway runs for one site (a borough's patients at one trust): assessment
-    on the ward or not, by which team, into which service, whether a D2A assessment
-    adds to the service stay, the trust, and the calendars that must all be open to
-    leave the acute bed (none if both are always open)."""
-
-    on_ward: bool
-    team: Pool[Patient] | None
-    service: ServiceRuntime | None
-    d2a_extends_stay: bool
-    leave_windows: list[OpenWindow]
-    trust: TrustRuntime
 
 
 class DischargeModel:

@@ -8,18 +8,39 @@ distribution itself (see ``Distribution.residual``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from d2asim.model.log import ACUTE
+from d2asim.model.patients import Patient, PatientFactory
+from d2asim.model.pool import Pool
+from d2asim.model.runtime import PathwayPlan, ServiceRuntime
+from d2asim.model.streams import Streams
 from d2asim.scenario.schema import PATHWAYS, InitialState
-
-if TYPE_CHECKING:
-    from d2asim.model.engine import DischargeModel
+from d2asim.system.registry import SystemRegistry
 
 
-def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
+class Model(Protocol):
+    """What placing the initial patients needs of the model (:class:`d2asim.model.engine.DischargeModel`)."""
+
+    registry: SystemRegistry
+    streams: Streams
+    factories: list[dict[str, PatientFactory]]
+    plans: list[list[PathwayPlan]]
+    services: dict[str, ServiceRuntime]
+
+    @property
+    def beds(self) -> Pool[Patient]: ...
+
+    def arrive(self, p: Patient) -> None: ...
+
+    def ask_for_place(self, p: Patient) -> None: ...
+
+    def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None: ...
+
+
+def seed_initial_state(model: Model, state: InitialState) -> None:
     """Place the initial patients at time 0: discharge-ready queue first (they hold
     beds), then patients under treatment, people in services, then the admission
     queue. In the single-site form every patient comes from its one site; in the
@@ -52,7 +73,7 @@ def seed_initial_state(model: DischargeModel, state: InitialState) -> None:
         model.arrive(factory.new())
 
 
-def _fill_service(model: DischargeModel, name: str, count: int, rng: np.random.Generator) -> None:
+def _fill_service(model: Model, name: str, count: int, rng: np.random.Generator) -> None:
     service = model.services[name]
     if not model.registry.single_site:
         rng = model.streams.rng(f"initial.{name}.residual")

@@ -18,11 +18,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from d2asim.report import style
-from d2asim.report.data import RunData, across_replications
+from d2asim.report.data import RunData, across_replications, system_beds
 
 OCCUPANCY_LINES = (0.92, 0.95)  # reference occupancy levels, share of core beds
-SERVICE_WORDS = {"p1": "reablement", "p2": "bedded intermediate care", "p3": "care home placement",
-                 "home_care": "long-term home care", "care_home": "permanent care home"}
+KIND_WORDS = {"reablement": "reablement", "home_based_intermediate_care": "home-based intermediate care",
+              "bedded_intermediate_care": "bedded intermediate care",
+              "care_home_assessment_bed": "care home placement", "long_term_home_care": "long-term home care",
+              "permanent_care_home": "permanent care home"}  # fmt: skip
 
 
 def _date_axis(ax: Axes) -> None:
@@ -64,9 +66,10 @@ def occupancy_panel(ax: Axes, band: pd.DataFrame, acute: dict[str, Any], legend:
 
 def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
     """Acute G&A beds occupied per day (beds): mean, 95% band, capacity, 92% and 95% lines."""
+    core, escalation = system_beds(run.scenario)
     band = across_replications(run.daily, "date", "acute_occupied")
     with style.chart(run.footer()) as (fig, (ax,)):
-        occupancy_panel(ax, band, run.scenario["acute"])
+        occupancy_panel(ax, band, {"beds": core, "escalation": {"beds": escalation}})
         ax.set_ylabel("Acute beds occupied (beds, daily average)")
         ax.set_xlabel("Date")
         ax.set_title("How full were the acute beds?")
@@ -116,7 +119,7 @@ def service_label(scenario: dict[str, Any], name: str) -> str:
         return str(spec["label"])
     settings = (scenario.get("pathways") or {}).get("settings") or {}
     users = [p for p, s in settings.items() if (s or {}).get("service") == name]
-    words = SERVICE_WORDS.get(name, name)
+    words = KIND_WORDS.get(spec.get("kind") or "", name)
     return f"{'/'.join(users)} {words}" if users else words
 
 

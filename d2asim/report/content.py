@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts, place_charts
-from d2asim.report.data import RunData, run_scenario
+from d2asim.report.data import RunData, run_scenario, system_beds
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
 from d2asim.scenario.errors import ScenarioError
 
@@ -119,7 +119,7 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
         report.charts.append(Chart("acute_occupancy_by_trust", png, "Line charts, one per trust, of acute beds "
                                    "occupied each day against capacity", captions.trust_occupancy(run.summary, reps)))
     else:
-        beds = int(run.scenario["acute"]["beds"])
+        beds = system_beds(run.scenario)[0]
         report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
                                    "Line chart of acute beds occupied each day against capacity",
                                    captions.occupancy(metrics, beds, reps)))

@@ -113,10 +113,27 @@ def _read_scenario(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{path}: cannot read YAML ({str(exc).splitlines()[0]})"]) from None
-    single_site = isinstance(data, dict) and isinstance(data.get("acute"), dict) and "beds" in data["acute"]
-    if not (single_site or isinstance(data, dict) and isinstance(data.get("trusts"), dict)):
-        raise ScenarioError([f"{path}: not a resolved scenario (needs acute.beds or trusts)"])
+    blocks = acute_blocks(data) if isinstance(data, dict) else {}
+    if not blocks or any("beds" not in a for a in blocks.values()):
+        raise ScenarioError([f"{path}: not a resolved scenario (needs acute.beds, or trusts with beds)"])
     return data
+
+
+def acute_blocks(scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The acute block of each trust of a resolved scenario mapping, by trust name
+    (``{"": acute}`` in the single-site form)."""
+    trusts = scenario.get("trusts")
+    if isinstance(trusts, dict):
+        return {name: t for name, t in trusts.items() if isinstance(t, dict)}
+    acute = scenario.get("acute")
+    return {"": acute} if isinstance(acute, dict) else {}
+
+
+def system_beds(scenario: dict[str, Any]) -> tuple[int, int]:
+    """Core and escalation acute beds of the whole system (summed over trusts)."""
+    blocks = acute_blocks(scenario).values()
+    return (sum(int(a["beds"]) for a in blocks),
+            sum(int((a.get("escalation") or {}).get("beds") or 0) for a in blocks))  # fmt: skip
 
 
 def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from matplotlib.path import Path as CurvePath
 
 from d2asim.report import style
 from d2asim.report.captions import Caption, entry
+from d2asim.report.charts import KIND_WORDS
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.schema import Scenario
 from d2asim.system.flows import SystemFlows, expected_flows
@@ -44,11 +45,6 @@ CURVE = 0.75  # horizontal room for an arrow's bend, inches
 MARGIN = 0.25  # around the drawing, inches
 TITLE_IN, LEGEND_IN = 0.62, 0.5  # bands for the title and the legend, inches
 WRAP = 44  # characters per line inside a box
-KIND_WORDS = {
-    "reablement": "reablement", "home_based_intermediate_care": "home-based intermediate care",
-    "bedded_intermediate_care": "bedded intermediate care", "care_home_assessment_bed": "care-home assessment beds",
-    "long_term_home_care": "long-term home care", "permanent_care_home": "permanent care home", "other": "other",
-}  # fmt: skip
 SETTING_FACE = {"home": "#dcefff", "bed": "#fde6c4"}  # light sky and orange (Okabe-Ito tints)
 PATHWAY_LINE: dict[str, Any] = {"P0": ":", "P1": "-", "P2": "--", "P3": "-."}
 ADMISSION_COLOUR = "#333333"

@@ -10,6 +10,7 @@ import pandas as pd
 
 from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
 from d2asim.report.charts import in_sentence, service_label
+from d2asim.report.data import acute_blocks
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,26 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
         ("Run", "Replications", str(summary["replications"])),
         ("Run", "Random seed", str(summary["seed"])),
     ]
-    if scenario.get("trusts"):
-        return rows + _system_rows(scenario) + _service_rows(scenario)
-    population = scenario.get("population") or {}
-    for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
-        if population.get(key):
-            rows.append(("Population", words, f"{population[key]:,}"))
-    rows += _trust_rows("Hospital", "", scenario["acute"])
+    populations = {"": scenario.get("population") or {}}
+    if isinstance(scenario.get("boroughs"), dict):
+        populations = {name: b.get("population") or {} for name, b in scenario["boroughs"].items()}
+    for borough, population in populations.items():
+        for key, words in (("adults_18plus", "Adults (18+) served"), ("aged_65plus", "People aged 65+ served")):
+            if population.get(key):
+                rows.append(("Population", f"{words}, {borough}" if borough else words, f"{population[key]:,}"))
+    for trust, acute in acute_blocks(scenario).items():
+        beds = f"{acute['beds']:,} core beds"
+        esc = acute.get("escalation") or {}
+        if esc.get("beds"):
+            beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
+        where = f", {trust}" if trust else ""
+        rows.append(("Hospital", f"Adult general and acute beds{where}", beds))
+        if acute.get("bed_day_cost_gbp"):
+            rows.append(("Hospital", f"Cost of an acute bed day{where}", f"£{acute['bed_day_cost_gbp']:,.0f}"))
+    for borough, admissions in (scenario.get("admissions") or {}).items():
+        rows.append(("Admissions", f"Emergency admissions per day, {borough} residents",
+                     _to_trusts(admissions.get("non_elective") or {})))
+    rows += _borough_rows(scenario)
     arrivals = scenario.get("arrivals") or {}
     for key, words in (("non_elective", "Emergency admissions per day"), ("elective", "Planned admissions per day")):
         if arrivals.get(key):
@@ -125,38 +139,15 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
     return rows
 
 
-def _trust_rows(section: str, who: str, acute: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Beds (with escalation) and bed-day cost of one trust (``who``: its name and a space, or '')."""
-    beds = f"{acute['beds']:,} core beds"
-    esc = acute.get("escalation") or {}
-    if esc.get("beds"):
-        beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
-    rows = [(section, f"{who}Adult general and acute beds", beds)]
-    if acute.get("bed_day_cost_gbp"):
-        rows.append((section, f"{who}Cost of an acute bed day", f"£{acute['bed_day_cost_gbp']:,.0f}"))
-    return rows
-
-
-def _by_trust(stream: dict[str, Any]) -> str:
-    """A borough's admissions per day by trust (``by_trust``, or ``per_day`` x ``trust_shares``)."""
-    rates = stream.get("by_trust") or {t: stream["per_day"] * share for t, share in stream["trust_shares"].items()}
-    return ", ".join(f"{t} {_n(v)}" for t, v in rates.items() if v)
-
-
-def _system_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Trusts, boroughs, admissions and each borough's pathways (system form)."""
+def _borough_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """System form: planned admissions by trust, each borough's pathways (its own shares and
+    settings over the system's) and out-of-area admissions."""
     rows: list[tuple[str, str, str]] = []
-    for name, trust in scenario["trusts"].items():
-        rows += _trust_rows("Trusts", f"{name}: ", trust)
     defaults = scenario.get("pathways") or {}
     for name, borough in (scenario.get("boroughs") or {}).items():
-        pop = borough.get("population") or {}
-        people = [f"{pop[k]:,} aged {w}" for k, w in (("adults_18plus", "18+"), ("aged_65plus", "65+")) if pop.get(k)]
-        rows.append(("Boroughs", f"{name}: residents", ", ".join(people) or "population not given"))
-        admissions = (scenario.get("admissions") or {}).get(name) or {}
-        for key, words in (("non_elective", "emergency"), ("elective", "planned")):
-            if admissions.get(key):
-                rows.append(("Boroughs", f"{name}: {words} admissions per day by trust", _by_trust(admissions[key])))
+        planned = ((scenario.get("admissions") or {}).get(name) or {}).get("elective")
+        if planned:
+            rows.append(("Admissions", f"Planned admissions per day, {name} residents", _to_trusts(planned)))
         own = borough.get("pathways") or {}
         shares = own.get("shares") or defaults.get("shares") or {}
         settings = {**(defaults.get("settings") or {}), **(own.get("settings") or {})}
@@ -167,11 +158,18 @@ def _system_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
             where = in_sentence(service_label(scenario, service)) if service else "home"
             mode = "on the ward" if (s.get("assessment") or {}).get("mode") == "on_ward" else "D2A"
             routes.append(f"{p} {_pct(share)} to {where} ({mode})")
-        rows.append(("Boroughs", f"{name}: pathways", "; ".join(routes)))
+        rows.append(("Pathways", f"Pathways of {name} residents", "; ".join(routes)))
     for trust, out in (scenario.get("out_of_area") or {}).items():
-        rows.append(("Boroughs", f"Out of area, to {trust}: admissions per day",
-                     _n(out["non_elective"]["per_day"] + ((out.get("elective") or {}).get("per_day") or 0))))
+        total = out["non_elective"]["per_day"] + ((out.get("elective") or {}).get("per_day") or 0)
+        rows.append(("Admissions", f"Out-of-area admissions per day to {trust}", _n(total)))
     return rows
+
+
+def _to_trusts(stream: dict[str, Any]) -> str:
+    """A borough's admissions per day by trust (``by_trust``, or ``per_day`` x ``trust_shares``)."""
+    rates = stream.get("by_trust") or {t: stream.get("per_day", 0) * s
+                                       for t, s in (stream.get("trust_shares") or {}).items()}  # fmt: skip
+    return ", ".join(f"{_n(r)} to {t}" for t, r in rates.items())
 
 
 def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -179,7 +177,8 @@ def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
     shares = pathways.get("shares") or {}
     rows = [("Pathways", "Share of discharge-ready patients",
              ", ".join(f"{p} {_pct(s)}" for p, s in shares.items()))]
-    ttr = scenario["acute"].get("time_to_discharge_ready_days") or {}
+    first = next(iter(acute_blocks(scenario).values()), {})
+    ttr = first.get("time_to_discharge_ready_days") or {}
     settings = pathways.get("settings") or {}
     for p in shares:
         s = settings.get(p) or {}

@@ -27,6 +27,7 @@ LEGACY_SERVICE_KINDS = {
 LEGACY_MAX_DAYS = {"p1": 42.0}  # reablement is free for up to 6 weeks (Care and Support Regulations 2014)
 LEGACY_AT_HOME = ("home_care",)  # at home (ASCOF 2B) unless its setting says otherwise
 LEGACY_OUTCOME_ORDER = ("home", "home_care", "care_home", "readmission", "death")
+LEGACY_PATHWAY_SERVICES = {"P1": "p1", "P2": "p2", "P3": "p3"}  # a pathway's service when settings do not say
 
 
 def legacy_services(services: dict[str, Service]) -> dict[str, Service]:

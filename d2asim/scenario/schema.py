@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,21 +28,12 @@ from pydantic import (
 
 from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
-from d2asim.scenario.legacy import legacy_services
+from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
 TERMINAL_OUTCOMES = ("home", "readmission", "death")
-SERVICE_KINDS = (
-    "reablement",
-    "home_based_intermediate_care",
-    "bedded_intermediate_care",
-    "care_home_assessment_bed",
-    "long_term_home_care",
-    "permanent_care_home",
-    "other",
-)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
@@ -58,6 +49,7 @@ ServiceKind = Literal[
     "permanent_care_home",
     "other",
 ]
+SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -253,12 +245,8 @@ class PathwaySettings(Strict):
 
 
 def _default_pathway_settings() -> dict[str, PathwaySettings]:
-    return {
-        "P0": PathwaySettings(),
-        "P1": PathwaySettings(service="p1"),
-        "P2": PathwaySettings(service="p2"),
-        "P3": PathwaySettings(service="p3"),
-    }
+    """Each pathway's default settings: into the single-site form's service of that pathway."""
+    return {p: PathwaySettings(service=LEGACY_PATHWAY_SERVICES.get(p)) for p in PATHWAYS}
 
 
 class Pathways(Strict):

@@ -26,7 +26,10 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from d2asim.scenario.schema import (
     FIXED_CAUSES,
@@ -196,6 +199,16 @@ class SystemRegistry:
             return entry.delay_reasons[name]
         reason, org = KIND_DELAY_REASONS[self.service(name).kind]
         return DelayAttribution(reason=reason, org=org)  # type: ignore[arg-type]
+
+    @cached_property
+    def reason_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reason code and organisation (text arrays) by (borough, cause, pathway) code."""
+        shape = (len(self.boroughs), len(self.causes), len(PATHWAYS))
+        reason, org = np.empty(shape, dtype=object), np.empty(shape, dtype=object)
+        for index in np.ndindex(shape):
+            attribution = self.reason_of(*index)
+            reason[index], org[index] = attribution.reason, attribution.org
+        return reason, org
 
     # ---------------------------------------------------------------- output
     def table(self) -> pd.DataFrame:
