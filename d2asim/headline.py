@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from d2asim.metrics.stability import warning_lines
+
 # (metric key in summary.json, label, unit)
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("acute_occupancy_mean", "Acute beds occupied (mean)", "beds"),
@@ -13,6 +15,7 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("admission_wait_mean_hours", "Wait for an acute bed (mean)", "hours"),
     ("admission_wait_p95_hours", "Wait for an acute bed (95th percentile)", "hours"),
     ("admissions_waiting_over_12h", "Admissions waiting over 12 hours", "patients"),
+    ("still_waiting_for_bed_at_end", "Still waiting for an acute bed at the end", "patients"),
     ("discharges", "Discharges alive", "patients"),
     ("delayed_bed_days", "Delayed bed days (DTOC)", "bed days"),
     ("delayed_bed_days_acute", "  of which in acute beds", "bed days"),
@@ -53,11 +56,13 @@ def headline_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def headline_text(doc: dict[str, Any]) -> str:
-    """A fixed-width table of the headline metrics with 95% confidence intervals."""
+    """A fixed-width table of the headline metrics with 95% confidence intervals, any
+    warnings (queues growing) first and how waits are counted last."""
     rows = headline_rows(doc["metrics"])
     header = ("Metric", "Mean", "95% CI", "Unit")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = [
+        *warning_lines(doc.get("warnings", [])),
         f"Scenario {doc['scenario']!r}: {doc['replications']} replications, seed {doc['seed']}, "
         f"{doc['period']['duration_days']} days from {doc['period']['start_date']} "
         f"(after {doc['period']['warmup_days']} warm-up days)",
@@ -66,4 +71,6 @@ def headline_text(doc: dict[str, Any]) -> str:
     ]
     for label, mean, ci, unit in rows:
         lines.append(f"{label.ljust(widths[0])}  {mean.rjust(widths[1])}  {ci.rjust(widths[2])}  {unit}")
+    if "waits" in doc:
+        lines.append(f"Note: {doc['waits']}.")
     return "\n".join(lines)

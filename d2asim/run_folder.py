@@ -30,10 +30,11 @@ from typing import Any
 import yaml
 
 from d2asim import __version__
+from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
-from d2asim.summary import series_spread, summarise, summary_frame
+from d2asim.summary import series_spread, summarise
 from d2asim.system.registry import registry_of
 
 OUTPUTS = Path("outputs")
@@ -113,7 +114,9 @@ def summary_document(result: RunResult, extra: dict[str, Any] | None = None) -> 
             "warmup_days": result.scenario.run.warmup_days,
         },
         **(extra or {}),
-        "metrics": summarise(result.metrics_table()),
+        "warnings": result.warnings(),
+        "waits": WAITS_NOTE,
+        "metrics": summarise(result.metrics_table(), result.ceilings()),
         **by_place(result),
     }
 
@@ -123,7 +126,7 @@ def by_place(result: RunResult) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {"by_trust": {}, "by_borough": {}}
     for scope in result.scopes():
         kind, _, name = scope.partition(":")
-        out[f"by_{kind}"][name] = summarise(result.metrics_table(scope))
+        out[f"by_{kind}"][name] = summarise(result.metrics_table(scope), result.ceilings(scope))
     return out
 
 
@@ -134,7 +137,7 @@ def write_run(result: RunResult, folder: Path, extra: dict[str, Any] | None = No
     if not scenario_file.exists():
         scenario_file.write_text(yaml.safe_dump(scenario_to_dict(result.scenario), sort_keys=False, allow_unicode=True))
     result.metrics_table().to_csv(folder / "replications.csv", float_format="%.6g")
-    summary_frame(result.metrics_table()).to_csv(folder / "metrics.csv", float_format="%.6g")
+    result.summary().to_csv(folder / "metrics.csv", float_format="%.6g")
     daily = result.daily_table()
     daily.to_csv(folder / "daily.csv", index=False, float_format="%.4f")
     series_spread(daily).to_csv(folder / "daily_summary.csv", index=False, float_format="%.4f")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
-from d2asim.metrics.replication import replication_metrics, whole_log_metrics
+from d2asim.metrics.replication import metric_ceiling, replication_metrics, whole_log_metrics
 from d2asim.metrics.scope import place_scopes, scoped_log
 from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
+from d2asim.metrics.stability import growth_warnings
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import EventLog
 from d2asim.scenario.schema import Scenario
-from d2asim.summary import summary_frame
+from d2asim.summary import mean_ci, summary_frame
 from d2asim.system.registry import registry_of
 
 TRUST_DAILY_COLUMNS = ("acute_occupied", "admission_queue", "delayed_acute", "admissions", "discharges")
@@ -67,7 +68,8 @@ def place_metrics(
             metrics[scope.key] = whole_log_metrics(system, scope)
             continue
         mine = scoped_log(log, scope)
-        dailies[scope.key] = daily = daily_series(mine, scenario, start)
+        trusts = [scope.code] if scope.column == "trust" else None
+        dailies[scope.key] = daily = daily_series(mine, scenario, start, trusts)
         metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)
     return metrics, dailies
 
@@ -82,7 +84,21 @@ class RunResult:
 
     def summary(self) -> pd.DataFrame:
         """One row per metric: mean, 95% CI and p5/p95 across replications."""
-        return summary_frame(self.metrics_table())
+        return summary_frame(self.metrics_table(), self.ceilings())
+
+    def ceilings(self, scope: str | None = None) -> dict[str, float]:
+        """Largest possible value of each metric (confidence intervals stop there)."""
+        return {m: metric_ceiling(m, self.scenario) for m in self.metrics_table(scope).columns}
+
+    def interval(self, metric: str, scope: str | None = None) -> dict[str, float]:
+        """Mean and 95% CI of one metric across replications (of the system or
+        ``scope``), within its range."""
+        values = self.metrics_table(scope)[metric].to_numpy()
+        return mean_ci(values, floor=0.0, ceiling=metric_ceiling(metric, self.scenario))
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """Queues that grew over the reported period (see :mod:`d2asim.metrics.stability`)."""
+        return growth_warnings([(r.replication, r.daily) for r in self.replications])
 
     def metrics_table(self, scope: str | None = None) -> pd.DataFrame:
         """One row per replication, one column per metric (of the whole system, or of

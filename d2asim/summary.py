@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,12 +14,14 @@ CONFIDENCE = 0.95
 
 
 def mean_ci(
-    values: np.ndarray | pd.Series, confidence: float = CONFIDENCE, floor: float | None = None
+    values: np.ndarray | pd.Series, confidence: float = CONFIDENCE, floor: float | None = None,
+    ceiling: float = math.inf,
 ) -> dict[str, float]:
     """Mean and t-based confidence interval of replication values (equal for one value).
 
     ``floor``: the least value the quantity can take (0 for counts, bed days, waits);
-    the interval is truncated there. Differences between scenarios have no floor."""
+    ``ceiling``: the largest (100 for most percentages); the interval is clipped to
+    them. Differences between scenarios have neither."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -28,15 +31,16 @@ def mean_ci(
         return {"mean": mean, "ci_low": mean, "ci_high": mean}
     half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
     low = mean - half if floor is None else max(mean - half, floor)
-    return {"mean": mean, "ci_low": low, "ci_high": mean + half}
+    return {"mean": mean, "ci_low": low, "ci_high": min(mean + half, ceiling)}
 
 
-def summarise(table: pd.DataFrame) -> dict[str, Any]:
+def summarise(table: pd.DataFrame, ceilings: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Nested ``{metric: {mean, ci_low, ci_high}}``; ``a.b`` keys become ``{a: {b: ...}}``.
-    Every run metric (counts, days, %, GBP, rates) is non-negative: CIs floor at 0."""
+    Every run metric (counts, days, %, GBP, rates) is non-negative: CIs floor at 0, and
+    stop at the metric's ``ceilings`` entry (100 for percentages)."""
     out: dict[str, Any] = {}
     for column in table.columns:
-        entry = mean_ci(table[column].to_numpy(), floor=0.0)
+        entry = mean_ci(table[column].to_numpy(), floor=0.0, ceiling=(ceilings or {}).get(column, math.inf))
         head, _, tail = column.partition(".")
         if tail:
             out.setdefault(head, {})[tail] = entry
@@ -45,12 +49,14 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def summary_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric: mean, ci_low, ci_high, p5, p95 across replications."""
+def summary_frame(table: pd.DataFrame, ceilings: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One row per metric: mean, ci_low, ci_high (clipped as in :func:`summarise`), p5,
+    p95 across replications."""
     rows = []
     for column in table.columns:
         values = table[column].to_numpy(dtype=float)
-        rows.append({"metric": column, **mean_ci(values, floor=0.0),
+        ceiling = (ceilings or {}).get(column, math.inf)
+        rows.append({"metric": column, **mean_ci(values, floor=0.0, ceiling=ceiling),
                      "p5": float(np.nanpercentile(values, 5)), "p95": float(np.nanpercentile(values, 95))})
     return pd.DataFrame(rows).set_index("metric")
 

@@ -46,7 +46,7 @@ CONFIG: dict[str, Any] = {
     "test_period": {"start": "2023-01", "end": "2023-03"},
     "targets": {"nctr_remaining": {"model": "nctr", "at_hour": 23.99, "weight": 2},
                 "p1_discharges": {"model": "discharges_P1"}},
-    "parameters": {"services.p1.capacity": {"bounds": [32, 56], "integer": True, "start": 50}},
+    "parameters": {"services.p1.capacity": {"bounds": [35, 56], "integer": True, "start": 50}},  # 35 start in p1
     "optimiser": {"design_points": 6, "max_evaluations": 20, "replications": 3, "final_replications": 6,
                   "refits": 0, "seed": 11},
 }
@@ -143,7 +143,8 @@ def test_bad_rows_are_counted_by_reason(tmp_path: Path) -> None:
     observed = load_observed(load_config(tmp_path / "cal.yaml"), tmp_path / "cal.yaml")
     assert observed.bad_rows == {"daily.csv": {"missing_date": 1, "unparseable_date": 1, "duplicate_date": 1,
                                                "missing_value": 1, "unparseable_value": 1, "negative_value": 1,
-                                               "zero_as_missing": 1}}
+                                               "zero_as_missing": 1,
+                                               "missing_day": 365 - 6}}  # dated rows for 6 of the periods' days
     assert observed.rows["daily.csv"] == {"read": 11, "filtered_out": 1, "outside_periods": 1, "used": 2}
     assert observed.series["nctr_remaining"].to_dict() == {pd.Timestamp("2022-04-01"): 5.0,
                                                            pd.Timestamp("2022-04-06"): 7.0}
@@ -161,7 +162,7 @@ def test_monthly_totals_become_per_day_and_sums_skip_blank_cells(tmp_path: Path)
     (tmp_path / "monthly.csv").write_text("month,p1a,p1b\n2022-04,30,\n2022-05,31,31\n2022-06,,\n")
     observed = load_observed(load_config(tmp_path / "cal.yaml"), tmp_path / "cal.yaml")
     assert observed.series["p1_discharges"].to_dict() == {"2022-04": 1.0, "2022-05": 2.0}
-    assert observed.bad_rows["monthly.csv"] == {"missing_value": 1}
+    assert observed.bad_rows["monthly.csv"] == {"missing_value": 1, "missing_month": 12 - 3}
 
 
 def test_scaled_distribution_scales_the_mean() -> None:

@@ -37,7 +37,7 @@ CONFIG: dict[str, Any] = {
     "test_period": {"start": "2022-10", "end": "2022-12"},
     "targets": {"nctr_remaining": {"model": "nctr", "at_hour": 23.99, "weight": 2},
                 "p1_discharges": {"model": "discharges_P1"}},
-    "parameters": {"services.p1.capacity": {"bounds": [32, 56], "integer": True, "start": 44}},
+    "parameters": {"services.p1.capacity": {"bounds": [35, 56], "integer": True, "start": 44}},  # 35 start in p1
     "optimiser": {"design_points": 2, "max_evaluations": 4, "replications": 1, "final_replications": 3,
                   "refits": 0, "seed": 3},
 }

@@ -176,7 +176,7 @@ CASES = [
         [
             Expect(
                 "arrivals.non_elective.perday",
-                ["unknown key", "(allowed: per_day, day_of_week, month_of_year, hour_of_day)"],
+                ["unknown key", "(allowed: per_day, growth_per_year, day_of_week, month_of_year, hour_of_day)"],
             )
         ],
     ),
@@ -188,7 +188,7 @@ CASES = [
     Case(
         "wrong_type",
         {"s.yaml": scenario_text(_set("acute.beds", "lots"))},
-        [Expect("acute.beds", ["valid integer", "(got 'lots')"])],
+        [Expect("acute.beds", ["expected a number or a mapping", "(got 'lots')"])],
     ),
     Case(
         "negative_capacity",
@@ -215,7 +215,7 @@ CASES = [
     Case(
         "yaml_syntax_error",
         {"s.yaml": "name: base\nacute:\n  beds: 400\n   oops: 1\n"},
-        [Expect(None, ["YAML syntax error", "(line 4, column 8)", "mapping values are not allowed here"])],
+        [Expect(None, ["YAML syntax error", "(line 4, column 8)", "mapping values are not allowed"])],
     ),
     Case(
         "yaml_invalid_date",  # PyYAML raised a bare ValueError here (traceback) before the fix
@@ -379,7 +379,7 @@ CASES = [
         },
         [
             Expect("arrivals.non_elective.perday", ["unknown key", "allowed: per_day"]),
-            Expect("acute.beds", ["valid integer", "(got 'lots')"]),
+            Expect("acute.beds", ["expected a number or a mapping", "(got 'lots')"]),
             Expect("services.p1.capacity", ["greater than or equal to 0", "(got -5)"]),
         ],
     ),
@@ -650,7 +650,7 @@ def _check_schema(text: str) -> None:
     defs = schema["$defs"]
     assert {"Acute", "Service", "Lognormal", "Gamma", "Weibull", "Exponential", "Fixed", "Empirical"} <= set(defs)
     # descriptions carry units
-    assert defs["Acute"]["properties"]["beds"]["description"] == "core G&A beds available"
+    assert defs["Acute"]["properties"]["beds"]["description"] == "core G&A beds available (or a dated schedule)"
     assert "days" in defs["Service"]["properties"]["duration_days"]["description"]
     assert "GBP" in defs["Service"]["properties"]["cost_per_day_gbp"]["description"]
     assert "days" in defs["RunSettings"]["properties"]["warmup_days"]["description"]

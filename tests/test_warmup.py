@@ -12,19 +12,22 @@ from click.testing import CliRunner
 from helpers import build, exponential, scenario_dict
 
 from d2asim.cli import main
-from d2asim.experiments.warmup import judge_stocks, stock_columns, suggest_warmup
+from d2asim.experiments.warmup import judge_stocks, stock_columns, suggest_warmup, warmup_runs
 from d2asim.scenario.loader import scenario_to_dict
 
 
 def test_each_stock_is_judged_and_the_slowest_comes_first() -> None:
     rng = np.random.default_rng(4)
     days = np.arange(600)
-    mean = pd.DataFrame({
+    reps = [pd.DataFrame({
+        "replication": r, "day": days,
         "fast": 50 + rng.normal(0, 1, 600) - 30 * np.exp(-days / 10),  # settles in weeks
-        "slow": 20 + rng.normal(0, 0.5, 600) - 15 * np.exp(-days / 60),  # settles in months
+        "slow": 20 + rng.normal(0, 0.5, 600) - 15 * np.exp(-days / 40),  # settles in months
         "drifting": 5 + 0.05 * days + rng.normal(0, 0.5, 600),  # never settles
-    })
-    judged = judge_stocks(mean, ["fast", "slow", "drifting"]).set_index("stock")
+    }) for r in range(5)]
+    daily = pd.concat(reps, ignore_index=True)
+    mean = daily.groupby("day").mean()
+    judged = judge_stocks(daily, ["fast", "slow", "drifting"]).set_index("stock")
     assert list(judged.index)[0] == "drifting" and not judged.loc["drifting", "settled"]
     assert "rises" in judged.loc["drifting", "why_not"] or "half the series" in judged.loc["drifting", "why_not"]
     assert judged.loc["fast", "settled"] and judged.loc["slow", "settled"]
@@ -46,8 +49,8 @@ def test_every_stock_is_a_column_and_the_suggestion_is_the_longest() -> None:
     scenario = build(_scenario(initial=False))
     assert stock_columns(scenario) == ["acute_occupied", "admission_queue", "p1_occupied", "p1_waiting"]
     suggested, series = suggest_warmup(scenario, 3, 1, 200)
-    judged = judge_stocks(series, stock_columns(scenario))
-    assert suggested == int(np.ceil(judged["truncation_days"].max() / 7) * 7)
+    judged = judge_stocks(warmup_runs(scenario, 3, 1, 200), stock_columns(scenario))
+    assert suggested == int(np.ceil(judged["truncation_days"].max() / 7) * 7) and len(series) == 200
     assert suggested >= 14  # from empty, P1 (30 places in use at 10-day stays) takes weeks to fill
 
 

@@ -9,14 +9,21 @@ and never silently dropped:
 ``duplicate_date``     a second row for a date already seen (the first is kept)
 ``missing_value``      a mapped value is blank (for a sum: every cell of it is blank)
 ``unparseable_value``  a mapped value is not a number
+``non_finite_value``   ``nan``, ``inf``, ``Infinity`` or a number too large for a float (``1e309``)
+``too_large_value``    above :data:`VALUE_LIMIT` (no hospital count comes near it)
 ``negative_value``     a count below zero
 ``zero_as_missing``    an exact zero where ``zero_is_missing`` says zeros mean "not submitted"
+``missing_day``        (daily files) a day of the fit and test periods with no row at all
+``missing_month``      (monthly files) a month of the fit and test periods with no row at all
 
 A row is counted once per reason it shows (a row whose two series are both blank is
 one ``missing_value`` row). Rows of other organisations (``filtered_out``) and rows
 dated outside the fit and test periods (``outside_periods``) are not errors; they are
 reported in the row counts. All values are converted to **per day** units: daily
-rows as they are; monthly ``total`` rows divided by the days in the month.
+rows as they are; monthly ``total`` rows divided by the days in the month. A file or
+series left with no usable row is an error (one line). ``data_loss`` tells, per target,
+the share of the periods' days and months without a valid value; above
+:data:`LOSS_WARNING_SHARE` the calibration report and the terminal say so.
 """
 
 from __future__ import annotations
@@ -31,7 +38,12 @@ from d2asim.calibration.config import CalibrationConfig, Source
 from d2asim.scenario.errors import ScenarioError
 
 DATE_REASONS = ("missing_date", "unparseable_date", "duplicate_date")
-VALUE_REASONS = ("missing_value", "unparseable_value", "negative_value", "zero_as_missing")
+VALUE_REASONS = ("missing_value", "unparseable_value", "non_finite_value", "too_large_value", "negative_value",
+                 "zero_as_missing")
+GAP_REASONS = {"daily": "missing_day", "monthly": "missing_month"}
+VALUE_LIMIT = 1e9  # a count (or a sum of counts) per row
+LOSS_WARNING_SHARE = 0.10  # a target missing more than this share of its days or months is flagged
+_NAN_WORDS = ("nan", "+nan", "-nan")
 
 
 @dataclass
@@ -66,7 +78,7 @@ class Observed:
 def monthly_means(daily: pd.Series, min_days: int = 1) -> pd.Series:
     """Mean per day of each calendar month with at least ``min_days`` values."""
     if daily.empty:
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float, index=pd.Index([], dtype=object))
     month = pd.DatetimeIndex(daily.index).strftime("%Y-%m")
     grouped = daily.groupby(month)
     means = grouped.mean()
@@ -89,11 +101,16 @@ def _parse_values(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.Series, p
     for column in columns:
         cell = frame[column].str.strip()
         value = pd.to_numeric(cell, errors="coerce")
-        reason[(cell != "") & value.isna()] = "unparseable_value"
-        numbers[column] = value
+        non_finite = cell.str.lower().isin(_NAN_WORDS) | np.isinf(value.to_numpy(dtype=float))
+        reason[(cell != "") & value.isna() & ~non_finite] = "unparseable_value"
+        reason[(reason == "") & non_finite] = "non_finite_value"
+        numbers[column] = value.where(~non_finite)
     present = numbers.notna().any(axis=1)
-    total = numbers.sum(axis=1, min_count=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = numbers.sum(axis=1, min_count=1)
     reason[(reason == "") & ~present] = "missing_value"
+    reason[(reason == "") & ~np.isfinite(total.to_numpy(dtype=float))] = "non_finite_value"
+    reason[(reason == "") & (total.abs() > VALUE_LIMIT)] = "too_large_value"
     return total.where(reason == ""), reason
 
 
@@ -125,11 +142,31 @@ def read_source(source: Source, where: str, base_dir: Path, trust: str,
     duplicate = dates.duplicated(keep="first")
     bad["duplicate_date"] = int(duplicate.sum())
     frame, dates = frame[~duplicate], dates[~duplicate]
+    bad[GAP_REASONS[source.frequency]] = _calendar_gaps(dates, source.frequency, window)
     series, row_reasons = _series(frame, dates, source)
     for reason in VALUE_REASONS:
         bad[reason] = int(sum(1 for reasons in row_reasons if reason in reasons))
     counts["used"] = int(sum(1 for reasons in row_reasons if not reasons))
-    return SourceData(source.file, source.frequency, series, {k: v for k, v in bad.items() if v}, counts)
+    bad = {k: v for k, v in bad.items() if v}
+    for name, values in series.items():
+        if values.empty:
+            spec = source.columns[name]
+            raise ScenarioError([f"{where}.columns.{name}: no usable rows for {spec!r} in {path} (rows: "
+                                 f"{_counts_text(counts)}; bad rows: {_counts_text(bad) or 'none'})"])
+    return SourceData(source.file, source.frequency, series, bad, counts)
+
+
+def _calendar_gaps(dates: pd.Series, frequency: str, window: tuple[pd.Timestamp, pd.Timestamp]) -> int:
+    """Days (daily) or months (monthly) of ``window`` with no dated row."""
+    if frequency == "monthly":
+        expected = pd.period_range(window[0], window[1], freq="M")
+        return int(len(expected) - expected.isin(dates.dt.to_period("M")).sum())
+    expected = pd.date_range(window[0], window[1], freq="D")
+    return int(len(expected) - expected.isin(dates).sum())
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def _series(frame: pd.DataFrame, dates: pd.Series, source: Source) -> tuple[dict[str, pd.Series], list[set[str]]]:
@@ -182,8 +219,50 @@ def load_observed(config: CalibrationConfig, config_path: Path) -> Observed:
         negative = joined < 0
         if negative.any():
             observed.bad_rows[f"derived:{name}"] = {"negative_value": int(negative.sum())}
+        if not (~negative).any():
+            raise ScenarioError([f"{config_path}: derived.{name}: no day or month where both {d.from_!r} and "
+                                 f"{d.minus!r} have a value (and their difference is not negative)"])
         observed.series[name], observed.frequency[name] = joined[~negative], observed.frequency[d.from_]
     return observed
+
+
+def data_loss(config: CalibrationConfig, observed: Observed) -> dict[str, dict[str, object]]:
+    """Per target: the days (daily series) and months of the fit and test periods, how
+    many have a valid value, the share lost, and ``warning`` when a share lost is above
+    :data:`LOSS_WARNING_SHARE`."""
+    periods = [p for p in (config.fit_period, config.test_period) if p is not None]
+    months = [m for p in periods for m in pd.period_range(p.start, p.end, freq="M").strftime("%Y-%m")]
+    out: dict[str, dict[str, object]] = {}
+    for target in config.targets:
+        name = config.observed_name(target)
+        valid_months = observed.monthly(name, config.min_days_per_month).index.isin(months).sum()
+        entry: dict[str, object] = {"months": len(months), "valid_months": int(valid_months),
+                                    "months_lost_share": 1 - valid_months / len(months)}
+        if observed.frequency[name] == "daily":
+            days = pd.DatetimeIndex(observed.series[name].index).strftime("%Y-%m").isin(months).sum()
+            expected = sum(pd.Period(m, freq="M").days_in_month for m in months)
+            entry.update(days=expected, valid_days=int(days), days_lost_share=1 - days / expected)
+        shares = [v for k, v in entry.items() if k.endswith("_lost_share")]
+        entry["warning"] = bool(max(shares) > LOSS_WARNING_SHARE)  # type: ignore[type-var]
+        out[target] = entry
+    return out
+
+
+def data_loss_text(loss: dict[str, dict[str, object]]) -> list[str]:
+    """One sentence per target whose data loss is above the warning share."""
+    lines = []
+    for target, entry in loss.items():
+        if not entry["warning"]:
+            continue
+        parts = [f"{entry['months_lost_share']:.0%} of its months ({entry['valid_months']} of {entry['months']} "
+                 "valid)"]
+        if "days" in entry:
+            parts.insert(0, f"{entry['days_lost_share']:.0%} of its days ({entry['valid_days']} of {entry['days']} "
+                            "valid)")
+        parts_text = " and ".join(parts)
+        lines.append(f"{target} has no valid value for {parts_text} in the fit and test periods, more than the "
+                     f"{LOSS_WARNING_SHARE:.0%} d2asim accepts without a warning")
+    return lines
 
 
 def in_period(monthly: pd.Series, start: str, end: str) -> pd.Series:

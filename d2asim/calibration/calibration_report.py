@@ -18,9 +18,11 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.axes import Axes
 
+from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss_text
 from d2asim.report import style
 from d2asim.report.captions import Caption
 from d2asim.report.document import Block, Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
+from d2asim.report.owned import report_files, write_text
 from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
@@ -231,6 +233,10 @@ def findings(document: dict[str, Any]) -> list[str]:
     weak = [n for n, p in document["parameters"].items() if not p["identified"]]
     if weak:
         out.append(f"Weakly identified by these targets: {', '.join(f'`{n}`' for n in weak)}.")
+    lossy = [t for t, d in document.get("data_loss", {}).items() if d["warning"]]
+    if lossy:
+        out.append(f"**Warning:** {', '.join(lossy)} miss more than {LOSS_WARNING_SHARE:.0%} of their days or months "
+                   "(see 1. Data).")
     drifting = [t for t, d in document.get("simulated_drift", {}).items() if d["warning"]]
     if drifting:
         out.append(f"**Warning:** the simulated {', '.join(drifting)} drift although every input is constant "
@@ -251,6 +257,7 @@ def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path
              "organisations and rows dated outside the fit and test periods are not errors. Bad rows are counted "
              "once per reason; they are left out, never repaired. Files are relative to the config's folder."),
         data_table(document),
+        *[Para(f"**Warning: {text}.**") for text in data_loss_text(document.get("data_loss", {}))],
         Heading("2. What is matched"),
         Para("Each target's observed monthly mean per day against the same model quantity, simulated over the same "
              "months. SitRep counts are end-of-day or 08:00 snapshots, so the model is counted at the same hour "
@@ -339,13 +346,12 @@ def draw_charts(folder: Path, document: dict[str, Any], table: pd.DataFrame) -> 
 def write_report(folder: Path, document: dict[str, Any], table: pd.DataFrame, html: bool = False) -> dict[str, Path]:
     """Draw the charts and write ``report.md`` (and ``report.html`` if ``html``) into the
     calibration run folder; returns the written files (``markdown``, ``html``, chart stems)."""
-    figures = draw_charts(folder, document, table)
-    doc = calibration_document(document, figures)
-    written: dict[str, Path] = {"markdown": folder / "report.md"}
-    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
-    if html:
-        written["html"] = folder / "report.html"
-        written["html"].write_text(render_html(doc), encoding="utf-8")
+    with report_files(folder):
+        figures = draw_charts(folder, document, table)
+        doc = calibration_document(document, figures)
+        written: dict[str, Path] = {"markdown": write_text(folder / "report.md", render_markdown(doc))}
+        if html:
+            written["html"] = write_text(folder / "report.html", render_html(doc))
     written.update(dict(figures))
     return written
 

@@ -25,7 +25,7 @@ import yaml
 
 from d2asim import __version__
 from d2asim.calibration import backtest as bt
-from d2asim.calibration.aggregates import Observed, check_enough, load_observed
+from d2asim.calibration.aggregates import Observed, check_enough, data_loss, data_loss_text, load_observed
 from d2asim.calibration.calibration_report import CHARTS_DIR, write_report
 from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
 from d2asim.calibration.simfit import (
@@ -156,6 +156,7 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         "data": {s.file: {"series": list(s.columns), "frequency": s.frequency,
                           "rows": observed.rows.get(s.file, {})} for s in config.data.values()},
         "bad_rows": observed.bad_rows,
+        "data_loss": data_loss(config, observed),
         "fit_period": bt.period_json(config.fit_period), "test_period": bt.period_json(config.test_period),
         "targets": {n: t.model_dump(exclude_none=True) for n, t in config.targets.items()},
         "fixed_overrides": fixed,
@@ -299,6 +300,7 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
             if m.get("n"):
                 lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['naive_mae']:>11.3g} {m['bias']:>+7.3g} "
                              f"{m['coverage_90']:>10.0%}")
+    lines += [f"warning: {text}" for text in data_loss_text(document.get("data_loss", {}))]
     lines += [f"warning: simulated {t} drifts by {d['per_year']:+.3g} a year ({d['relative_per_year']:+.0%}): the "
               "model has not settled (a queue growing without limit, or too short a warm-up)"
               for t, d in document["simulated_drift"].items() if d["warning"]]

@@ -201,16 +201,21 @@ def _rename(raw: pd.DataFrame, columns: Mapping[str, str] | None, ours: tuple[st
 
 
 def _parse_dates(text: pd.Series, dayfirst: bool, date_format: str | None) -> pd.Series:
-    """datetime64 values; NaT where missing or unparseable (the caller tells them apart)."""
+    """datetime64[ns] values; NaT where missing or unparseable, or outside the years
+    datetime64[ns] can hold (1677-2262) (the caller tells them apart)."""
     if date_format is not None:
-        return pd.to_datetime(text, format=date_format, errors="coerce")
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        return _nanoseconds(pd.to_datetime(text, format=date_format, errors="coerce"))
+    parsed = _nanoseconds(pd.to_datetime(text, format="ISO8601", errors="coerce"))
     retry = parsed.isna() & text.notna()
     if retry.any():
-        parsed = parsed.astype("datetime64[ns]")
-        parsed[retry] = pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, errors="coerce").astype(
-            "datetime64[ns]")
-    return parsed.astype("datetime64[ns]")
+        parsed[retry] = _nanoseconds(pd.to_datetime(text[retry], format="mixed", dayfirst=dayfirst, errors="coerce"))
+    return parsed
+
+
+def _nanoseconds(values: pd.Series) -> pd.Series:
+    """``values`` as datetime64[ns], NaT where out of its range."""
+    inside = values.notna() & (values >= pd.Timestamp.min) & (values <= pd.Timestamp.max)
+    return values.where(inside).astype("datetime64[ns]")
 
 
 def normalise_pathway(value: object) -> str | None:
@@ -313,8 +318,7 @@ def load_spells(
 
     destination = frame["destination"].map(_word) if "destination" in frame else pd.Series(None, index=frame.index)
     died = destination.isin(DEATH_WORDS).to_numpy()
-    has_ready = "discharge_ready" in frame
-    date_names = ["admitted", "discharged"] + (["discharge_ready?"] if has_ready else [])
+    date_names = ["admitted", "discharged", "discharge_ready?"]  # an absent optional column is all NaT
     dates = _date_checks(check, frame, date_names, died, dayfirst, date_format)
     admitted, discharged, ready = dates["admitted"], dates["discharged"], dates["discharge_ready"]
 

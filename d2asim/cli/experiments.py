@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from d2asim.experiments.compare import compare, run_scenarios, system_rows
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, start_multi
 from d2asim.experiments.sweep import grid_points, parse_set, point_scenarios, sweep_table
-from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggest_warmup
+from d2asim.experiments.warmup import BATCH_DAYS, judge_stocks, stock_columns, suggestion, warmup_runs
+from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
 from d2asim.run_folder import new_run_dir, safe_name
+from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario
 
@@ -33,6 +36,13 @@ COMPARE_HEADLINE = (
 )
 BED_DAY_NOTE = ("(*) acute bed days avoided are valued at the scenario's bed-day cost; that value is "
                 "cash-releasing only if beds close")
+
+
+def echo_warnings(runs: Sequence[RunResult]) -> None:
+    """Print the queue-growth warnings of every scenario run (they also top the reports)."""
+    for run in runs:
+        for line in warning_lines(run.warnings(), run.scenario.name):
+            click.echo(line)
 
 
 def comparison_text(table: pd.DataFrame, replications: int, seed: int) -> str:
@@ -89,6 +99,7 @@ def compare_command(baseline: Path | None, options: tuple[Path, ...], reps: int 
         table, runs = compare(scenarios[0], scenarios[1:], reps, seed, backend, stores)
     finish_multi(folder, runs, subs)
     table.to_csv(folder / "comparison.csv", index=False, float_format="%.6g")
+    echo_warnings(runs)
     click.echo(comparison_text(table, reps, seed))
     click.echo(f"\nFolder: {folder}")
     if report:
@@ -146,6 +157,7 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
     table.to_csv(folder / "sweep.csv", index=False, float_format="%.6g")
     system = system_rows(table)
     shown = [c for c in system.columns if not c.endswith(("_ci_low", "_ci_high"))][: 2 + len(points[0]) + 3]
+    echo_warnings(runs)
     click.echo(system[shown].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
     click.echo(f"\nFolder: {folder}")
     if report:
@@ -205,8 +217,9 @@ def warmup_command(scenario_file: Path, reps: int | None, seed: int | None, days
     days = days or scenario.run.warmup_days + scenario.run.duration_days
     reps = reps or 10
     seed = scenario.run.seed if seed is None else seed
-    suggested, series = suggest_warmup(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
-    click.echo(warmup_text(scenario, judge_stocks(series, stock_columns(scenario)), suggested, reps, days, empty))
+    daily = warmup_runs(scenario, reps, seed, days, Backend(workers, dask_address, not quiet), empty)
+    columns = stock_columns(scenario)
+    click.echo(warmup_text(scenario, judge_stocks(daily, columns), suggestion(daily, columns), reps, days, empty))
 
 
 def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, days: int, empty: bool) -> str:

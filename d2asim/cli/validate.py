@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from d2asim.cli.common import reports_bad_input
+from d2asim.scenario.load import load_table, overload_warnings, stage_loads
 from d2asim.scenario.loader import load_scenario
 from d2asim.scenario.schema import Scenario
 
@@ -19,6 +20,18 @@ def validate(scenario_file: Path) -> None:
     """Check SCENARIO_FILE (and any file it extends) against the schema."""
     scenario = load_scenario(scenario_file)
     click.echo(f"{scenario_file}: ok (scenario {scenario.name!r})")
+    if scenario.is_system:
+        click.echo("(the load table per stage is computed for the single-site form only, not yet for a system)")
+        return
+    loads = stage_loads(scenario)
+    click.echo("\nLoad per stage (offered load = arrivals x mean stay; rho = offered load / capacity):")
+    for line in load_table(loads):
+        click.echo(f"  {line}")
+    warnings = overload_warnings(loads)
+    for line in warnings:
+        click.echo(line)
+    if warnings:
+        click.echo("(warnings do not stop a run: the exit code is 0; expect queues that grow with the run length)")
 
 
 @click.command()

@@ -19,8 +19,8 @@ from d2asim.experiments.compare import run_scenarios
 from d2asim.runner import Executor, RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
+from d2asim.scenario.schedule import base_value
 from d2asim.scenario.schema import Scenario
-from d2asim.summary import mean_ci
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
@@ -75,7 +75,7 @@ class CapacitySearch:
             table = run.metrics_table()
             if self.target.metric not in table.columns:
                 raise ScenarioError([f"--target: unknown metric {self.target.metric!r}"])
-            self.evaluated[key] = mean_ci(table[self.target.metric].to_numpy(), floor=0.0)
+            self.evaluated[key] = run.interval(self.target.metric)
         return self.evaluated[key]
 
     def smallest(self, whole_interval: bool, start: int) -> int | None:
@@ -115,10 +115,10 @@ def capacity_needed(search: CapacitySearch) -> dict[str, object]:
     if spec is None:
         known = ", ".join(search.base.services) or "none"
         raise ScenarioError([f"--service: no service {search.service!r} in the scenario (defined: {known})"])
-    start = spec.capacity or 1
+    start = base_value(spec.capacity) or 1
     unlimited = search.evaluate(None)
     answer: dict[str, object] = {"target": str(search.target), "service": search.service,
-                                 "current_capacity": spec.capacity, "unlimited": unlimited}
+                                 "current_capacity": base_value(spec.capacity), "unlimited": unlimited}
     if not search.target.met(unlimited, False):
         answer.update(by_mean=None, by_ci=None)
         return answer

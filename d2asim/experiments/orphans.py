@@ -1,7 +1,8 @@
 """Pool workers never outlive the run that started them.
 
 ``watch_parent`` runs first in every local worker process. The worker ignores Ctrl-C
-(the main process stops the pool and says how to resume), and it ends when its parent
+(the main process stops the pool and says how to resume), SIGTERM ends it at once
+(not the main process's handler, inherited by a forked worker), and it ends when its parent
 dies, even by SIGKILL: on Linux the kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``),
 and everywhere a watchdog thread checks every :data:`POLL_SECONDS` whether the parent
 process has changed (an orphan is adopted by another process).
@@ -24,6 +25,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def watch_parent() -> None:
     """Make this worker end with its parent (a pool initializer)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = os.getppid()
     if sys.platform.startswith("linux"):
         _die_with_parent_linux()

@@ -13,7 +13,6 @@ from d2asim.runner import Executor, RunResult, Store
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schema import Scenario
-from d2asim.summary import mean_ci
 
 SWEEP_METRICS = (
     "acute_occupancy_mean", "acute_bed_days", "admission_wait_mean_hours", "delayed_bed_days",
@@ -70,7 +69,7 @@ def sweep_table(points: Sequence[Mapping[str, Any]], runs: Sequence[RunResult],
             row: dict[str, Any] = {"point": i, **point}
             for metric in metrics:
                 if metric in table.columns:
-                    ci = mean_ci(table[metric].to_numpy(), floor=0.0)
+                    ci = run.interval(metric, scope)
                     row.update({f"{metric}_mean": ci["mean"], f"{metric}_ci_low": ci["ci_low"],
                                 f"{metric}_ci_high": ci["ci_high"]})
             rows.append({**row, "scope": scope or SYSTEM_SCOPE})

@@ -2,23 +2,28 @@
 
 Keys are flat; a dot separates a metric from its breakdown
 (``delayed_bed_days_by_pathway.P1``). Units: bed days, beds, hours, %, GBP,
-per 100,000 population.
+per 100,000 population. Waits (``admission_wait_*``, ``service_wait_mean_days``)
+count the people still waiting at the end with their wait so far (censored at the
+horizon), so an overloaded queue can never show a short or zero wait.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 
-from d2asim.metrics.costs import bed_days_by_trust, cost_metrics
+from d2asim.metrics.costs import bed_days_by_trust, capacity_column, cost_metrics
 from d2asim.metrics.intervals import interval_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
 from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.weekdays import delayed_by_ready_weekday
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
-from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Scenario
+from d2asim.scenario.schedule import max_value, min_value
+from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Acute, Scenario
 from d2asim.system.registry import SystemRegistry, registry_of
 
 DELAY_BANDS = (("0", 0, 0), ("1", 1, 1), ("2-3", 2, 3), ("4-6", 4, 6), ("7-13", 7, 13), ("14-20", 14, 20),
@@ -30,6 +35,8 @@ BED_SHARE_KEYS = ("acute_occupancy_pct", "pct_days_occupancy_above_92", "pct_day
 """Metrics that need a scope's beds (none for a borough: its residents use several trusts)."""
 POPULATION_KEYS = ("dtoc_rate_per_100k_adults", "care_home_admissions_65plus_per_100k_per_year")
 """Metrics that need a scope's population (none for a trust)."""
+WAITS_NOTE = ("waits include the people still waiting at the end of the period, counted with their wait "
+              "so far (censored at the end)")
 
 
 def whole_log_metrics(system: dict[str, float], scope: Scope) -> dict[str, float]:
@@ -60,19 +67,35 @@ def replication_metrics(
     return out
 
 
+def metric_ceiling(metric: str, scenario: Scenario) -> float:
+    """The largest value a metric can take: 100 for percentages (a ``pct`` part in the
+    key), except acute occupancy, which counts escalation beds against the core beds."""
+    if metric == "acute_occupancy_pct":  # the largest share any trust can reach
+        return max(_pct((min_value(t.acute.beds) + _escalation(t.acute)) / min_value(t.acute.beds))
+                   for t in registry_of(scenario).trusts)  # fmt: skip
+    words = metric.partition(".")[0].split("_")
+    return 100.0 if "pct" in words else math.inf
+
+
+def _escalation(acute: Acute) -> float:
+    return max_value(acute.escalation.beds) if acute.escalation is not None else 0
+
+
 def _pct(x: float) -> float:
     return 100.0 * x
 
 
 def _occupancy(reported: pd.DataFrame, scope: Scope) -> dict[str, float]:
+    """Acute occupancy; against the core beds in force each day (``acute_beds``) unless
+    the scope holds no beds of its own (a borough: its residents use several trusts)."""
     occ = reported["acute_occupied"].to_numpy()
-    beds = scope.beds  # None for a borough: its residents hold beds in several trusts
     out = {"acute_bed_days": float(occ.sum()), "acute_occupancy_mean": float(occ.mean())}
     pct, above_92, above_95 = BED_SHARE_KEYS
-    if beds:
-        out[pct] = _pct(occ.mean() / beds)
+    beds = reported["acute_beds"].to_numpy() if scope.beds else None
+    if beds is not None:
+        out[pct] = _pct(occ.mean() / beds.mean())
     out["acute_occupancy_p95"] = float(np.percentile(occ, 95))
-    if beds:
+    if beds is not None:
         out[above_92] = _pct(float(np.mean(occ > 0.92 * beds)))
         out[above_95] = _pct(float(np.mean(occ > 0.95 * beds)))
     out["admission_queue_mean"] = float(reported["admission_queue"].mean())
@@ -88,8 +111,9 @@ def _admission_waits(log: EventLog, window: tuple[float, float]) -> dict[str, fl
     all_h = np.concatenate([waits_h, censored_h])
     return {
         "admissions": float(np.sum((acute["admit"] >= window[0]) & (acute["admit"] < window[1]))),
-        "admission_wait_mean_hours": float(waits_h.mean()) if waits_h.size else 0.0,
-        "admission_wait_p95_hours": float(np.percentile(waits_h, 95)) if waits_h.size else 0.0,
+        # waits of patients still waiting at the end are counted up to the horizon (censored)
+        "admission_wait_mean_hours": float(all_h.mean()) if all_h.size else 0.0,
+        "admission_wait_p95_hours": float(np.percentile(all_h, 95)) if all_h.size else 0.0,
         "admissions_waiting_over_4h": float(np.sum(all_h > 4.0)),
         "admissions_waiting_over_12h": float(np.sum(all_h > 12.0)),
         "still_waiting_for_bed_at_end": float(censored_h.size),
@@ -150,6 +174,8 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
             out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
+    first = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
+    out.update(delayed_by_ready_weekday(log, dtoc, bounds, first.weekday()))
     return out
 
 
@@ -162,14 +188,19 @@ def _services(
     log: EventLog, registry: SystemRegistry, reported: pd.DataFrame, window: tuple[float, float]
 ) -> dict[str, float]:
     services = log.table("services")
+    delays = log.table("delays")
     out: dict[str, float] = {}
     for service in registry.services:
         name = service.name
         occupied = reported[f"{name}_occupied"].to_numpy()
-        places = service.spec.places()
+        column = reported.get(capacity_column(name))
+        places = math.inf if column is None else float(column.mean())  # mean places in force
         mine = services["service"] == service.code
         started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
-        waits = services["start"][started] - services["request"][started]
+        # people still waiting at the end: their wait so far (censored at the horizon)
+        waiting = (delays["cause"] == service.cause) & (delays["end"] >= log.horizon)
+        censored = log.horizon - delays["start"][waiting]
+        waits = np.concatenate([services["start"][started] - services["request"][started], censored])
         out[f"service_occupancy_mean.{name}"] = float(occupied.mean())
         out[f"service_bed_days.{name}"] = float(occupied.sum())
         if math.isfinite(places) and places > 0:
@@ -177,6 +208,7 @@ def _services(
         out[f"service_waiting_mean.{name}"] = float(reported[f"{name}_waiting"].mean())
         out[f"service_wait_mean_days.{name}"] = float(waits.mean()) if waits.size else 0.0
         out[f"service_starts.{name}"] = float(started.sum())
+        out[f"service_still_waiting_at_end.{name}"] = float(censored.size)
     return out
 
 

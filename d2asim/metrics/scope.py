@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from d2asim.model.log import TABLE_COLUMNS, EventLog
+from d2asim.scenario.schedule import base_value
 from d2asim.system.registry import SystemRegistry
 
 SYSTEM = "system"
@@ -27,7 +28,7 @@ class Scope:
     key: str
     column: str | None
     code: int
-    beds: int | None  # core acute beds for occupancy percentages (None: not a bed-holding scope)
+    beds: int | None  # core acute beds at the start (None: not a bed-holding scope, no occupancy percentages)
     adults_18plus: int | None  # denominators of the per-100,000 rates (None: no rate)
     aged_65plus: int | None
     rate_boroughs: tuple[int, ...]  # boroughs whose residents count in the rates
@@ -40,14 +41,15 @@ class Scope:
 def system_scope(registry: SystemRegistry) -> Scope:
     """The whole system: every row; beds of every trust; rates over the modelled
     boroughs (out-of-area patients count in the trusts, not in any rate)."""
-    beds = sum(t.acute.beds for t in registry.trusts)
+    beds = sum(base_value(t.acute.beds) for t in registry.trusts)
     modelled = tuple(b.code for b in registry.modelled_boroughs)
     return Scope(SYSTEM, None, -1, beds, registry.adults_18plus(), registry.aged_65plus(), modelled)
 
 
 def place_scopes(registry: SystemRegistry) -> list[Scope]:
     """One scope per trust, then one per modelled borough."""
-    scopes = [Scope(f"trust:{t.name}", "trust", t.code, t.acute.beds, None, None, ()) for t in registry.trusts]
+    scopes = [Scope(f"trust:{t.name}", "trust", t.code, base_value(t.acute.beds), None, None, ())
+              for t in registry.trusts]  # fmt: skip
     for b in registry.modelled_boroughs:
         pop = b.population
         key = f"borough:{b.name}"

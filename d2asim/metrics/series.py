@@ -7,7 +7,7 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ import pandas as pd
 from d2asim.metrics.costs import capacity_column
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
+from d2asim.scenario.schedule import daily_values
 from d2asim.scenario.schema import PATHWAYS, Scenario
 from d2asim.system.registry import registry_of
 
@@ -37,8 +38,14 @@ def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[
     return reason[index].astype(str), org[index].astype(str)
 
 
-def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
-    """One row per simulated day: time-average stocks and daily flows."""
+def daily_series(
+    log: EventLog, scenario: Scenario, sim_start: dt.date, trust_codes: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """One row per simulated day: time-average stocks, daily flows, and the core acute
+    beds (of ``trust_codes``, default every trust) and each finite service's places in
+    force that day (dated schedules)."""
+    registry = registry_of(scenario)
+    trust_codes = range(len(registry.trusts)) if trust_codes is None else trust_codes
     n_days = int(log.horizon)
     bounds = np.arange(n_days + 1, dtype=float)
     acute = log.table("acute")
@@ -50,17 +57,20 @@ def daily_series(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.Da
         "admission_queue": interval_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), bounds),
         "delayed_acute": _delayed(delays, bounds, delays["place"] == ACUTE_PLACE),
         "delayed_dtoc": interval_integrals(dtoc["start"], dtoc["end"], bounds),
+        "acute_beds": sum(daily_values(registry.trusts[t].acute.beds, sim_start, n_days) for t in trust_codes),
         "admissions": count_in(acute["admit"], bounds),
         "discharges": count_in(acute["leave"][acute["died"] == 0], bounds),
         "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
     }
     services = log.table("services")
     for service in registry_of(scenario).services:
+        name, spec = service.name, service.spec
         mine = services["service"] == service.code
-        cols[f"{service.name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
-        cols[f"{service.name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
-        if math.isfinite(service.spec.places()):
-            cols[capacity_column(service.name)] = np.full(n_days, float(service.spec.places()))
+        cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
+        cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
+        if spec.capacity is not None:
+            capacity = daily_values(spec.capacity, sim_start, n_days)
+            cols[capacity_column(name)] = np.array([spec.places_for(c) for c in capacity], dtype=float)
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))
@@ -118,7 +128,10 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         "discharges": grouped["discharges"].sum(),
         "delayed_bed_days": grouped["delayed_dtoc"].sum(),
         "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
+        "acute_beds_mean": grouped["acute_beds"].mean(),
     })
+    for column in [c for c in reported.columns if c.endswith("_capacity")]:  # places in force (schedules)
+        frame[f"{column}_mean"] = grouped[column].mean()
     adults = registry_of(scenario).adults_18plus()
     if adults:
         frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000

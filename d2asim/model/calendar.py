@@ -11,17 +11,26 @@ import math
 
 import numpy as np
 
-from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, Window
+from d2asim.scenario.schedule import daily_values
+from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, WindowSpec, as_windows
+
+DAYS_PER_YEAR = 365.25
 
 
 class OpenWindow:
-    """Answers "when is the earliest time at or after ``t`` that this window is open?"."""
+    """Answers "when is the earliest time at or after ``t`` that this window is open?".
 
-    def __init__(self, window: Window, first_weekday: int) -> None:
-        self.always = window.always_open()
-        self.days = frozenset(WEEKDAYS.index(d) for d in window.days)
-        self.start = window.start_hour / 24.0
-        self.end = window.end_hour / 24.0
+    ``window`` is one :class:`Window` or several (open when any of them is, e.g. other
+    hours at weekends)."""
+
+    def __init__(self, window: WindowSpec, first_weekday: int) -> None:
+        windows = as_windows(window)
+        self.always = any(w.always_open() for w in windows)
+        # per weekday (Monday first): the opening intervals as day fractions, in order
+        self.hours = [
+            tuple(sorted((w.start_hour / 24.0, w.end_hour / 24.0) for w in windows if WEEKDAYS[d] in w.days))
+            for d in range(7)
+        ]
         self.first_weekday = first_weekday
 
     def next_open(self, t: float) -> float:
@@ -30,13 +39,17 @@ class OpenWindow:
             return t
         day = math.floor(t)
         frac = t - day
-        for k in range(8):
-            if (self.first_weekday + day + k) % 7 not in self.days:
-                continue
-            if k > 0 or frac < self.start:
-                return day + k + self.start
-            if frac < self.end:
+        hours = self.hours
+        weekday = self.first_weekday + day
+        for start, end in hours[weekday % 7]:  # today: before or inside one of its openings
+            if frac < start:
+                return day + start
+            if frac < end:
                 return t
+        for k in range(1, 8):  # else the first opening of a later day
+            opening = hours[(weekday + k) % 7]
+            if opening:
+                return day + k + opening[0][0]
         raise AssertionError("a window with at least one weekday is open within 8 days")
 
 
@@ -51,10 +64,17 @@ def earliest_common(t: float, windows: list[OpenWindow]) -> float:
     raise ValueError("the windows never overlap: check the discharge window and service start calendars")
 
 
-def daily_rates(stream: ArrivalStream, sim_start: dt.date, n_days: int) -> np.ndarray:
-    """Expected arrivals on each simulated day: per_day x weekday x month multipliers."""
+def daily_rates(
+    stream: ArrivalStream, sim_start: dt.date, n_days: int, growth_from: dt.date | None = None
+) -> np.ndarray:
+    """Expected arrivals on each simulated day: per_day (as scheduled) x weekday x month
+    multipliers x (1 + growth_per_year) ** (years since ``growth_from``, default sim_start)."""
     dates = [sim_start + dt.timedelta(days=d) for d in range(n_days)]
-    rates = np.full(n_days, stream.per_day, dtype=float)
+    rates = daily_values(stream.per_day, sim_start, n_days)
+    if stream.growth_per_year:
+        origin = (growth_from or sim_start) - sim_start
+        years = (np.arange(n_days) - origin.days) / DAYS_PER_YEAR
+        rates *= (1.0 + stream.growth_per_year) ** years
     if stream.day_of_week is not None:
         rates *= np.array([stream.day_of_week[d.weekday()] for d in dates])
     if stream.month_of_year is not None:
@@ -62,10 +82,13 @@ def daily_rates(stream: ArrivalStream, sim_start: dt.date, n_days: int) -> np.nd
     return rates
 
 
-def arrival_times(stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    stream: ArrivalStream, sim_start: dt.date, n_days: int, rng: np.random.Generator,
+    growth_from: dt.date | None = None,
+) -> np.ndarray:
     """Sorted arrival times (days) of a Poisson process piecewise constant by day,
     with times of day from ``hour_of_day`` weights (uniform if absent)."""
-    counts = rng.poisson(daily_rates(stream, sim_start, n_days))
+    counts = rng.poisson(daily_rates(stream, sim_start, n_days, growth_from))
     days = np.repeat(np.arange(n_days, dtype=float), counts)
     n = int(counts.sum())
     if stream.hour_of_day is None:

@@ -38,7 +38,9 @@ from d2asim.model.patients import Episode, Patient, PatientFactory, pick
 from d2asim.model.pool import Pool
 from d2asim.model.runtime import PathwayPlan, ServiceRuntime, TrustRuntime
 from d2asim.model.scheduler import CallbackEnvironment
+from d2asim.model.schedules import install_schedules
 from d2asim.model.streams import Streams
+from d2asim.scenario.schedule import max_value, value_on
 from d2asim.scenario.schema import FIXED_CAUSES, PATHWAYS, Scenario
 from d2asim.system.registry import (
     DEATH,
@@ -73,13 +75,13 @@ class DischargeModel:
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
-        weekday = self.start_date.weekday()
-        self.trusts = [TrustRuntime(t, weekday) for t in registry.trusts]
-        self.services = {s.name: ServiceRuntime(s, self.streams, weekday) for s in registry.services}
+        self.trusts = [TrustRuntime(t, self.start_date) for t in registry.trusts]
+        self.services = {s.name: ServiceRuntime(s, self.streams, self.start_date) for s in registry.services}
         self.by_index = list(self.services.values())
         for service in self.by_index:
             service.link(registry, self.services)
-        self.teams = {n: Pool[Patient](t.concurrent_assessments) for n, t in scenario.assessment_teams.items()}
+        teams = scenario.assessment_teams
+        self.teams = {n: Pool[Patient](value_on(t.concurrent_assessments, self.start_date)) for n, t in teams.items()}
         self.plans = [[self._pathway_plan(site, p) for p in PATHWAYS] for site in registry.sites]
         self._next_pid = itertools.count(1).__next__
         self.factories = [self._factories(site) for site in registry.sites]
@@ -121,6 +123,7 @@ class DischargeModel:
             d2a_extends_stay=assessment.d2a_stay == "extend",
             leave_windows=[w for w in windows if not w.always],
             trust=trust,
+            start_limit=service.start_limit if service else None,
         )
 
     def run(self) -> EventLog:
@@ -131,8 +134,9 @@ class DischargeModel:
             seed_initial_state(self, sc.initial_state)
         for trust in self.trusts:
             escalation = trust.acute.escalation
-            if escalation is not None and escalation.beds > 0:
+            if escalation is not None and max_value(escalation.beds) > 0:
                 self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, trust)
+        install_schedules(self)
         self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
         gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
@@ -156,7 +160,7 @@ class DischargeModel:
         for site, site_factories in zip(self.registry.sites, self.factories, strict=True):
             for source, stream in site.streams.items():
                 rng = self.streams.rng(f"{site.prefix}{source}.arrivals")
-                t = arrival_times(stream, self.start_date, days, rng)
+                t = arrival_times(stream, self.start_date, days, rng, self.scenario.run.start_date)
                 times.append(t)
                 sources.append(np.full(len(t), len(factories)))
                 factories.append(site_factories[source])
@@ -190,10 +194,9 @@ class DischargeModel:
     def _escalation_check(self, trust: TrustRuntime) -> None:
         esc = trust.acute.escalation
         assert esc is not None
-        core = trust.acute.beds
-        is_open = trust.beds.busy >= esc.open_at_occupancy * core
-        trust.beds.set_capacity(core + esc.beds if is_open else core)
-        self.log.escalation_open.append((math.floor(self.env._now), int(is_open), trust.code))
+        trust.escalation_open = trust.beds.busy >= esc.open_at_occupancy * trust.core_beds
+        trust.set_beds()
+        self.log.escalation_open.append((math.floor(self.env._now), int(trust.escalation_open), trust.code))
         self.after(1.0, self._escalation_check, trust)
 
     def _flush_log(self, _: object) -> None:
@@ -256,9 +259,10 @@ class DischargeModel:
     def _move_when_open(self, p: Patient, plan: PathwayPlan) -> None:
         """Leave the acute bed at the first time the discharge window (and the
         service's start calendar) allow."""
-        if plan.leave_windows:
+        limit = plan.start_limit
+        if plan.leave_windows or limit is not None:
             now = self.env._now
-            t = earliest_common(now, plan.leave_windows)
+            t = earliest_common(now, plan.leave_windows) if limit is None else limit.book(now, plan.leave_windows)
             if t > now:
                 bound_by_ward = plan.trust.discharge_window.next_open(now) == t
                 cause = DISCHARGE_WINDOW if bound_by_ward or plan.service is None else plan.service.cause
@@ -327,7 +331,8 @@ class DischargeModel:
                 self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus), q.borough))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
-        t = nxt.window.next_open(self.env._now)
+        now = self.env._now
+        t = nxt.window.next_open(now) if nxt.start_limit is None else nxt.start_limit.book(now, [nxt.window])
         if t > self.env._now:
             self.after(t - self.env._now, move, p)
         else:

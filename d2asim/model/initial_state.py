@@ -8,12 +8,13 @@ distribution itself (see ``Distribution.residual``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
 from d2asim.model.log import ACUTE
-from d2asim.model.patients import Patient, PatientFactory
+from d2asim.model.patients import Patient, PatientFactory, pick
 from d2asim.model.pool import Pool
 from d2asim.model.runtime import PathwayPlan, ServiceRuntime
 from d2asim.model.streams import Streams
@@ -41,15 +42,20 @@ class Model(Protocol):
 
 
 def seed_initial_state(model: Model, state: InitialState) -> None:
-    """Place the initial patients at time 0: discharge-ready queue first (they hold
-    beds), then patients under treatment, people in services, then the admission
-    queue. In the single-site form every patient comes from its one site; in the
-    system form (services only) each person in a service is given a site that sends
-    patients to it, drawn in proportion to the sites' admissions per day."""
-    factory = model.factories[0]["initial"]
+    """Place the initial patients at time 0: people in services first, then the
+    discharge-ready patients (they hold beds, and ask for a place once the services are
+    filled, so they wait when those are full), patients under treatment, then the
+    admission queue. In the single-site form every patient comes from its one site. In
+    the system form (one trust when anyone is placed in acute beds) each patient is given
+    a site, drawn in proportion to the sites' admissions per day: for a person in a
+    service, among the sites that send patients to it."""
     rng = model.streams.rng("initial.residual")
+    site_of = _site_drawer(model)
+    for name, count in state.services_occupied.items():
+        _fill_service(model, name, count, rng)
     for pathway, count in state.nctr_waiting.items():
         for _ in range(count):
+            factory = model.factories[site_of()]["initial"]
             p = factory.new()
             p.pathway = PATHWAYS.index(pathway)
             # the factory drew the service stay and assessment time for the pathway it
@@ -62,15 +68,25 @@ def seed_initial_state(model: Model, state: InitialState) -> None:
             model.beds.busy += 1
             model.ask_for_place(p)
     for _ in range(state.acute_occupied):
+        factory = model.factories[site_of()]["initial"]
         p = factory.new()
         dist = factory.ttr_dist(factory.band_names[p.band], PATHWAYS[p.pathway])
         p.time_to_ready = float(dist.residual(rng, 1)[0])
         p.arrival = 0.0
         model.arrive(p)
-    for name, count in state.services_occupied.items():
-        _fill_service(model, name, count, rng)
     for _ in range(state.admission_queue):
-        model.arrive(factory.new())
+        model.arrive(model.factories[site_of()]["initial"].new())
+
+
+def _site_drawer(model: Model) -> Callable[[], int]:
+    """Draws the site of a patient placed in the acute beds (always 0 with one site)."""
+    sites = model.registry.sites
+    if len(sites) == 1:
+        return lambda: 0
+    weights = np.array([s.streams["non_elective"].per_day for s in sites], dtype=float) + 1e-12
+    cum = np.cumsum(weights / weights.sum()).tolist()
+    draw = model.streams.uniform("initial.acute.site")
+    return lambda: pick(cum, draw())
 
 
 def _fill_service(model: Model, name: str, count: int, rng: np.random.Generator) -> None:

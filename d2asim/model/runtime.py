@@ -2,41 +2,63 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import NamedTuple
 
 from d2asim.model.calendar import OpenWindow
 from d2asim.model.patients import Patient, cumulative
 from d2asim.model.pool import Pool
+from d2asim.model.start_limits import StartLimit
 from d2asim.model.streams import Streams
+from d2asim.scenario.schedule import value_on
 from d2asim.system.registry import CARE_HOME_KINDS, REABLEMENT_KINDS, ServiceEntry, SystemRegistry, TrustEntry
 
 
 class TrustRuntime:
-    """An acute trust during a run: its bed pool (one for every borough's patients)
-    and its discharge and board-round calendars."""
+    """An acute trust during a run: its bed pool (one for every borough's patients),
+    core and escalation beds in force, and its discharge and board-round calendars."""
 
-    def __init__(self, entry: TrustEntry, first_weekday: int) -> None:
+    def __init__(self, entry: TrustEntry, start_date: dt.date) -> None:
+        acute = entry.acute
         self.code = entry.code
         self.name = entry.name
-        self.acute = entry.acute
-        self.beds: Pool[Patient] = Pool(entry.acute.beds)
-        self.discharge_window = OpenWindow(entry.acute.discharge_window, first_weekday)
-        self.ready_window = OpenWindow(entry.acute.discharge_ready_window, first_weekday)
+        self.acute = acute
+        self.core_beds = value_on(acute.beds, start_date)
+        self.escalation_beds = value_on(acute.escalation.beds, start_date) if acute.escalation else 0
+        self.escalation_open = False
+        self.beds: Pool[Patient] = Pool(self.core_beds)
+        self.discharge_window = OpenWindow(acute.discharge_window, start_date.weekday())
+        self.ready_window = OpenWindow(acute.discharge_ready_window, start_date.weekday())
+
+    def set_core_beds(self, beds: int) -> None:
+        """A dated change of core beds (escalation beds stay open if they were)."""
+        self.core_beds = beds
+        self.set_beds()
+
+    def set_escalation_beds(self, beds: int) -> None:
+        self.escalation_beds = beds
+        self.set_beds()
+
+    def set_beds(self) -> None:
+        """Capacity = core beds, plus escalation beds while they are open."""
+        self.beds.set_capacity(self.core_beds + (self.escalation_beds if self.escalation_open else 0))
 
 
 class ServiceRuntime:
     """A downstream service during a run: its pool (shared by every borough that uses
     it), calendar, stays, and outcomes (terminal, or on to the next service)."""
 
-    def __init__(self, entry: ServiceEntry, streams: Streams, first_weekday: int) -> None:
+    def __init__(self, entry: ServiceEntry, streams: Streams, start_date: dt.date) -> None:
         spec = entry.spec
         self.index = entry.code
         self.name = entry.name
         self.spec = spec
         self.entry = entry
-        self.pool: Pool[Patient] = Pool(spec.places())
-        self.window = OpenWindow(spec.start_calendar, first_weekday)
+        self.pool: Pool[Patient] = Pool(spec.places_for(value_on(spec.capacity, start_date)))
+        self.window = OpenWindow(spec.start_calendar, start_date.weekday())
+        limits = spec.starts_by_weekday()
+        self.start_limit = None if spec.max_starts_per_day is None else StartLimit(limits, start_date.weekday())
         self.max_days = spec.max_duration_days or math.inf
         self.draw_stay = streams.sampler(f"{entry.name}.duration", spec.duration_days)
         self.draw_outcome = streams.uniform(f"{entry.name}.outcome")
@@ -69,3 +91,4 @@ class PathwayPlan(NamedTuple):
     d2a_extends_stay: bool
     leave_windows: list[OpenWindow]
     trust: TrustRuntime
+    start_limit: StartLimit | None

@@ -11,6 +11,7 @@ from d2asim.report.content import DEFAULT_TARGET, Report, assemble
 from d2asim.report.data import load_run
 from d2asim.report.html import render_html
 from d2asim.report.markdown import render_markdown
+from d2asim.report.owned import report_files, write_csv, write_text
 from d2asim.report.tables import headline_frame
 from d2asim.scenario.errors import ScenarioError
 
@@ -22,13 +23,13 @@ def write_tables(report: Report) -> dict[str, Path]:
     system, places.csv (the same per trust and borough, with its ``scope``)."""
     folder = report.run.folder
     paths = {"headline": folder / "headline.csv", "inputs": folder / "inputs.csv"}
-    headline_frame(report.headline).to_csv(paths["headline"], index=False)
-    pd.DataFrame(report.inputs, columns=["area", "input", "value"]).to_csv(paths["inputs"], index=False)
+    write_csv(headline_frame(report.headline), paths["headline"], index=False)
+    write_csv(pd.DataFrame(report.inputs, columns=["area", "input", "value"]), paths["inputs"], index=False)
     if report.places:
         paths["places"] = folder / "places.csv"
         frame = headline_frame([p.row for p in report.places])
         frame.insert(0, "scope", [p.scope for p in report.places])
-        frame.to_csv(paths["places"], index=False)
+        write_csv(frame, paths["places"], index=False)
     return paths
 
 
@@ -37,9 +38,9 @@ def build_run(folder: Path, target: float = DEFAULT_TARGET) -> tuple[Report, dic
     report = assemble(load_run(Path(folder)), target)
     written = write_tables(report)
     written["markdown"] = report.run.folder / "report.md"
-    written["markdown"].write_text(render_markdown(report), encoding="utf-8")
+    write_text(written["markdown"], render_markdown(report))
     written["html"] = report.run.folder / "report.html"
-    written["html"].write_text(render_html(report), encoding="utf-8")
+    write_text(written["html"], render_html(report))
     for chart in report.charts:
         written[chart.stem] = chart.png
     return report, written
@@ -49,7 +50,8 @@ def build_report(folder: Path, target: float = DEFAULT_TARGET) -> dict[str, Path
     """Build the full report for the run folder ``folder``; ``target`` is the DTOC rate
     target in delayed patients per day per 100,000 adults. Returns the written files.
     Raises ScenarioError for a missing or invalid run folder."""
-    return build_run(folder, target)[1]
+    with report_files(Path(folder)):
+        return build_run(folder, target)[1]
 
 
 def dtoc_target(text: str | float | None) -> float:
@@ -75,11 +77,19 @@ def build_any(folder: Path, target: str | float | None = None) -> dict[str, Path
     (kind ``sweep``) or calibration (calibration.json present) folder. ``target``: for
     runs and comparisons the DTOC rate target (a number, default 9.4); for sweeps
     ``METRIC<=VALUE`` (or a number: a DTOC rate target); not used for calibrations.
-    Returns the written files (``html`` and ``markdown`` always)."""
+    Returns the written files (``html`` and ``markdown`` always). Never replaces a file
+    an earlier report did not write (:mod:`d2asim.report.owned`)."""
+    folder = Path(folder)
+    with report_files(folder) as files:
+        for name in ("report.md", "report.html"):
+            files.check(folder / name)  # before anything is drawn
+        return _build_kind(folder, target)
+
+
+def _build_kind(folder: Path, target: str | float | None) -> dict[str, Path]:
     from d2asim.calibration.calibration_report import build_calibration_report, is_calibration_folder
     from d2asim.report.multi import folder_kind
 
-    folder = Path(folder)
     if is_calibration_folder(folder):
         return build_calibration_report(folder)
     kind = folder_kind(folder)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from d2asim.metrics.costs import capacity_column
 from d2asim.report import style
 from d2asim.report.data import RunData, across_replications, system_beds
 
@@ -41,15 +42,21 @@ def _mean_band(ax: Axes, band: pd.DataFrame, x: str, label: str, i: int = 0) -> 
     ax.plot(band[x], band["mean"], label=f"{label}: mean", **look)
 
 
-def occupancy_panel(ax: Axes, band: pd.DataFrame, acute: dict[str, Any], legend: bool = True) -> None:
-    """One trust's acute beds occupied per day (``band``: mean and 95% CI by date)
-    against its core capacity (``acute``: its ``beds`` and ``escalation``), with the 92%
-    and 95% lines."""
-    beds = float(acute["beds"])
+def occupancy_panel(ax: Axes, band: pd.DataFrame, beds: float, escalation: float,
+                    steps: pd.DataFrame | None = None, column: str = "acute_beds", legend: bool = True) -> None:
+    """Acute beds occupied per day (``band``: mean and 95% CI by date) against the core
+    ``beds`` (or their dated changes, ``steps[column]``) and ``escalation`` beds, with the
+    92% and 95% lines."""
     _mean_band(ax, band, "date", "Beds occupied")
-    ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
-    style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
-    extra = float((acute.get("escalation") or {}).get("beds") or 0)
+    if steps is None:
+        ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
+        style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
+    else:
+        ax.step(steps["date"], steps[column], where="post", color=style.BLACK, linewidth=1.4,
+                label="Core beds (dated changes)")
+        mark_changes(ax, steps, column)
+        beds = float(steps[column].max())
+    extra = float(escalation)
     if extra:
         ax.axhline(beds + extra, color=style.GREY, linewidth=1.0, linestyle=(0, (6, 2, 1, 2)))
         style.end_label(ax, beds + extra, f"With escalation ({beds + extra:,.0f})", style.GREY)
@@ -69,11 +76,33 @@ def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
     core, escalation = system_beds(run.scenario)
     band = across_replications(run.daily, "date", "acute_occupied")
     with style.chart(run.footer()) as (fig, (ax,)):
-        occupancy_panel(ax, band, {"beds": core, "escalation": {"beds": escalation}})
+        occupancy_panel(ax, band, float(core), float(escalation), capacity_steps(run.daily, "acute_beds"))
         ax.set_ylabel("Acute beds occupied (beds, daily average)")
         ax.set_xlabel("Date")
         ax.set_title("How full were the acute beds?")
         return style.save(fig, charts_dir, "acute_occupancy")["png"]
+
+
+def capacity_steps(daily: pd.DataFrame, column: str) -> pd.DataFrame | None:
+    """``date`` and ``column`` per day when the capacity in ``column`` changes during
+    the run (None when it is constant or absent)."""
+    if column not in daily.columns:
+        return None
+    per_day = daily.drop_duplicates("date")[["date", column]]
+    return per_day if per_day[column].nunique() > 1 else None
+
+
+def mark_changes(ax: Axes, steps: pd.DataFrame, column: str) -> None:
+    """A dotted vertical line and the new value at each date the capacity changes."""
+    for date, value in _changes(steps, column):
+        ax.axvline(date, color=style.GREY, linewidth=0.9, linestyle=":")
+        ax.annotate(f"{value:,.0f} from {pd.Timestamp(date):%d %b %Y}", xy=(date, value), xytext=(3, 4),
+                    textcoords="offset points", fontsize=8, color=style.GREY)
+
+
+def _changes(steps: pd.DataFrame, column: str) -> list[tuple[object, float]]:
+    changed = steps[steps[column].diff().fillna(0) != 0]
+    return list(zip(changed["date"], changed[column].astype(float), strict=True))
 
 
 def monthly_dtoc_rate(run: RunData) -> pd.DataFrame | None:
@@ -141,6 +170,12 @@ def queues_chart(run: RunData, charts_dir: Path) -> Path | None:
                             linewidth=0)
             label = textwrap.fill(service_label(run.scenario, name), 44)
             ax.plot(band["date"], band["mean"], label=label, **look)
+            steps = capacity_steps(run.daily, capacity_column(name))
+            if steps is not None:  # dotted lines at the dates the service's places change
+                for date, value in _changes(steps, capacity_column(name)):
+                    ax.axvline(date, color=look["color"], linewidth=0.9, linestyle=":")
+                    ax.annotate(f"{name}: {value:,.0f} places", xy=(date, 0), xytext=(3, 3),
+                                textcoords="offset points", fontsize=8, color=look["color"], rotation=90)
         ax.set_ylim(bottom=0)
         _date_axis(ax)
         ax.set_ylabel("People waiting (daily average)")

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from d2asim.experiments.compare import SYSTEM_SCOPE
+from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
 from d2asim.report.compare import (
@@ -30,6 +31,8 @@ from d2asim.report.data import read_csv
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.numbers import fmt_row
+from d2asim.report.owned import write_csv, write_text
+from d2asim.report.warnings import summary_warnings
 
 # (comparison.csv metric, label, unit): the key paired differences, as `d2asim compare` prints them
 KEY_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -249,6 +252,8 @@ def _method(multi: MultiRun, n_options: int, target: float) -> list[str]:
         + "The intervals show random variation in the simulation only, not uncertainty in the inputs. "
         f"{n_options} options and {len(KEY_METRICS)} results are shown without adjustment for multiple "
         "comparisons, so an interval that only just excludes zero is weak evidence.",
+        f"Waits for a bed or a place: {WAITS_NOTE}, so an overloaded option cannot show a short wait; a "
+        "queue that grew over the reported period in any scenario is flagged at the top of this report.",
         "Delayed bed days are the days between a patient being ready to leave and leaving the bed; the DTOC rate "
         "is delayed patients per day per 100,000 adults aged 18+ (ASCOF 2C"
         + (f"; the baseline charts show the target {target:g}" if target != DEFAULT_TARGET else
@@ -342,7 +347,7 @@ def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[Di
     footer = chart_footer(multi, len(options))
     return Document(title=f"{len(options)} options compared with {base_name}",
                     meta=f"{len(options)} options · {multi.provenance()}", findings=findings, blocks=blocks,
-                    footer=footer)
+                    footer=footer, warnings=summary_warnings(multi.summaries, named=True))
 
 
 def reproduce_command(multi: MultiRun) -> str:
@@ -372,15 +377,15 @@ def build_comparison_report(folder: Path, target: float = DEFAULT_TARGET) -> dic
     places = scope_rows(read_csv(folder / "comparison.csv", COMPARISON_COLUMNS))
     doc = comparison_document(multi, comparison, rows, target, baseline, charts, places)
     written: dict[str, Path] = {"headline": folder / "headline.csv", "scenarios": folder / "scenarios.csv"}
-    pd.DataFrame([asdict(r) for r in rows]).to_csv(written["headline"], index=False)
+    write_csv(pd.DataFrame([asdict(r) for r in rows]), written["headline"], index=False)
+    write_csv(pd.DataFrame(_scenario_rows(multi)), written["scenarios"], index=False)
     if places:
         written["places"] = folder / "places.csv"
-        pd.DataFrame([{"scope": scope, **asdict(r)} for scope, r in places]).to_csv(written["places"], index=False)
-    pd.DataFrame(_scenario_rows(multi)).to_csv(written["scenarios"], index=False)
+        write_csv(pd.DataFrame([{"scope": scope, **asdict(r)} for scope, r in places]), written["places"], index=False)
     written["markdown"] = folder / "report.md"
-    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
+    write_text(written["markdown"], render_markdown(doc))
     written["html"] = folder / "report.html"
-    written["html"].write_text(render_html(doc), encoding="utf-8")
+    write_text(written["html"], render_html(doc))
     written.update({stem: png for stem, png in charts.items() if png is not None})
     written["baseline_report"] = folder / multi.subfolders[0] / "report.html"
     return written

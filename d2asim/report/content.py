@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts, place_charts
 from d2asim.report.data import RunData, run_scenario, system_beds
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
+from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
@@ -45,6 +47,10 @@ class Report:
     @property
     def title(self) -> str:
         return f"Discharge pathway simulation: {self.run.summary['scenario']}"
+
+    def warnings(self) -> list[str]:
+        """Queues that grew over the reported period (shown above everything else)."""
+        return summary_warnings([self.run.summary])
 
     def findings(self) -> list[str]:
         """The charts' findings, each once, for the summary at the top."""
@@ -98,6 +104,9 @@ class Report:
             f"by the scenario: {reasons}." if reasons else "",
             "Occupancy is the daily average of occupied core acute beds; the 92% and 95% lines are "
             "common reference levels for safe bed occupancy.",
+            f"Waits for a bed or a place: {WAITS_NOTE}, so an overloaded scenario cannot show a short wait. "
+            "Every queue is checked for growth over the reported period; a queue that grew is flagged at the "
+            "top of this report.",
             "Every random draw depends only on the seed, the replication and the purpose of the draw, so "
             "the same scenario file and seed give identical results, and options compared with the same "
             "seed see the same patients.",

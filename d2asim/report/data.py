@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.schedule import base_value
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
 
@@ -132,8 +133,8 @@ def acute_blocks(scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def system_beds(scenario: dict[str, Any]) -> tuple[int, int]:
     """Core and escalation acute beds of the whole system (summed over trusts)."""
     blocks = acute_blocks(scenario).values()
-    return (sum(int(a["beds"]) for a in blocks),
-            sum(int((a.get("escalation") or {}).get("beds") or 0) for a in blocks))  # fmt: skip
+    return (sum(int(base_value(a["beds"])) for a in blocks),
+            sum(int(base_value((a.get("escalation") or {}).get("beds") or 0)) for a in blocks))  # fmt: skip
 
 
 def read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

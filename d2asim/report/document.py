@@ -17,6 +17,7 @@ from pathlib import Path
 from d2asim.report.captions import Caption
 from d2asim.report.html import CSS
 from d2asim.report.markdown import md_table
+from d2asim.report.warnings import warnings_html, warnings_md
 
 EXTRA_CSS = """
 table.diff{font-size:.86em}table.diff td.yes{color:#0b5d1e;font-weight:600}table.diff td.no{color:#666}
@@ -92,6 +93,7 @@ class Document:
     findings: list[str]
     blocks: list[Block]
     footer: str
+    warnings: list[str] = field(default_factory=list)  # shown first (queues that grew)
 
     def figures(self) -> list[Figure]:
         return [b for b in self.blocks if isinstance(b, Figure)]
@@ -129,7 +131,7 @@ def _table_html(t: Table) -> str:
 
 def render_html(doc: Document) -> str:
     """The complete report.html text."""
-    out = [f"<h1>{escape(doc.title)}</h1>", f"<p class=meta>{escape(doc.meta)}</p>"]
+    out = [f"<h1>{escape(doc.title)}</h1>", f"<p class=meta>{escape(doc.meta)}</p>", warnings_html(doc.warnings)]
     if doc.findings:
         out.append("<ul class=findings>" + "".join(f"<li>{_inline_html(f)}</li>" for f in doc.findings) + "</ul>")
     number = 0
@@ -161,7 +163,7 @@ def render_html(doc: Document) -> str:
 
 def render_markdown(doc: Document) -> str:
     """The complete report.md text (same text and tables as report.html)."""
-    parts = [f"# {doc.title}", doc.meta]
+    parts = [f"# {doc.title}", doc.meta, *([warnings_md(doc.warnings)] if doc.warnings else [])]
     if doc.findings:
         parts.append("\n".join(f"- {f}" for f in doc.findings))
     number = 0

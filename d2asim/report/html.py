@@ -7,6 +7,7 @@ import base64
 from html import escape
 
 from d2asim.report.content import Report, scenario_text
+from d2asim.report.warnings import warnings_html
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1a1a1a;
@@ -16,6 +17,7 @@ h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.8em 0 .5em;
 .meta{color:#555;margin:0 0 1em}
 .findings{background:#f3f7fb;border-left:4px solid #0072B2;padding:.6em 1em .6em 1.8em;margin:1em 0}
 .findings li{margin:.25em 0}
+.warnings{background:#fdf0e6;border-left:4px solid #D55E00;padding:.6em 1em;margin:1em 0}
 table{border-collapse:collapse;width:100%;font-size:.92em;margin:.5em 0 1em}
 th,td{border-bottom:1px solid #ddd;padding:.35em .6em;text-align:left;vertical-align:top}
 th{background:#f2f2f2;font-weight:600}
@@ -100,6 +102,7 @@ def render_html(report: Report) -> str:
     body = f"""
 <h1>{escape(report.title)}</h1>
 <p class=meta>{escape(meta)}</p>
+{warnings_html(report.warnings())}
 <ul class=findings>{findings}</ul>
 <h2>1. What was run</h2>
 {_inputs(report)}

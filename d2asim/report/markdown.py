@@ -4,6 +4,7 @@ paper; charts are linked as relative ``charts/*.png`` files."""
 from __future__ import annotations
 
 from d2asim.report.content import CHARTS_DIR, Report
+from d2asim.report.warnings import warnings_md
 
 
 def _cell(text: str) -> str:
@@ -46,6 +47,7 @@ def render_markdown(report: Report) -> str:
         f"# {report.title}",
         f"{s['replications']} replications · seed {s['seed']} · d2asim {s['d2asim_version']} · "
         f"run {report.run.run_date}",
+        *([warnings_md(report.warnings())] if report.warnings() else []),
         "\n".join(f"- {f}" for f in report.findings()),
         "## 1. What was run",
         inputs_md(report),

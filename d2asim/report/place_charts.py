@@ -17,7 +17,7 @@ import pandas as pd
 
 from d2asim.report import style
 from d2asim.report.captions import entry
-from d2asim.report.charts import occupancy_panel
+from d2asim.report.charts import capacity_steps, occupancy_panel
 from d2asim.report.data import RunData, across_replications
 from d2asim.report.delay_charts import ORG_ORDER, REASON_WORDS, months, reason_orgs
 
@@ -54,7 +54,10 @@ def trust_occupancy_chart(run: RunData, charts_dir: Path) -> Path | None:
     with style.chart(run.footer(), nrows=len(places), height_in=0.9 + PANEL_IN * len(places),
                      sharex=True) as (fig, axes):  # fmt: skip
         for i, (ax, (name, acute)) in enumerate(zip(axes, places.items(), strict=True)):
-            occupancy_panel(ax, across_replications(run.daily, "date", f"{name}_acute_occupied"), acute, legend=i == 0)
+            band = across_replications(run.daily, "date", f"{name}_acute_occupied")
+            column = f"{name}_acute_beds"
+            occupancy_panel(ax, band, float(acute["beds"]), float((acute.get("escalation") or {}).get("beds") or 0),
+                            capacity_steps(run.daily, column), column, legend=i == 0)
             ax.set_title(f"{name}: {int(acute['beds']):,} core beds", fontsize=10)
             ax.set_ylabel("Beds occupied")
             ax.tick_params(labelbottom=True)

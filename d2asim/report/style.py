@@ -19,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
+from d2asim.report.owned import writing
+
 DPI = 200  # PNG resolution, dots per inch
 WIDTH_IN = 9.0  # figure width, inches
 HEIGHT_IN = 4.8  # default figure height, inches
@@ -116,8 +118,10 @@ def save(fig: Figure, folder: Path, stem: str, text_as_text: bool = False) -> di
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"png": folder / f"{stem}.png", "svg": folder / f"{stem}.svg"}
     with mpl.rc_context({**RC, "svg.fonttype": "none" if text_as_text else "path"}):
-        fig.savefig(paths["png"], dpi=DPI, facecolor="white", metadata={"Software": None})
-        fig.savefig(paths["svg"], facecolor="white", metadata={"Date": None, "Creator": None})
+        with writing(paths["png"]):
+            fig.savefig(paths["png"], dpi=DPI, facecolor="white", metadata={"Software": None})
+        with writing(paths["svg"]):
+            fig.savefig(paths["svg"], facecolor="white", metadata={"Date": None, "Creator": None})
     return paths
 
 

@@ -26,6 +26,8 @@ from d2asim.report.content import CHARTS_DIR
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi
 from d2asim.report.numbers import fmt_row
+from d2asim.report.owned import write_csv, write_text
+from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 
 DTOC = "dtoc_rate_per_100k_adults"
@@ -479,7 +481,7 @@ def sweep_document(sweep: Sweep, target: Any, found: list[Answer], chart: Path, 
     return Document(title=f"Sweep of {what[:1].lower() + what[1:] if what[1:2].islower() else what}: "
                           f"scenario {sweep.base_name}",
                     meta=f"{len(points)} points · {multi.provenance()}", findings=findings, blocks=blocks,
-                    footer=chart_footer(sweep))
+                    footer=chart_footer(sweep), warnings=summary_warnings(multi.summaries, named=True))
 
 
 def _answer_text(sweep: Sweep, value: Any) -> str:
@@ -498,15 +500,15 @@ def build_sweep_report(folder: Path, target_text: str | float | None = None) -> 
     chart = sweep_chart(sweep, folder / CHARTS_DIR, chart_footer(sweep), target, found)
     doc = sweep_document(sweep, target, found, chart, None if target_text is None else str(target_text))
     written: dict[str, Path] = {"headline": folder / "headline.csv"}
-    pd.DataFrame(headline_rows(sweep, table_metrics(sweep, target))).to_csv(written["headline"], index=False)
+    write_csv(pd.DataFrame(headline_rows(sweep, table_metrics(sweep, target))), written["headline"], index=False)
     if target is not None:
         written["target"] = folder / "target.csv"
-        pd.DataFrame([{"line": a.line, "metric": target.metric, "op": target.op, "value": target.value,
-                       "smallest_by_mean": a.by_mean, "smallest_by_ci": a.by_ci} for a in found]
-                     ).to_csv(written["target"], index=False)
+        write_csv(pd.DataFrame([{"line": a.line, "metric": target.metric, "op": target.op, "value": target.value,
+                                 "smallest_by_mean": a.by_mean, "smallest_by_ci": a.by_ci} for a in found]),
+                  written["target"], index=False)
     written["markdown"] = folder / "report.md"
-    written["markdown"].write_text(render_markdown(doc), encoding="utf-8")
+    write_text(written["markdown"], render_markdown(doc))
     written["html"] = folder / "report.html"
-    written["html"].write_text(render_html(doc), encoding="utf-8")
+    write_text(written["html"], render_html(doc))
     written["sweep"] = chart
     return written

@@ -11,6 +11,7 @@ import pandas as pd
 from d2asim.headline import BREAKDOWNS, HEADLINE, headline_rows
 from d2asim.report.charts import in_sentence, service_label
 from d2asim.report.data import acute_blocks
+from d2asim.scenario.schedule import describe
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,11 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
             if population.get(key):
                 rows.append(("Population", f"{words}, {borough}" if borough else words, f"{population[key]:,}"))
     for trust, acute in acute_blocks(scenario).items():
-        beds = f"{acute['beds']:,} core beds"
+        beds = f"{describe(acute['beds'], _thousands)} core beds"
         esc = acute.get("escalation") or {}
         if esc.get("beds"):
-            beds += f" + {esc['beds']:,} escalation beds opened above {_pct(esc.get('open_at_occupancy', 0.97))} full"
+            beds += (f" + {describe(esc['beds'], _thousands)} escalation beds opened above "
+                     f"{_pct(esc.get('open_at_occupancy', 0.97))} full")
         where = f", {trust}" if trust else ""
         rows.append(("Hospital", f"Adult general and acute beds{where}", beds))
         if acute.get("bed_day_cost_gbp"):
@@ -133,7 +135,9 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
         if arrivals.get(key):
             varied = [p for p in ("day_of_week", "month_of_year") if arrivals[key].get(p)]
             note = f" (average, varied by {' and '.join(v.replace('_', ' ') for v in varied)})" if varied else ""
-            rows.append(("Admissions", words, f"{_n(arrivals[key]['per_day'])}{note}"))
+            growth = arrivals[key].get("growth_per_year")
+            note += f", growing {_pct(growth)} a year" if growth else ""
+            rows.append(("Admissions", words, f"{describe(arrivals[key]['per_day'], _n)}{note}"))
     rows += _pathway_rows(scenario)
     rows += _service_rows(scenario)
     return rows
@@ -198,6 +202,10 @@ def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _thousands(x: Any) -> str:
+    return f"{x:,}"
+
+
 def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for name, spec in (scenario.get("services") or {}).items():
@@ -205,10 +213,10 @@ def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
         if cap is None:
             capacity = "unlimited places"
         elif spec.get("capacity_unit") == "visits_per_day":
-            capacity = (f"{cap:,} visits per day ({_n(spec.get('visits_per_patient_per_day', 1))} "
+            capacity = (f"{describe(cap, _thousands)} visits per day ({_n(spec.get('visits_per_patient_per_day', 1))} "
                         "per person per day)")
         else:
-            capacity = f"{cap:,} {'beds' if spec.get('setting') == 'bed' else 'places'}"
+            capacity = f"{describe(cap, _thousands)} {'beds' if spec.get('setting') == 'bed' else 'places'}"
         episode = describe_distribution(spec.get("duration_days"))
         if spec.get("max_duration_days"):
             episode += f", at most {_n(spec['max_duration_days'])} days"

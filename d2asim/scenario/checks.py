@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from d2asim.scenario.feasibility import check_feasible
+
 if TYPE_CHECKING:
     from d2asim.scenario.schema import Acute, BoroughPathways, PathwaySettings, Scenario, Service
 
@@ -40,6 +42,7 @@ def check_scenario(sc: Scenario) -> None:
     else:
         _check_system(sc, bands)
     _check_initial_state(sc)
+    check_feasible(sc)
 
 
 def _check_form(sc: Scenario) -> None:
@@ -103,13 +106,13 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, Acute]) -> None:
-    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES
+    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
 
     where = f"services.{name}"
     if service.kind is None:
         raise ValueError(f"{where}.kind: required field is missing (allowed: {', '.join(SERVICE_KINDS)})")
     for trust_where, acute in trusts.items():
-        if not acute.discharge_window.overlaps(service.start_calendar):
+        if not windows_overlap(acute.discharge_window, service.start_calendar):
             raise ValueError(
                 f"{where}.start_calendar: never open while {trust_where}.discharge_window is "
                 "(no common weekday and hours), so nobody could ever move"
@@ -208,8 +211,9 @@ def _check_initial_state(sc: Scenario) -> None:
     for name in state.services_occupied:
         if name not in sc.services:
             where = f"initial_state.services_occupied.{name}"
-            raise ValueError(f"{where}: unknown service (allowed: {_allowed(sc.services)})")
-    if sc.trusts is not None:
+            raise ValueError(f"{where}: needs a services.{name} block (defined: {_allowed(sc.services)})")
+    if sc.trusts is not None and len(sc.trusts) > 1:
         for key in ("acute_occupied", "admission_queue", "nctr_waiting"):
             if getattr(state, key):
-                raise ValueError(f"initial_state.{key}: not supported in the system form yet (only services_occupied)")
+                raise ValueError(f"initial_state.{key}: in the system form only with one trust "
+                                 "(with several, say which trust's beds: not supported yet)")

@@ -11,9 +11,22 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+from d2asim.scenario.limits import (
+    MAX_DAYS,
+    QUANTILE,
+    Days,
+    EmpiricalValues,
+    GammaShape,
+    PositiveDays,
+    WeibullShape,
+)
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_ALIASED = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+_Z = 3.090232306167813  # standard normal quantile at QUANTILE (0.999)
+_LOG_MAX_DAYS = math.log(MAX_DAYS)
 
 
 class _Spec(BaseModel):
@@ -25,6 +38,12 @@ class _Spec(BaseModel):
 
     def mean(self) -> float:
         """Expected value (days)."""
+        raise NotImplementedError
+
+    def log_bounds(self) -> dict[str, float]:
+        """Natural logs of the mean, the ``QUANTILE`` (99.9th) percentile of a stay and
+        that of a stay in progress (length-biased, as drawn for the initial state), in
+        log days so that no parameter can overflow them (``-inf`` for a zero stay)."""
         raise NotImplementedError
 
     def length_biased(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -55,13 +74,13 @@ class Lognormal(_Spec):
     does: mu = ln(median), sigma = sqrt(2 (ln mean - mu))), or ``mu`` and ``sigma``."""
 
     type: Literal["lognormal"]
-    mean_days: PositiveFloat | None = Field(None, alias="mean", description="mean, days")
-    sd: PositiveFloat | None = Field(None, description="standard deviation, days")
-    median: PositiveFloat | None = Field(None, description="median, days")
+    mean_days: PositiveDays | None = Field(None, alias="mean", description="mean, days")
+    sd: PositiveDays | None = Field(None, description="standard deviation, days")
+    median: PositiveDays | None = Field(None, description="median, days")
     mu: float | None = Field(None, description="log-scale location")
     sigma: PositiveFloat | None = Field(None, description="log-scale shape")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = _ALIASED
 
     @model_validator(mode="after")
     def _one_parameterisation(self) -> Lognormal:
@@ -81,8 +100,13 @@ class Lognormal(_Spec):
             mu = math.log(self.median)
             return mu, math.sqrt(2.0 * (math.log(self.mean_days) - mu))
         assert self.mean_days is not None and self.sd is not None
-        s2 = math.log(1.0 + (self.sd / self.mean_days) ** 2)
+        s2 = 2.0 * math.log(math.hypot(1.0, self.sd / self.mean_days))  # ln(1 + cv^2), no overflow
         return math.log(self.mean_days) - s2 / 2.0, math.sqrt(s2)
+
+    def log_bounds(self) -> dict[str, float]:
+        mu, sigma = self.log_params()
+        return {"mean": mu + sigma**2 / 2.0, "percentile": mu + _Z * sigma,
+                "in_progress_percentile": mu + sigma**2 + _Z * sigma}
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         mu, sigma = self.log_params()
@@ -101,12 +125,12 @@ class Gamma(_Spec):
     """Gamma stay, by ``mean`` and ``sd`` or by ``shape`` and ``scale`` (days)."""
 
     type: Literal["gamma"]
-    mean_days: PositiveFloat | None = Field(None, alias="mean", description="mean, days")
-    sd: PositiveFloat | None = Field(None, description="standard deviation, days")
-    shape: PositiveFloat | None = None
-    scale: PositiveFloat | None = Field(None, description="scale, days")
+    mean_days: PositiveDays | None = Field(None, alias="mean", description="mean, days")
+    sd: PositiveDays | None = Field(None, description="standard deviation, days")
+    shape: GammaShape | None = None
+    scale: PositiveDays | None = Field(None, description="scale, days")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = _ALIASED
 
     @model_validator(mode="after")
     def _one_parameterisation(self) -> Gamma:
@@ -129,6 +153,11 @@ class Gamma(_Spec):
         k, theta = self.shape_scale()
         return k * theta
 
+    def log_bounds(self) -> dict[str, float]:
+        k, theta = self.shape_scale()
+        return {"mean": math.log(k) + math.log(theta), "percentile": _log_gamma_quantile(k, theta),
+                "in_progress_percentile": _log_gamma_quantile(k + 1.0, theta)}
+
     def length_biased(self, rng: np.random.Generator, n: int) -> np.ndarray:
         k, theta = self.shape_scale()
         return rng.gamma(k + 1.0, theta, n)
@@ -138,8 +167,8 @@ class Weibull(_Spec):
     """Weibull stay with ``shape`` k and ``scale`` lambda (days)."""
 
     type: Literal["weibull"]
-    shape: PositiveFloat
-    scale: PositiveFloat = Field(description="scale, days")
+    shape: WeibullShape
+    scale: PositiveDays = Field(description="scale, days")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.scale * rng.weibull(self.shape, n)
@@ -147,20 +176,31 @@ class Weibull(_Spec):
     def mean(self) -> float:
         return self.scale * math.gamma(1.0 + 1.0 / self.shape)
 
+    def log_bounds(self) -> dict[str, float]:
+        # (X / scale)^shape is Exp(1); length-biased, it is Gamma(1 + 1/shape, 1)
+        k, log_scale = self.shape, math.log(self.scale)
+        return {"mean": log_scale + math.lgamma(1.0 + 1.0 / k),
+                "percentile": log_scale + math.log(-math.log1p(-QUANTILE)) / k,
+                "in_progress_percentile": log_scale + _log_gamma_quantile(1.0 + 1.0 / k, 1.0) / k}
+
 
 class Exponential(_Spec):
     """Exponential stay with the given ``mean`` (days)."""
 
     type: Literal["exponential"]
-    mean_days: PositiveFloat = Field(alias="mean", description="mean, days")
+    mean_days: PositiveDays = Field(alias="mean", description="mean, days")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = _ALIASED
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean_days, n)
 
     def mean(self) -> float:
         return self.mean_days
+
+    def log_bounds(self) -> dict[str, float]:
+        return {"mean": math.log(self.mean_days), "percentile": _log_gamma_quantile(1.0, self.mean_days),
+                "in_progress_percentile": _log_gamma_quantile(2.0, self.mean_days)}
 
     def length_biased(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.gamma(2.0, self.mean_days, n)
@@ -170,13 +210,17 @@ class Fixed(_Spec):
     """A fixed duration ``value`` (days)."""
 
     type: Literal["fixed"]
-    value: float = Field(ge=0, description="days")
+    value: Days = Field(description="days")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
 
     def mean(self) -> float:
         return self.value
+
+    def log_bounds(self) -> dict[str, float]:
+        log_value = _log(self.value)
+        return {"mean": log_value, "percentile": log_value, "in_progress_percentile": log_value}
 
     def length_biased(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
@@ -188,7 +232,7 @@ class Empirical(_Spec):
     ``values`` from the CSV so that a resolved scenario is self-contained."""
 
     type: Literal["empirical"]
-    values: tuple[float, ...] | None = Field(None, description="observed durations, days")
+    values: EmpiricalValues | None = Field(None, description="observed durations, days")
     csv: str | None = Field(None, description="CSV file, relative to the scenario file")
     column: str | None = Field(None, description="column of the CSV holding durations, days")
 
@@ -196,10 +240,6 @@ class Empirical(_Spec):
     def _has_values(self) -> Empirical:
         if self.values is None:
             raise ValueError("give values: [..] or csv: FILE with column: NAME")
-        if len(self.values) == 0:
-            raise ValueError("values must not be empty")
-        if min(self.values) < 0:
-            raise ValueError("durations must be >= 0")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -208,9 +248,46 @@ class Empirical(_Spec):
     def mean(self) -> float:
         return float(np.mean(self.values))
 
+    def log_bounds(self) -> dict[str, float]:
+        values = np.asarray(self.values, dtype=float)
+        return {"mean": _log(float(values.mean())), "percentile": _log(float(np.quantile(values, QUANTILE))),
+                "in_progress_percentile": _log(float(values.max()))}  # a length-biased draw is a value
+
+
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else -math.inf
+
+
+def _log_gamma_quantile(shape: float, scale: float) -> float:
+    """Log of the ``QUANTILE`` percentile of Gamma(shape, scale)."""
+    from scipy.special import gammaincinv  # imported here: `d2asim validate` stays quick
+
+    return _log(float(gammaincinv(shape, QUANTILE))) + math.log(scale)
+
+
+_BOUND_WORDS = {"mean": "mean", "percentile": "99.9th percentile",
+                "in_progress_percentile": "99.9th percentile of a stay in progress (initial state)"}
+
+
+def check_bounded(spec: _Spec) -> _Spec:
+    """Reject a distribution whose mean or 99.9th percentile (of a stay, or of a stay in
+    progress) exceeds ``MAX_DAYS``: its draws would overflow the calendar."""
+    try:
+        bounds = spec.log_bounds()
+    except (OverflowError, ValueError, ZeroDivisionError):
+        raise ValueError("the parameters are out of range: the mean and percentiles of a stay "
+                         "cannot be computed (they overflow or underflow)") from None
+    for key, log_value in bounds.items():
+        if not log_value <= _LOG_MAX_DAYS:  # also catches nan
+            shown = f"{math.exp(log_value):.4g}" if log_value < 700 else f"about 1e{log_value / math.log(10):.0f}"
+            raise ValueError(f"the {_BOUND_WORDS[key]} is {shown} days, above the limit of "
+                             f"{MAX_DAYS:,} days (100 years)")
+    return spec
+
 
 Distribution = Annotated[
     Lognormal | Gamma | Weibull | Exponential | Fixed | Empirical,
     Field(discriminator="type"),
+    AfterValidator(check_bounded),
 ]
 DISTRIBUTION_TYPES = ("lognormal", "gamma", "weibull", "exponential", "fixed", "empirical")

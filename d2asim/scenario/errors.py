@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Callable
@@ -13,13 +15,40 @@ from pydantic import BaseModel, ValidationError
 
 from d2asim.scenario.distributions import DISTRIBUTION_TYPES
 
+MAX_ERROR_LINES = 50  # problems shown; the rest are counted in one last line
+_MAX_LOCATED = 20 * MAX_ERROR_LINES
+
 
 class ScenarioError(Exception):
-    """A scenario (or other input file) is invalid; ``lines`` holds one message per problem."""
+    """A scenario (or other input file) is invalid; ``lines`` holds one message per problem
+    (at most ``MAX_ERROR_LINES``, then ``... and N more problems``; ``more`` adds problems
+    counted but not formatted)."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], more: int = 0) -> None:
+        hidden = max(len(lines) - MAX_ERROR_LINES, 0) + more
+        lines = lines[:MAX_ERROR_LINES] + ([f"... and {hidden:,} more problems"] if hidden else [])
         super().__init__("\n".join(lines))
         self.lines = lines
+
+
+class _Shown(reprlib.Repr):
+    """Short reprs, dates as written in YAML (``9999-12-01``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxdict, self.maxlist, self.maxtuple = 3, 8, 8, 8
+        self.maxstring, self.maxother, self.maxlong = 80, 80, 40
+
+    def repr_date(self, value: dt.date, level: int) -> str:
+        return value.isoformat()
+
+
+_SHOWN = _Shown()
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (a huge input never makes a huge line)."""
+    return _SHOWN.repr(value)
 
 
 _DIST_TAGS = set(DISTRIBUTION_TYPES)
@@ -52,6 +81,12 @@ class _Located:
 Source = str | Callable[[list[str]], str]
 
 
+def validation_error(exc: ValidationError, source: Source, root: type[BaseModel]) -> ScenarioError:
+    """A :class:`ScenarioError` of :func:`format_validation_error`'s lines, counting the
+    errors left unworded."""
+    return ScenarioError(format_validation_error(exc, source, root), more=max(exc.error_count() - _MAX_LOCATED, 0))
+
+
 def format_validation_error(exc: ValidationError, source: Source, root: type[BaseModel]) -> list[str]:
     """One line per pydantic error, with the field path in the user's own words.
 
@@ -60,31 +95,28 @@ def format_validation_error(exc: ValidationError, source: Source, root: type[Bas
 
     Errors from the members of a plain union (``float | dict[str, float]``) are
     folded into one line: the member that matched the value's shape, or "expected
-    a number or a mapping" when none did.
+    a number or a mapping" when none did. Only the first ``_MAX_LOCATED`` errors are
+    worded; the rest are counted (a file of 100,000 unknown keys stays quick).
     """
-    located = [_locate(err, root) for err in exc.errors(include_url=False)]
-    lines: list[str] = []
-    done: set[int] = set()
+    located = [_locate(err, root) for err in exc.errors(include_url=False)[:_MAX_LOCATED]]
+    groups: dict[tuple[Any, ...], list[_Located]] = {}  # one group per plain union, in order
     for i, item in enumerate(located):
-        if i in done:
-            continue
+        key = (i,) if item.union_at is None else (None, item.union_at, *item.parts[: item.union_at])
+        groups.setdefault(key, []).append(item)
+    lines: list[str] = []
+    for group in groups.values():
+        item = group[0]
         if item.union_at is None:
             lines.append(_line(source, item))
             continue
-        prefix = item.parts[: item.union_at]
-        group = [
-            j
-            for j, other in enumerate(located)
-            if other.union_at == item.union_at and other.parts[: other.union_at] == prefix
-        ]
-        done.update(group)
-        real = [located[j] for j in group if not located[j].union_mismatch]
+        real = [other for other in group if not other.union_mismatch]
         if real:
             lines.extend(_line(source, r) for r in real)
         else:
             kinds = list(dict.fromkeys(_describe(m) for m in item.union_members))
             wanted = " or ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
-            lines.append(_join(source, prefix, f"expected {wanted} (got {item.err['input']!r})"))
+            prefix = item.parts[: item.union_at]
+            lines.append(_join(source, prefix, f"expected {wanted} (got {shown(item.err['input'])})"))
     return lines
 
 
@@ -114,20 +146,20 @@ def _message(item: _Located) -> tuple[list[str], str]:
     if kind == "literal_error" and err["loc"] and err["loc"][-1] == _KEY:
         return parts, f"unknown key (allowed: {_plain_choices(err['ctx']['expected'])})"
     if kind == "literal_error":
-        return parts, f"got {err['input']!r}; allowed: {err['ctx']['expected']}"
+        return parts, f"got {shown(err['input'])}; allowed: {err['ctx']['expected']}"
     if kind == "missing":
         return parts, "required field is missing"
     if kind in ("tuple_type", "list_type"):
-        return parts, f"should be a list (got {err['input']!r})"
+        return parts, f"should be a list (got {shown(err['input'])})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return parts, f"should be a mapping of fields (got {err['input']!r})"
+        return parts, f"should be a mapping of fields (got {shown(err['input'])})"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
         if _as_model(item.node) is not None:  # a model-level check naming its own field
             parts, msg = _field_from_message(item.node, parts, msg)
     bounds = ("greater_than_equal", "greater_than", "less_than_equal", "less_than")
     if "input" in err and kind.endswith(("_type", "_parsing", *bounds)):
-        msg = f"{msg} (got {err['input']!r})"
+        msg = f"{msg} (got {shown(err['input'])})"
     return parts, msg
 
 
@@ -218,10 +250,10 @@ def _tagged(options: tuple[Any, ...], part: str) -> Any:
 
 def _member_by_label(options: tuple[Any, ...], label: str) -> Any:
     """The union member pydantic labelled ``label`` (``float``, ``dict[str,float]``, a class name)."""
-    head = re.sub(r"^function-\w+\[[^,]*,\s*", "", label).split("[")[0]
+    head = re.sub(r"^function-\w+\[[^,]*,\s*", "", label).split("[")[0].rstrip("]")
     for option in options:
         origin = typing.get_origin(option) or option
-        if getattr(origin, "__name__", None) == head:
+        if str(getattr(origin, "__name__", "")).split("[")[0] == head:  # a generic model is named 'Name[Args]'
             return option
     return None
 

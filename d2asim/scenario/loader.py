@@ -2,6 +2,13 @@
 
 Every problem is reported as one line ``FILE: FIELD.PATH: what is wrong (allowed ...)``
 through :class:`ScenarioError`; the CLI prints those lines and exits with code 2.
+
+Hostile files are refused early, in bounded time and memory: a scenario file is at
+most ``MAX_FILE_BYTES`` (1 MiB) and a CSV of durations ``MAX_CSV_BYTES`` (20 MB);
+YAML is nested at most ``MAX_DEPTH`` (32) levels; aliases (``*name``) may add at most
+``MAX_ALIAS_NODES`` (10,000) values when expanded, so a "billion laughs" file fails at
+once; a recursive alias and a key that is a list or mapping are errors. At most
+``MAX_ERROR_LINES`` (50) problems are printed, then "... and N more problems".
 """
 
 from __future__ import annotations
@@ -14,13 +21,38 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from d2asim.scenario.errors import ScenarioError, format_validation_error
+from d2asim.scenario.errors import ScenarioError, validation_error
+from d2asim.scenario.schedule import read_schedule_csv
 from d2asim.scenario.schema import Scenario
 
+MAX_FILE_BYTES = 1_048_576
+MAX_CSV_BYTES = 20_000_000
+MAX_DEPTH = 32
+MAX_ALIAS_NODES = 10_000
 
-class _SafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` whose invalid dates (``2025-13-01``) are syntax errors with a
-    line and column; plain PyYAML raises a bare ``ValueError`` for them."""
+
+class YAMLLimitError(yaml.composer.ComposerError):
+    """A YAML file over one of the loader's limits (not a syntax error)."""
+
+
+try:  # libyaml's event parser is about 5 times faster than PyYAML's own
+    from yaml._yaml import CParser as _Parser  # type: ignore[import-not-found]
+
+    _PARSER: tuple[type, ...] = (_Parser,)
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _PARSER = (yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser)
+
+
+class _SafeLoader(*_PARSER, yaml.composer.Composer, yaml.constructor.SafeConstructor,  # type: ignore[misc]
+                  yaml.resolver.Resolver):
+    """A safe loader (no Python objects) on libyaml's parser with PyYAML's own composer,
+    so that the composer can enforce the limits below. Invalid dates (``2025-13-01``) are
+    syntax errors with a line and column; plain PyYAML raises a bare ``ValueError``."""
+
+    get_single_node = yaml.composer.Composer.get_single_node  # not libyaml's: it bypasses compose_node
+    compose_document = yaml.composer.Composer.compose_document
+    check_node = yaml.composer.Composer.check_node
+    get_node = yaml.composer.Composer.get_node
 
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
         try:
@@ -31,10 +63,53 @@ class _SafeLoader(yaml.SafeLoader):
             ) from None
 
 
+    def __init__(self, stream: str) -> None:
+        for base in _PARSER:
+            base.__init__(self, stream)  # type: ignore[misc]
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> values in it, aliases expanded
+        self._alias_nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """Compose one node, enforcing ``MAX_DEPTH`` (before recursing deeper) and
+        ``MAX_ALIAS_NODES`` (from the size of each alias's target, known once composed)."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None:
+                size = self._sizes.get(id(target))
+                if size is None:
+                    raise YAMLLimitError(None, None, f"alias *{event.anchor} is inside the node it names "
+                                         "(recursive alias)", event.start_mark)
+                self._alias_nodes += size
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise YAMLLimitError(None, None, f"aliases expand to more than {MAX_ALIAS_NODES:,} values "
+                                         "(limit)", event.start_mark)
+            return yaml.composer.Composer.compose_node(self, parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YAMLLimitError(None, None, f"nested more than {MAX_DEPTH} levels deep (limit)",
+                                     self.peek_event().start_mark)
+            node = yaml.composer.Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+        return node
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Reject a key given twice in one mapping (PyYAML silently keeps the last)."""
+        """Reject a key given twice in one mapping (PyYAML silently keeps the last), and
+        a key that is not a plain value (a list or mapping cannot name a field)."""
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be a plain name or number, not a {kind}", key_node.start_mark
+                )
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -47,17 +122,36 @@ class _SafeLoader(yaml.SafeLoader):
 _SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _SafeLoader.construct_yaml_timestamp)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_size(path: Path, limit: int, where: str = "") -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScenarioError([f"{where or path}: cannot read {path} ({exc.strerror or exc})"]) from None
+    if size > limit:
+        raise ScenarioError([f"{where or path}: {path.name} is {size:,} bytes, above the limit of {limit:,} bytes"])
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse one YAML mapping, turning I/O and syntax problems into :class:`ScenarioError`."""
     if not path.is_file():
         raise ScenarioError([f"{path}: file not found"])
+    _check_size(path, MAX_FILE_BYTES)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([f"{path}: YAML syntax error{where}: {problem}"]) from None
+        kind = "YAML file too large or too deep" if isinstance(exc, YAMLLimitError) else "YAML syntax error"
+        raise ScenarioError([f"{path}: {kind}{where}: {problem}"]) from None
     except UnicodeDecodeError:
         raise ScenarioError([f"{path}: not a UTF-8 text file"]) from None
     except OSError as exc:
@@ -69,11 +163,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def replaces_whole(value: Any) -> bool:
+    """A mapping that gives its ``type`` (a distribution) replaces an inherited one whole:
+    ``{type: fixed, value: 3}`` over a lognormal must not keep the lognormal's fields."""
+    return isinstance(value, Mapping) and "type" in value
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces."""
+    """Merge ``override`` into ``base``: mappings merge key by key, anything else (and a
+    mapping with a ``type``, see :func:`replaces_whole`) replaces."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not replaces_whole(value):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
@@ -111,13 +212,30 @@ def _attach_csv_values(node: Any, path: Path, where: str = "") -> Any:
     if out.get("type") == "empirical" and out.get("csv") is not None and out.get("values") is None:
         out["values"] = _read_csv_column(path, where, str(out["csv"]), out.get("column"))
         out["csv"] = str((path.parent / str(out["csv"])).resolve())
+    elif "type" not in out and isinstance(out.get("csv"), str) and "changes" not in out:
+        out = _attach_schedule_csv(out, path, where)
     return out
+
+
+def _attach_schedule_csv(node: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
+    """A schedule ``{csv: F}`` read into ``changes`` (``base``: the first row's value unless given)."""
+    csv_path = path.parent / node["csv"]
+    if not csv_path.is_file():
+        raise ScenarioError([f"{path}: {where}.csv: file not found: {csv_path}"])
+    problems: list[str] = []
+    changes = read_schedule_csv(csv_path, where, problems)
+    if not problems and not changes:
+        problems.append(f"{where}.csv: {csv_path.name} has no rows")
+    if problems:
+        raise ScenarioError([f"{path}: {line}" for line in problems])
+    return {"base": changes[0]["value"], **node, "changes": changes}
 
 
 def _read_csv_column(path: Path, where: str, csv_name: str, column: Any) -> list[float]:
     csv_path = path.parent / csv_name
     if not csv_path.is_file():
         raise ScenarioError([f"{path}: {where}.csv: file not found: {csv_path}"])
+    _check_size(csv_path, MAX_CSV_BYTES, f"{path}: {where}.csv")
     try:
         with csv_path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -167,22 +285,28 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 def _file_that_set(path: Path, layers: list[tuple[Path, dict[str, Any]]]) -> Callable[[list[str]], str]:
     """Map a field path to the file that set it: the file (of ``path`` and the files
     it extends, ``layers``) that gives the deepest part of that path, the user's own
-    file winning ties, so an error inherited from a base file names the base file."""
+    file winning ties, so an error inherited from a base file names the base file.
+    Below a mapping that a file replaced whole (:func:`replaces_whole`), the files it
+    extends set nothing."""
 
-    def depth(data: Any, parts: list[str]) -> int:
-        n = 0
+    def depth(data: Any, parts: list[str]) -> tuple[int, int]:
+        """Parts of the path found in ``data``, and how many lead to a whole replacement."""
+        n, replaced = 0, len(parts)
         for part in parts:
             if not isinstance(data, dict) or part not in data:
                 break
             data, n = data[part], n + 1
-        return n
+            if replaces_whole(data):
+                replaced = min(replaced, n)
+        return n, replaced
 
     def source(parts: list[str]) -> str:
-        best, best_depth = path, 0
+        best, best_depth, cap = path, 0, len(parts)
         for i, (file, data) in enumerate(layers):
-            d = depth(data, parts)
-            if d > best_depth:
-                best, best_depth = (path if i == 0 else file), d
+            found, replaced = depth(data, parts)
+            if min(found, cap) > best_depth:
+                best, best_depth = (path if i == 0 else file), min(found, cap)
+            cap = min(cap, replaced)
         return str(best)
 
     return source
@@ -195,7 +319,7 @@ def validate_mapping(data: Mapping[str, Any], source: str | Path | Callable[[lis
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
         where = source if callable(source) else str(source)
-        raise ScenarioError(format_validation_error(exc, where, Scenario)) from None
+        raise validation_error(exc, where, Scenario) from None
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str = "<overrides>") -> Scenario:

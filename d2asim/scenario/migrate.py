@@ -19,7 +19,6 @@ from d2asim.scenario.schema import Scenario
 
 ORDER = ("name", "description", "run", "age_bands", "trusts", "boroughs", "admissions", "out_of_area", "pathways",
          "assessment_teams", "services", "delay_reasons", "readmission", "initial_state", "sweep")  # fmt: skip
-NOT_IN_SYSTEM_FORM = ("acute_occupied", "admission_queue", "nctr_waiting")
 
 
 def to_system_form(scenario: Scenario, trust: str = "trust", borough: str = "borough") -> dict[str, Any]:
@@ -27,12 +26,6 @@ def to_system_form(scenario: Scenario, trust: str = "trust", borough: str = "bor
     if scenario.is_system:
         raise ScenarioError([f"{scenario.name}: already in the system form (it has trusts)"])
     data = scenario_to_dict(scenario)
-    state = data.get("initial_state") or {}
-    for key in NOT_IN_SYSTEM_FORM:
-        if state.get(key):
-            raise ScenarioError([f"initial_state.{key}: the system form has no {key} yet; cannot migrate"])
-    if state:
-        data["initial_state"] = {"services_occupied": state.get("services_occupied", {})}
     data["trusts"] = {trust: data.pop("acute")}
     data["boroughs"] = {borough: {"population": data.pop("population", {})}}
     arrivals = data.pop("arrivals")

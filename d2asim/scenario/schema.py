@@ -17,18 +17,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from d2asim.scenario import limits as lim
 from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
+from d2asim.scenario.schedule import Schedule, base_value
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -56,15 +55,15 @@ Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 class Strict(BaseModel):
     """Base for every scenario block: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def check_shares(shares: dict[str, float], what: str = "shares") -> None:
-    """Raise ``ValueError`` unless ``shares`` are all >= 0 and sum to 1."""
-    if any(s < 0 for s in shares.values()):
-        raise ValueError(f"{what} must be >= 0")
+    """Raise ``ValueError`` unless ``shares`` are all finite, >= 0 and sum to 1."""
+    if not all(0 <= s <= 1 for s in shares.values()):  # also rejects nan
+        raise ValueError(f"{what} must be between 0 and 1")
     total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
+    if not abs(total - 1.0) <= SHARE_TOLERANCE:
         raise ValueError(f"{what} must sum to 1 (got {total:.6g})")
 
 
@@ -72,23 +71,23 @@ class RunSettings(Strict):
     """Simulated period. The clock starts ``warmup_days`` before ``start_date``;
     metrics cover ``start_date`` to ``start_date + duration_days``."""
 
-    start_date: dt.date = Field(dt.date(2025, 4, 1), description="first day of the reported period")
-    warmup_days: NonNegativeInt = Field(60, description="days simulated before start_date, not reported")
-    duration_days: PositiveInt = Field(365, description="reported period, days")
-    replications: PositiveInt = Field(30, description="default number of replications")
-    seed: NonNegativeInt = Field(20250401, description="default master seed")
+    start_date: lim.StartDate = Field(dt.date(2025, 4, 1), description="first day of the reported period")
+    warmup_days: lim.WarmupDays = Field(60, description="days simulated before start_date, not reported")
+    duration_days: lim.ReportedDays = Field(365, description="reported period, days")
+    replications: lim.Replications = Field(30, description="default number of replications")
+    seed: lim.Seed = Field(20250401, description="default master seed")
 
 
 class Population(Strict):
     """Resident population served (denominators for ASCOF/BCF rates)."""
 
-    adults_18plus: PositiveInt | None = Field(None, description="people aged 18+ (DTOC rate per 100,000)")
-    aged_65plus: PositiveInt | None = Field(None, description="people aged 65+ (care-home admissions per 100,000)")
+    adults_18plus: lim.Population | None = Field(None, description="people aged 18+ (DTOC rate per 100,000)")
+    aged_65plus: lim.Population | None = Field(None, description="people aged 65+ (care-home admissions per 100,000)")
 
 
 class AgeBand(Strict):
     name: str = Field(description="label, e.g. '85+'")
-    min_age: NonNegativeInt = Field(description="youngest age in the band, years")
+    min_age: lim.Age = Field(description="youngest age in the band, years")
     share: float = Field(ge=0, le=1, description="share of admissions")
 
 
@@ -100,25 +99,35 @@ def _check_profile(values: tuple[float, ...] | None, n: int, what: str) -> None:
 class ArrivalStream(Strict):
     """Admissions per day, modulated by calendar multipliers (multiplied together)."""
 
-    per_day: NonNegativeFloat = Field(description="mean admissions per day before multipliers")
-    day_of_week: tuple[NonNegativeFloat, ...] | None = Field(
+    per_day: lim.ArrivalRate | Schedule[lim.ArrivalRate] = Field(
+        description="mean admissions per day before multipliers (a number or a dated schedule)"
+    )
+    growth_per_year: float = Field(
+        0.0, gt=-1, le=10, description="demand growth, compound per year from run.start_date (0.03 = 3% a year)"
+    )
+    day_of_week: tuple[lim.Multiplier, ...] | None = Field(
         None, description="7 multipliers, Monday first"
     )
-    month_of_year: tuple[NonNegativeFloat, ...] | None = Field(
+    month_of_year: tuple[lim.Multiplier, ...] | None = Field(
         None, description="12 multipliers, January first"
     )
-    hour_of_day: tuple[NonNegativeFloat, ...] | None = Field(
+    hour_of_day: tuple[lim.Multiplier, ...] | None = Field(
         None, description="24 relative weights of arrival hour (uniform within the day if absent)"
     )
 
     @model_validator(mode="after")
     def _profile_lengths(self) -> ArrivalStream:
-        _check_profile(self.day_of_week, 7, "day_of_week")
-        _check_profile(self.month_of_year, 12, "month_of_year")
-        _check_profile(self.hour_of_day, 24, "hour_of_day")
-        if self.hour_of_day is not None and sum(self.hour_of_day) <= 0:
-            raise ValueError("hour_of_day weights must not all be 0")
+        _check_profiles(self)
+        check_peak_rate(self)
         return self
+
+
+def _check_profiles(stream: ArrivalStream) -> None:
+    _check_profile(stream.day_of_week, 7, "day_of_week")
+    _check_profile(stream.month_of_year, 12, "month_of_year")
+    _check_profile(stream.hour_of_day, 24, "hour_of_day")
+    if stream.hour_of_day is not None and sum(stream.hour_of_day) <= 0:
+        raise ValueError("hour_of_day weights must not all be 0")
 
 
 class ElectiveStream(ArrivalStream):
@@ -137,7 +146,7 @@ class Arrivals(Strict):
 class Escalation(Strict):
     """Extra beds opened at a daily check (08:00) when core occupancy is high."""
 
-    beds: NonNegativeInt = Field(0, description="escalation beds")
+    beds: lim.Places | Schedule[lim.Places] = Field(0, description="escalation beds (or a dated schedule)")
     open_at_occupancy: float = Field(0.97, gt=0, le=1.0, description="share of core beds occupied")
 
 
@@ -165,10 +174,30 @@ class Window(Strict):
         return len(set(self.days)) == 7 and self.start_hour == 0 and self.end_hour == 24
 
 
+WindowSpec = Window | tuple[Window, ...]  # one window, or several: open when any of them is
+
+
+def as_windows(spec: WindowSpec) -> tuple[Window, ...]:
+    return spec if isinstance(spec, tuple) else (spec,)
+
+
+def windows_overlap(a: WindowSpec, b: WindowSpec) -> bool:
+    """Whether two calendars are both open at some time of the week."""
+    return any(x.overlaps(y) for x in as_windows(a) for y in as_windows(b))
+
+
+def _non_empty_windows(spec: WindowSpec) -> WindowSpec:
+    if isinstance(spec, tuple) and not spec:
+        raise ValueError("give at least one window")
+    return spec
+
+
 class Acute(Strict):
     """Adult general and acute (G&A) beds."""
 
-    beds: PositiveInt = Field(description="core G&A beds available")
+    beds: lim.PositivePlaces | Schedule[lim.PositivePlaces] = Field(
+        description="core G&A beds available (or a dated schedule)"
+    )
     escalation: Escalation | None = None
     time_to_discharge_ready_days: dict[Pathway, Distribution] = Field(
         description="stay from admission to discharge ready, by pathway, days"
@@ -179,18 +208,25 @@ class Acute(Strict):
     death_probability: float | dict[str, float] = Field(
         0.0, description="probability of dying in hospital, overall or by age band name"
     )
-    discharge_window: Window = Field(
-        default_factory=Window, description="when patients can leave the acute bed"
+    discharge_window: WindowSpec = Field(
+        default_factory=Window,
+        description="when patients can leave the acute bed (one window, or a list: open when any is)",
     )
-    discharge_ready_window: Window = Field(
+    discharge_ready_window: WindowSpec = Field(
         default_factory=Window,
         description="when patients are declared discharge ready (e.g. board rounds 08-12): "
-        "treatment ending outside it is confirmed at its next opening",
+        "treatment ending outside it is confirmed at its next opening; a list of windows "
+        "gives other hours on other weekdays",
     )
-    bed_day_cost_gbp: NonNegativeFloat = Field(0.0, description="cost of one acute bed day, GBP")
-    delayed_bed_day_cost_gbp: NonNegativeFloat | None = Field(
+    bed_day_cost_gbp: lim.Money = Field(0.0, description="cost of one acute bed day, GBP")
+    delayed_bed_day_cost_gbp: lim.Money | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
+
+    @field_validator("discharge_window", "discharge_ready_window")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
 
     @field_validator("time_to_discharge_ready_days")
     @classmethod
@@ -210,7 +246,9 @@ class Acute(Strict):
 
 
 class AssessmentTeam(Strict):
-    concurrent_assessments: PositiveInt = Field(description="assessments in progress at once")
+    concurrent_assessments: lim.PositivePlaces | Schedule[lim.PositivePlaces] = Field(
+        description="assessments in progress at once (or a dated schedule)"
+    )
 
 
 class DelayAttribution(Strict):
@@ -318,26 +356,33 @@ class Service(Strict):
         description="boroughs sharing it (system form): one pool, a freed place goes to whoever "
         "has waited longest, first come first served across boroughs",
     )
-    capacity: NonNegativeInt | None = Field(
-        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit"
+    capacity: lim.Places | Schedule[lim.Places] | None = Field(
+        None, description="concurrent places (caseload, beds) or visits per day, see capacity_unit; "
+        "a number or a dated schedule"
     )
     capacity_unit: Literal["places", "visits_per_day"] = "places"
-    visits_per_patient_per_day: PositiveFloat = Field(
+    visits_per_patient_per_day: lim.VisitsPerDay = Field(
         1.0, description="mean visits a patient needs per day (capacity_unit: visits_per_day)"
     )
     duration_days: Distribution = Field(description="length of the service episode, days")
-    max_duration_days: PositiveFloat | None = Field(
+    max_duration_days: lim.PositiveDays | None = Field(
         None, description="cap on the episode, days (e.g. 42: reablement is free for up to 6 weeks)"
     )
-    start_calendar: Window = Field(default_factory=Window, description="when new starts can happen")
+    start_calendar: WindowSpec = Field(
+        default_factory=Window, description="when new starts can happen (one window, or a list: open when any is)"
+    )
+    max_starts_per_day: lim.Places | dict[Weekday, lim.Places] | None = Field(
+        None, description="most people started on one day: a number, or by weekday (days not named: no "
+        "limit; 0: no starts that day, e.g. {Sat: 0, Sun: 0} for weekdays only)"
+    )
     outcomes: dict[str, float] = Field(
         default_factory=lambda: {"home": 1.0},
         description="where people go afterwards (shares): home, readmission, death or the name of the next service",
     )
-    cost_per_day_gbp: NonNegativeFloat = Field(
+    cost_per_day_gbp: lim.Money = Field(
         0.0, description="spot purchase: cost per occupied day, GBP (paid only for days a place is used)"
     )
-    cost_per_place_per_day_gbp: NonNegativeFloat = Field(
+    cost_per_place_per_day_gbp: lim.Money = Field(
         0.0, description="block contract: cost per commissioned place per day, GBP (paid whether used or not)"
     )
     counts_as_dtoc: bool = Field(
@@ -350,6 +395,27 @@ class Service(Strict):
         check_shares(v)
         return v
 
+    @field_validator("start_calendar")
+    @classmethod
+    def _windows(cls, v: WindowSpec) -> WindowSpec:
+        return _non_empty_windows(v)
+
+    @field_validator("max_starts_per_day")
+    @classmethod
+    def _some_day_starts(cls, v: int | dict[str, int] | None) -> int | dict[str, int] | None:
+        limits = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        days_without = len(v) if isinstance(v, dict) else 7
+        if limits and max(limits) == 0 and days_without == 7:
+            raise ValueError("no day allows a start: nobody could ever start")
+        return v
+
+    def starts_by_weekday(self) -> tuple[int | None, ...]:
+        """The start limit on each weekday, Monday first (None: no limit)."""
+        v = self.max_starts_per_day
+        if isinstance(v, dict):
+            return tuple(v.get(d) for d in WEEKDAYS)  # type: ignore[call-overload]
+        return (v,) * 7
+
     @model_validator(mode="after")
     def _block_needs_places(self) -> Service:
         if self.cost_per_place_per_day_gbp > 0 and self.capacity is None:
@@ -360,12 +426,16 @@ class Service(Strict):
         return self
 
     def places(self) -> float:
-        """Concurrent places (math.inf when unlimited)."""
-        if self.capacity is None:
+        """Concurrent places before any dated change (math.inf when unlimited)."""
+        return self.places_for(base_value(self.capacity))
+
+    def places_for(self, capacity: float | None) -> float:
+        """Concurrent places a capacity value gives (math.inf for None: unlimited)."""
+        if capacity is None:
             return math.inf
         if self.capacity_unit == "visits_per_day":
-            return math.floor(self.capacity / self.visits_per_patient_per_day)
-        return self.capacity
+            return math.floor(capacity / self.visits_per_patient_per_day)
+        return capacity
 
 
 def _default_delay_reasons() -> dict[str, DelayAttribution]:
@@ -398,15 +468,15 @@ class Readmission(Strict):
 
 class InitialState(Strict):
     """Start from today's position instead of empty (remaining stays are drawn from
-    the length-biased residual distribution). In the system form only
-    ``services_occupied`` is accepted."""
+    the length-biased residual distribution). In the system form patients in acute
+    beds (acute_occupied, admission_queue, nctr_waiting) need a one-trust system."""
 
-    acute_occupied: NonNegativeInt = Field(0, description="patients in acute beds still under treatment")
-    admission_queue: NonNegativeInt = Field(0, description="patients waiting for an acute bed")
-    nctr_waiting: dict[Pathway, NonNegativeInt] = Field(
+    acute_occupied: lim.People = Field(0, description="patients in acute beds still under treatment")
+    admission_queue: lim.People = Field(0, description="patients waiting for an acute bed")
+    nctr_waiting: dict[Pathway, lim.People] = Field(
         default_factory=dict, description="discharge-ready patients in acute beds, by pathway"
     )
-    services_occupied: dict[str, NonNegativeInt] = Field(
+    services_occupied: dict[str, lim.People] = Field(
         default_factory=dict, description="people in each downstream service, by service name"
     )
 
@@ -433,12 +503,12 @@ class AdmissionStream(ArrivalStream):
     of the residence-to-trust matrix) or ``per_day`` (the borough total) split by
     ``trust_shares``; the calendar multipliers apply to every trust."""
 
-    per_day: NonNegativeFloat | None = Field(None, description="borough total per day (with trust_shares)")  # type: ignore[assignment]
-    by_trust: dict[str, NonNegativeFloat] | None = Field(None, description="admissions per day by trust name")
+    per_day: lim.ArrivalRate | None = Field(None, description="borough total per day (with trust_shares)")  # type: ignore[assignment]
+    by_trust: dict[str, lim.ArrivalRate] | None = Field(None, description="admissions per day by trust name")
     trust_shares: dict[str, float] | None = Field(None, description="share of per_day by trust name")
 
     @model_validator(mode="after")
-    def _one_form(self) -> AdmissionStream:
+    def _profile_lengths(self) -> AdmissionStream:  # replaces ArrivalStream's: per_day may be absent here
         if self.by_trust is not None:
             if self.per_day is not None or self.trust_shares is not None:
                 raise ValueError("by_trust: give either by_trust, or per_day with trust_shares, not both")
@@ -446,6 +516,9 @@ class AdmissionStream(ArrivalStream):
             raise ValueError("per_day: needs by_trust, or per_day with trust_shares")
         else:
             check_shares(self.trust_shares, "trust_shares")
+        _check_profiles(self)
+        for rate in self.rates().values():  # each trust's stream within the peak-rate limit
+            check_peak_rate(self.model_copy(update={"per_day": rate}))
         return self
 
     def rates(self) -> dict[str, float]:

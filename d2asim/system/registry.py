@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from d2asim.scenario.schedule import base_value
 from d2asim.scenario.schema import (
     FIXED_CAUSES,
     KIND_DELAY_REASONS,
@@ -218,7 +219,7 @@ class SystemRegistry:
 
         rows: list[tuple[str, int, str, dict[str, Any]]] = []
         for t in self.trusts:
-            rows.append(("trust", t.code, t.name, {"ods_code": t.ods_code, "beds": t.acute.beds}))
+            rows.append(("trust", t.code, t.name, {"ods_code": t.ods_code, "beds": base_value(t.acute.beds)}))
         for b in self.boroughs:
             rows.append(("borough", b.code, b.name, {
                 "modelled": b.modelled, "adults_18plus": b.population.adults_18plus,

@@ -1,0 +1,188 @@
+"""Offered load per stage, from the scenario alone (no simulation): is it stable?
+
+For each stage (acute beds, each downstream service, each assessment team):
+
+* arrivals per day: external admissions (calendar multipliers averaged over the
+  year) plus readmissions, split by age band, death in hospital and pathway shares,
+  and passed on along the service outcomes (p1 -> home_care -> care_home ...);
+* mean stay (days): time to discharge ready plus an on-ward assessment for acute
+  beds; the service episode as the engine draws it (with a d2a assessment
+  overlapping or extending it, cut at ``max_duration_days``) for services; the
+  assessment for teams. Means of capped or combined stays are estimated from
+  ``DRAWS`` draws with a fixed seed, so the table is the same at every call;
+* offered load = arrivals x mean stay (beds or places busy on average, Little's law)
+  and utilisation rho = offered load / capacity.
+
+rho >= 1 means the stage cannot keep up: its queue grows for as long as the run
+lasts. Waits for a place are left out of the acute stay (they are the consequence of
+a full service, not load offered to the beds), so rho is a lower bound upstream.
+Dated schedules are read on ``run.start_date`` (growth is left out): the load of the
+first reported day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.schedule import value_on
+from d2asim.scenario.schema import PATHWAYS, Scenario, Service
+
+DRAWS = 20_000
+SEED = 0
+_ITERATIONS = 200  # fixed-point passes for readmissions and service-to-service flows
+
+
+@dataclass(frozen=True)
+class StageLoad:
+    stage: str
+    arrivals_per_day: float
+    mean_stay_days: float
+    capacity: float  # beds or places (math.inf: unlimited)
+
+    @property
+    def offered_load(self) -> float:
+        return self.arrivals_per_day * self.mean_stay_days
+
+    @property
+    def rho(self) -> float:
+        if math.isinf(self.capacity):
+            return 0.0
+        return math.inf if self.capacity == 0 and self.offered_load > 0 else self.offered_load / max(self.capacity, 1)
+
+
+def _mean(dist: Distribution | None, cap: float = math.inf) -> float:
+    if dist is None:
+        return 0.0
+    if math.isinf(cap):
+        return dist.mean()
+    return float(np.minimum(_draws(dist), cap).mean())
+
+
+def _draws(dist: Distribution) -> np.ndarray:
+    return dist.sample(np.random.default_rng(SEED), DRAWS)
+
+
+def _calendar_mean(values: tuple[float, ...] | None) -> float:
+    return sum(values) / len(values) if values else 1.0
+
+
+class _Flows:
+    """Patients per day through each (age band, pathway) and into each service."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.sc = scenario
+        streams = [s for s in (scenario.arrivals.non_elective, scenario.arrivals.elective) if s is not None]
+        at = scenario.run.start_date
+        self.external = sum(value_on(s.per_day, at) * _calendar_mean(s.day_of_week) * _calendar_mean(s.month_of_year)
+                            for s in streams)
+        self.admissions = self.external
+        self.services = dict.fromkeys(scenario.services, 0.0)
+        for _ in range(_ITERATIONS):
+            self.services = self._service_arrivals()
+            readmitted = sum(self.services[name] * service.outcomes.get("readmission", 0.0)
+                             for name, service in scenario.services.items())
+            self.admissions = self.external + readmitted
+
+    def band_pathway(self) -> list[tuple[str, str, float, float]]:
+        """(band, pathway, admissions per day, share dying in hospital)."""
+        sc, out = self.sc, []
+        for band in sc.age_bands:
+            shares = sc.pathways.shares_by_age_band.get(band.name, sc.pathways.shares)
+            death = sc.acute.death_probability
+            dies = death.get(band.name, 0.0) if isinstance(death, dict) else death
+            out += [(band.name, p, self.admissions * band.share * shares.get(p, 0.0), dies) for p in PATHWAYS]
+        return out
+
+    def ready(self, pathway: str) -> float:
+        return sum(rate * (1 - dies) for _, p, rate, dies in self.band_pathway() if p == pathway)
+
+    def _service_arrivals(self) -> dict[str, float]:
+        sc = self.sc
+        into = dict.fromkeys(sc.services, 0.0)
+        for pathway, settings in sc.pathways.settings.items():
+            if settings.service in into:
+                into[settings.service] += self.ready(pathway)
+        for name, service in sc.services.items():
+            for outcome, share in service.outcomes.items():
+                if outcome in into:
+                    into[outcome] += self.services[name] * share
+        return into
+
+
+def stage_loads(scenario: Scenario) -> list[StageLoad]:
+    """The offered load of every stage, acute beds first."""
+    flows = _Flows(scenario)
+    return [_acute(scenario, flows), *(_service(scenario, flows, n, s) for n, s in scenario.services.items()),
+            *_teams(scenario, flows)]
+
+
+def _acute(sc: Scenario, flows: _Flows) -> StageLoad:
+    bed_days = 0.0
+    for band, pathway, rate, dies in flows.band_pathway():
+        ttr = sc.acute.time_to_discharge_ready_by_age_band.get(band, {}).get(pathway)
+        ttr = ttr or sc.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+        assessment = sc.pathways.settings[pathway].assessment  # type: ignore[index]
+        on_ward = _mean(assessment.delay_days) if assessment.mode == "on_ward" else 0.0
+        bed_days += rate * (ttr.mean() + (1 - dies) * on_ward)
+    at = sc.run.start_date
+    escalation = value_on(sc.acute.escalation.beds, at) if sc.acute.escalation is not None else 0
+    rate = flows.admissions
+    return StageLoad("acute beds", rate, bed_days / rate if rate else 0.0, value_on(sc.acute.beds, at) + escalation)
+
+
+def _service(sc: Scenario, flows: _Flows, name: str, service: Service) -> StageLoad:
+    cap = service.max_duration_days or math.inf
+    episode = _draws(service.duration_days)
+    place_days, from_pathways = 0.0, 0.0
+    for pathway, settings in sc.pathways.settings.items():
+        if settings.service != name:
+            continue
+        rate = flows.ready(pathway)
+        from_pathways += rate
+        assessment = settings.assessment
+        stay = episode
+        if assessment.mode == "d2a" and assessment.delay_days is not None:
+            a = _draws(assessment.delay_days)
+            stay = episode + a if assessment.d2a_stay == "extend" else np.maximum(episode, a)
+        place_days += rate * float(np.minimum(stay, cap).mean())
+    total = flows.services[name]
+    place_days += (total - from_pathways) * _mean(service.duration_days, cap)
+    return StageLoad(f"services.{name}", total, place_days / total if total else _mean(service.duration_days, cap),
+                     service.places_for(value_on(service.capacity, sc.run.start_date)))
+
+
+def _teams(sc: Scenario, flows: _Flows) -> list[StageLoad]:
+    out = []
+    for team_name, team in sc.assessment_teams.items():
+        rate, busy = 0.0, 0.0
+        for pathway, settings in sc.pathways.settings.items():
+            if settings.assessment.team == team_name:
+                rate += flows.ready(pathway)
+                busy += flows.ready(pathway) * _mean(settings.assessment.delay_days)
+        out.append(StageLoad(f"assessment_teams.{team_name}", rate, busy / rate if rate else 0.0,
+                             value_on(team.concurrent_assessments, sc.run.start_date)))
+    return out
+
+
+def load_table(loads: list[StageLoad]) -> list[str]:
+    """The load table as fixed-width lines."""
+    header = ("stage", "arrivals/day", "mean stay (days)", "offered load", "capacity", "rho")
+    rows = [(s.stage, f"{s.arrivals_per_day:,.2f}", f"{s.mean_stay_days:,.2f}", f"{s.offered_load:,.1f}",
+             "unlimited" if math.isinf(s.capacity) else f"{s.capacity:,.0f}",
+             "-" if math.isinf(s.capacity) else f"{s.rho:.2f}") for s in loads]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join([cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+
+    return [line(header), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+
+
+def overload_warnings(loads: list[StageLoad]) -> list[str]:
+    """One line per stage with rho >= 1."""
+    return [f"warning: {s.stage}: offered load {s.offered_load:,.1f} >= capacity {s.capacity:,.0f} "
+            f"(rho {s.rho:.2f}): its queue will grow for as long as the run lasts" for s in loads if s.rho >= 1]
