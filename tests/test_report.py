@@ -31,7 +31,8 @@ from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import validate_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
-CHART_STEMS = ("acute_occupancy", "delays_by_pathway", "delays_by_reason", "dtoc_rate", "downstream_queues")
+CHART_STEMS = ("system_diagram", "acute_occupancy", "delays_by_pathway", "delays_by_reason", "dtoc_rate",
+               "downstream_queues")
 
 
 def _lognormal(mean: float, sd: float) -> dict[str, Any]:

@@ -24,6 +24,7 @@ COMMANDS = {
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),
     "warmup": ("d2asim.cli.experiments", "warmup_command"),
     "report": ("d2asim.report.command", "report_command"),
+    "diagram": ("d2asim.cli.diagram", "diagram"),
     "calibrate": ("d2asim.calibration.command", "calibrate_command"),
     "init": ("d2asim.cli.init", "init_command"),
     "forecast": ("d2asim.cli.forecast", "forecast_command"),

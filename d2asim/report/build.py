@@ -19,11 +19,17 @@ DTOC_METRIC = "dtoc_rate_per_100k_adults"
 
 
 def write_tables(report: Report) -> dict[str, Path]:
-    """headline.csv (raw summary.json values and the shown text) and inputs.csv."""
+    """headline.csv (raw summary.json values and the shown text), inputs.csv and, for a
+    system, places.csv (the same per trust and borough, with its ``scope``)."""
     folder = report.run.folder
     paths = {"headline": folder / "headline.csv", "inputs": folder / "inputs.csv"}
     write_csv(headline_frame(report.headline), paths["headline"], index=False)
     write_csv(pd.DataFrame(report.inputs, columns=["area", "input", "value"]), paths["inputs"], index=False)
+    if report.places:
+        paths["places"] = folder / "places.csv"
+        frame = headline_frame([p.row for p in report.places])
+        frame.insert(0, "scope", [p.scope for p in report.places])
+        write_csv(frame, paths["places"], index=False)
     return paths
 
 

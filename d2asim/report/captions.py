@@ -136,3 +136,47 @@ def queues(metrics: dict[str, Any], scenario: dict[str, Any], services: list[str
     finding = ("On an average day " + "; ".join(parts) + ".") if parts else "No one waited for a place."
     note = f"Lines: mean of {reps} replications; shading: per-day 95% t-interval of that mean."
     return Caption(finding, note)
+
+
+def _by_place(summary: dict[str, Any], group: str, key: str) -> dict[str, dict[str, float]]:
+    """``{place: {mean, ci_low, ci_high}}`` of ``key`` in summary.json's ``group`` (by_trust, by_borough)."""
+    found = {}
+    for place, metrics in (summary.get(group) or {}).items():
+        e = entry(metrics, key)
+        if e is not None:
+            found[place] = e
+    return found
+
+
+def trust_occupancy(summary: dict[str, Any], reps: int) -> Caption:
+    pct = _by_place(summary, "by_trust", "acute_occupancy_pct")
+    parts = [f"{with_ci(e, 1, '%')} at {place}" for place, e in pct.items()]
+    finding = ("Occupancy averaged " + _and(parts) + ".") if parts else "Occupancy of each trust."
+    note = (f"One panel per trust. Line: mean of {reps} replications; shading: per-day 95% t-interval of that "
+            "mean.")
+    return Caption(finding, note)
+
+
+def borough_dtoc(summary: dict[str, Any], target: float, reps: int) -> Caption:
+    rates = _by_place(summary, "by_borough", "dtoc_rate_per_100k_adults")
+    parts = [f"{with_ci(e, 1)} in {place}" for place, e in rates.items()]
+    above = [place for place, e in rates.items() if e["mean"] > target]
+    finding = "The DTOC rate of residents averaged " + _and(parts) + " delayed patients per 100,000 adults a day"
+    finding += (f"; above the target of {target:g} in {_and(above)}." if above
+                else f"; every borough was within the target of {target:g}.")
+    note = (f"One panel per borough, on one scale: residents' delays in any trust or service that counts as DTOC. "
+            f"Points: monthly mean of {reps} replications; bars: 95% t-interval of that mean.")
+    return Caption(finding, note)
+
+
+def borough_reasons(reasons: dict[str, dict[str, dict[str, float]]], reps: int) -> Caption:
+    parts = []
+    for place, found in reasons.items():
+        if found:
+            top = max(found, key=lambda c: found[c]["mean"])
+            parts.append(f"{top} ({REASON_WORDS.get(top, (top, top))[0]}, {num(found[top]['mean'], 0)} bed days) "
+                         f"in {place}")
+    finding = ("The largest reason for delay was " + _and(parts) + ".") if parts else "No delayed bed days."
+    note = (f"One panel per borough, on one scale. Bars: mean delayed bed days of the borough's residents over the "
+            f"period, {reps} replications; whiskers: 95% CI.")
+    return Caption(finding, note)

@@ -42,39 +42,46 @@ def _mean_band(ax: Axes, band: pd.DataFrame, x: str, label: str, i: int = 0) -> 
     ax.plot(band[x], band["mean"], label=f"{label}: mean", **look)
 
 
+def occupancy_panel(ax: Axes, band: pd.DataFrame, beds: float, escalation: float,
+                    steps: pd.DataFrame | None = None, column: str = "acute_beds", legend: bool = True) -> None:
+    """Acute beds occupied per day (``band``: mean and 95% CI by date) against the core
+    ``beds`` (or their dated changes, ``steps[column]``) and ``escalation`` beds, with the
+    92% and 95% lines."""
+    _mean_band(ax, band, "date", "Beds occupied")
+    if steps is None:
+        ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
+        style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
+    else:
+        ax.step(steps["date"], steps[column], where="post", color=style.BLACK, linewidth=1.4,
+                label="Core beds (dated changes)")
+        mark_changes(ax, steps, column)
+        beds = float(steps[column].max())
+    extra = float(escalation)
+    core = None if steps is None else steps[column]  # lines follow the core beds in force
+    last = beds if core is None else float(core.iloc[-1])  # labelled at the right-hand end
+    if extra:
+        _level(ax, steps, core, 1.0, extra, beds, style.GREY, (0, (6, 2, 1, 2)), 1.0)
+        style.end_label(ax, last + extra, f"With escalation ({last + extra:,.0f})", style.GREY)
+    for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
+        _level(ax, steps, core, share, 0.0, beds, style.VERMILLION, dash, 1.1)
+        style.end_label(ax, share * last, f"{share:.0%} full ({share * last:,.0f})", style.VERMILLION, above)
+    low = min(float(band["low"].min()), 0.85 * beds)
+    high = max(float(band["high"].max()), beds + extra)
+    ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
+    _date_axis(ax)
+    if legend:
+        ax.legend(loc="lower left", ncols=2)
+
+
 def occupancy_chart(run: RunData, charts_dir: Path) -> Path:
     """Acute G&A beds occupied per day (beds): mean, 95% band, capacity, 92% and 95% lines."""
     core, escalation = system_beds(run.scenario)
-    beds = float(core)
     band = across_replications(run.daily, "date", "acute_occupied")
-    steps = capacity_steps(run.daily, "acute_beds")
     with style.chart(run.footer()) as (fig, (ax,)):
-        _mean_band(ax, band, "date", "Beds occupied")
-        if steps is None:
-            ax.axhline(beds, color=style.BLACK, linewidth=1.4, linestyle="-")
-            style.end_label(ax, beds, f"Capacity ({beds:,.0f})")
-        else:
-            ax.step(steps["date"], steps["acute_beds"], where="post", color=style.BLACK, linewidth=1.4,
-                    label="Core beds (dated changes)")
-            mark_changes(ax, steps, "acute_beds")
-            beds = float(steps["acute_beds"].max())
-        extra = float(escalation)
-        core = None if steps is None else steps["acute_beds"]  # lines follow the core beds in force
-        last = beds if core is None else float(core.iloc[-1])  # labelled at the right-hand end
-        if extra:
-            _level(ax, steps, core, 1.0, extra, beds, style.GREY, (0, (6, 2, 1, 2)), 1.0)
-            style.end_label(ax, last + extra, f"With escalation ({last + extra:,.0f})", style.GREY)
-        for share, dash, above in zip(OCCUPANCY_LINES, ("--", ":"), (False, True), strict=True):
-            _level(ax, steps, core, share, 0.0, beds, style.VERMILLION, dash, 1.1)
-            style.end_label(ax, share * last, f"{share:.0%} full ({share * last:,.0f})", style.VERMILLION, above)
-        low = min(float(band["low"].min()), 0.85 * beds)
-        high = max(float(band["high"].max()), beds + extra)
-        ax.set_ylim(low - 0.07 * beds, high + 0.04 * beds)  # room for the legend
-        _date_axis(ax)
+        occupancy_panel(ax, band, float(core), float(escalation), capacity_steps(run.daily, "acute_beds"))
         ax.set_ylabel("Acute beds occupied (beds, daily average)")
         ax.set_xlabel("Date")
         ax.set_title("How full were the acute beds?")
-        ax.legend(loc="lower left", ncols=2)
         return style.save(fig, charts_dir, "acute_occupancy")["png"]
 
 

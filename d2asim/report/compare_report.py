@@ -15,12 +15,20 @@ from typing import Any
 
 import pandas as pd
 
+from d2asim.experiments.compare import SYSTEM_SCOPE
 from d2asim.metrics.registry import COMPARE_KEYS, describe, fmt_row
 from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
-from d2asim.report.compare import _gbp, bed_days_saved_chart, cost_vs_bed_days_chart, read_comparison
+from d2asim.report.compare import (
+    COMPARISON_COLUMNS,
+    _gbp,
+    bed_days_saved_chart,
+    cost_vs_bed_days_chart,
+    read_comparison,
+)
 from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
+from d2asim.report.data import read_csv
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.owned import write_csv, write_text
@@ -84,6 +92,39 @@ def diff_table(rows: list[DiffRow]) -> Table:
                   "Distinguishable from zero"], shown, numeric={2, 3, 4, 5}, css="diff",
                  keys=[f"{r.option}|{r.metric}" for r in rows], classes=classes,
                  cell_classes={0: "option", 6: "text"})
+
+
+SCOPE_METRICS = ("bed_days_saved", "delayed_bed_days", "dtoc_rate_per_100k_adults")  # shown per trust and borough
+
+
+def scope_rows(full: pd.DataFrame) -> list[tuple[str, DiffRow]]:
+    """(scope, row) for each option x trust or borough x SCOPE_METRICS of comparison.csv
+    (``scope`` ``trust:NAME`` or ``borough:NAME``), options in file order, then scopes."""
+    if "scope" not in full.columns:
+        return []
+    found = []
+    for scope in dict.fromkeys(full["scope"]):
+        if scope == SYSTEM_SCOPE:
+            continue
+        part = full[(full["scope"] == scope) & full["metric"].isin(SCOPE_METRICS)]
+        found += [(str(scope), r) for r in diff_rows(part)]
+    order = {o: i for i, o in enumerate(dict.fromkeys(full["option"].astype(str)))}
+    return sorted(found, key=lambda sr: order[sr[1].option])  # stable: scopes keep file order
+
+
+def scope_table(rows: list[tuple[str, DiffRow]]) -> Table:
+    shown, classes, last = [], [], None
+    for scope, r in rows:
+        first = r.option != last
+        last = r.option
+        kind, _, place = scope.partition(":")
+        shown.append([r.option if first else "", f"{place} ({kind})", r.label, r.baseline_text, r.option_text,
+                      r.difference_text, r.ci_text, r.distinguishable_text])
+        classes.append("first" if first else "")
+    return Table(["Option", "Trust or borough", "Result", "Baseline", "Option", "Difference", "95% CI",
+                  "Distinguishable from zero"], shown, numeric={3, 4, 5, 6}, css="diff scopes",
+                 keys=[f"{r.option}|{scope}|{r.metric}" for scope, r in rows], classes=classes,
+                 cell_classes={0: "option", 7: "text"})
 
 
 # ----------------------------------------------------------------------- captions
@@ -224,8 +265,10 @@ def bed_day_value(scenario: dict[str, Any]) -> str:
 
 
 def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[DiffRow], target: float,
-                        baseline: Any, charts: dict[str, Path | None]) -> Document:
-    """``baseline``: the assembled run report of the baseline sub-folder."""
+                        baseline: Any, charts: dict[str, Path | None],
+                        places: list[tuple[str, DiffRow]] | None = None) -> Document:
+    """``baseline``: the assembled run report of the baseline sub-folder; ``places``:
+    the per-trust and per-borough rows (:func:`scope_rows`)."""
     base_name = multi.summaries[0]["scenario"]
     options = list(dict.fromkeys(comparison["option"]))
     days = int(multi.period["duration_days"])
@@ -242,6 +285,10 @@ def comparison_document(multi: MultiRun, comparison: pd.DataFrame, rows: list[Di
     blocks.append(Para(f"Mean over {reps} replications of option minus baseline (bed days saved: baseline minus "
                        "option), with the paired 95% confidence interval; all from `comparison.csv`."))
     blocks.append(diff_table(rows))
+    if places:
+        blocks.append(Para("By trust (its own patients) and by borough (its residents, in any trust or service), "
+                           "from the rows of `comparison.csv` with that `scope`:"))
+        blocks.append(scope_table(places))
     blocks.append(Heading("3. Charts"))
     findings: list[str] = []
     if charts.get("bed_days_saved"):
@@ -314,10 +361,14 @@ def build_comparison_report(folder: Path, target: float = DEFAULT_TARGET) -> dic
     costed = bool(len(costs)) and bool((costs[["baseline", "option_value"]].abs() > 0).any().any())
     charts = {"bed_days_saved": bed_days_saved_chart(comparison, out, footer),
               "cost_vs_bed_days": cost_vs_bed_days_chart(comparison, out, footer) if costed else None}
-    doc = comparison_document(multi, comparison, rows, target, baseline, charts)
+    places = scope_rows(read_csv(folder / "comparison.csv", COMPARISON_COLUMNS))
+    doc = comparison_document(multi, comparison, rows, target, baseline, charts, places)
     written: dict[str, Path] = {"headline": folder / "headline.csv", "scenarios": folder / "scenarios.csv"}
     write_csv(pd.DataFrame([asdict(r) for r in rows]), written["headline"], index=False)
     write_csv(pd.DataFrame(_scenario_rows(multi)), written["scenarios"], index=False)
+    if places:
+        written["places"] = folder / "places.csv"
+        write_csv(pd.DataFrame([{"scope": scope, **asdict(r)} for scope, r in places]), written["places"], index=False)
     written["markdown"] = folder / "report.md"
     write_text(written["markdown"], render_markdown(doc))
     written["html"] = folder / "report.html"

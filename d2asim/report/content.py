@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from d2asim.metrics.replication import WAITS_NOTE
-from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts
-from d2asim.report.data import RunData, system_beds
+from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts, place_charts
+from d2asim.report.data import RunData, run_scenario, system_beds
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
 from d2asim.report.warnings import summary_warnings
+from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
 
@@ -23,6 +24,16 @@ class Chart:
     caption: captions.Caption
 
 
+@dataclass(frozen=True)
+class PlaceRow:
+    """A key result of one trust or borough (``scope``: ``trust:NAME`` or ``borough:NAME``)."""
+
+    scope: str
+    kind: str
+    place: str
+    row: HeadlineRow
+
+
 @dataclass
 class Report:
     run: RunData
@@ -31,6 +42,7 @@ class Report:
     headline: list[HeadlineRow]
     charts: list[Chart] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # charts not drawn, and why
+    places: list[PlaceRow] = field(default_factory=list)  # system form: results by trust and borough
 
     @property
     def title(self) -> str:
@@ -107,10 +119,19 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
     metrics, reps = run.metrics, int(run.summary["replications"])
     report = Report(run=run, target=target, inputs=inputs_table(run.scenario, run.summary),
                     headline=headline_table(metrics))
-    beds = system_beds(run.scenario)[0]
-    report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
-                               "Line chart of acute beds occupied each day against capacity",
-                               captions.occupancy(metrics, beds, reps)))
+    _add_diagram(report, out)
+    system = bool(run.scenario.get("trusts"))
+    if system:
+        report.places = place_table(run.summary)
+        png = place_charts.trust_occupancy_chart(run, out)
+        assert png is not None  # a system has trusts
+        report.charts.append(Chart("acute_occupancy_by_trust", png, "Line charts, one per trust, of acute beds "
+                                   "occupied each day against capacity", captions.trust_occupancy(run.summary, reps)))
+    else:
+        beds = system_beds(run.scenario)[0]
+        report.charts.append(Chart("acute_occupancy", charts.occupancy_chart(run, out),
+                                   "Line chart of acute beds occupied each day against capacity",
+                                   captions.occupancy(metrics, beds, reps)))
     report.charts.append(Chart("delays_by_pathway", delay_charts.delays_by_pathway_chart(run, out),
                                "Stacked bar chart of delayed bed days per month by pathway",
                                captions.delays_by_pathway(metrics, reps)))
@@ -124,6 +145,8 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
     else:
         report.charts.append(Chart("dtoc_rate", png, "Monthly DTOC rate per 100,000 adults against the target",
                                    captions.dtoc_rate(metrics, rates, target, reps)))
+    if system:
+        _add_borough_charts(report, out, target)
     services = charts.waiting_services(run)
     png = charts.queues_chart(run, out)
     if png is None:
@@ -132,6 +155,53 @@ def assemble(run: RunData, target: float = DEFAULT_TARGET) -> Report:
         report.charts.append(Chart("downstream_queues", png, "Line chart of people waiting for each service",
                                    captions.queues(metrics, run.scenario, services, reps)))
     return report
+
+
+def _add_borough_charts(report: Report, out: Path, target: float) -> None:
+    """Small multiples per borough: monthly DTOC rate, delayed bed days by reason."""
+    run, reps = report.run, int(report.run.summary["replications"])
+    png = place_charts.borough_dtoc_chart(run, out, target)
+    if png is None:
+        report.skipped.append("DTOC rate per borough: no borough gives population.adults_18plus.")
+    else:
+        report.charts.append(Chart("dtoc_rate_by_borough", png, "Monthly DTOC rate per 100,000 adults, one panel "
+                                   "per borough, against the target", captions.borough_dtoc(run.summary, target, reps)))
+    png = place_charts.borough_reasons_chart(run, out)
+    if png is None:
+        report.skipped.append("Delays by reason per borough: no delayed bed days.")
+    else:
+        report.charts.append(Chart("delays_by_reason_by_borough", png, "Horizontal bar charts, one per borough, of "
+                                   "delayed bed days by reason code",
+                                   captions.borough_reasons(place_charts.borough_reasons(run), reps)))
+
+
+PLACE_METRICS = ("acute_occupancy_pct", "admission_wait_mean_hours", "delayed_bed_days", "dtoc_beds_per_day",
+                 "dtoc_rate_per_100k_adults", "pct_discharges_delayed")  # fmt: skip
+
+
+def place_table(summary: dict[str, Any]) -> list[PlaceRow]:
+    """Key results of each trust, then each borough, from summary.json ``by_trust`` / ``by_borough``."""
+    rows = []
+    for group, kind in (("by_trust", "trust"), ("by_borough", "borough")):
+        for place, metrics in (summary.get(group) or {}).items():
+            chosen = {k: metrics[k] for k in PLACE_METRICS if metrics.get(k) and metrics[k].get("mean") is not None}
+            rows += [PlaceRow(f"{kind}:{place}", kind, place, r) for r in headline_table(chosen)]
+    return rows
+
+
+def _add_diagram(report: Report, out: Path) -> None:
+    """The system diagram (expected flows, simulated means in the boxes), or why not."""
+    from d2asim.report import diagram
+
+    run = report.run
+    try:
+        scenario = run_scenario(run)
+    except ScenarioError as exc:
+        report.skipped.append(f"System diagram: the saved scenario does not load ({exc.lines[0]}).")
+        return
+    png = diagram.draw(scenario, out, run.footer(), run.summary)["png"]
+    report.charts.append(Chart(diagram.STEM, png, "Diagram of the modelled system: boroughs, trusts and services "
+                               "with the expected people per day on each flow", diagram.caption(scenario, True)))
 
 
 def scenario_text(run: RunData) -> str:

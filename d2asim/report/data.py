@@ -17,6 +17,7 @@ import yaml
 
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.schedule import base_value
+from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
 
 SUMMARY_KEYS = ("scenario", "seed", "replications", "d2asim_version", "period", "metrics")
@@ -79,6 +80,14 @@ def load_run(folder: Path) -> RunData:
     return RunData(folder=folder, summary=summary, scenario=scenario, daily=daily,
                    monthly=tables["monthly.csv"], monthly_delays=tables["monthly_delays.csv"],
                    run_date=_run_date(summary, folder / "summary.json"))
+
+
+def run_scenario(run: RunData) -> Scenario:
+    """The validated scenario of a run folder (its saved, resolved scenario.yaml);
+    ScenarioError if it does not load under this version's schema."""
+    from d2asim.scenario.loader import validate_mapping
+
+    return validate_mapping(dict(run.scenario), run.folder / "scenario.yaml")
 
 
 def _read_summary(path: Path) -> dict[str, Any]:

@@ -10,7 +10,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from d2asim.report import style
-from d2asim.report.data import RunData, mean_by_category
+from d2asim.report.data import RunData, mean_by_category, run_scenario
+from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.schema import PATHWAYS
+from d2asim.system.registry import registry_of
 
 # NHS England DTOC SitRep reason codes, in plain words (long for text, short for legends).
 REASON_WORDS = {
@@ -41,11 +44,22 @@ def delays_by(run: RunData, dimension: str) -> pd.DataFrame:
 
 
 def reason_orgs(run: RunData) -> dict[str, str]:
-    """Reason code -> responsible organisation, from the scenario's delay_reasons
-    ('mixed' when causes sharing a code are attributed to different organisations)."""
+    """Reason code -> responsible organisation, as the run attributed delays (every
+    borough, cause and pathway of its registry: own settings, delay_reasons and service
+    kinds' defaults); 'mixed' when causes sharing a code go to different organisations.
+    A saved scenario that no longer loads falls back to its delay_reasons block."""
     found: dict[str, set[str]] = {}
-    for spec in (run.scenario.get("delay_reasons") or {}).values():
-        found.setdefault(str(spec["reason"]), set()).add(str(spec["org"]))
+    try:
+        registry = registry_of(run_scenario(run))
+    except ScenarioError:
+        for spec in (run.scenario.get("delay_reasons") or {}).values():
+            found.setdefault(str(spec["reason"]), set()).add(str(spec["org"]))
+    else:
+        for b in registry.boroughs:
+            for cause in range(len(registry.causes)):
+                for pathway in range(len(PATHWAYS)):
+                    attribution = registry.reason_of(b.code, cause, pathway)
+                    found.setdefault(attribution.reason, set()).add(attribution.org)
     return {code: orgs.pop() if len(orgs) == 1 else "mixed" for code, orgs in found.items()}
 
 

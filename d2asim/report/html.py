@@ -61,6 +61,24 @@ def _headline(report: Report) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
+def _places(report: Report) -> str:
+    """Key results by trust and by borough (system form; empty otherwise)."""
+    if not report.places:
+        return ""
+    rows, last = [], None
+    for p in report.places:
+        shown = escape(p.place) if p.scope != last else ""
+        last = p.scope
+        r = p.row
+        rows.append(f"<tr data-metric=\"{escape(p.scope)}|{escape(r.metric)}\"><td class=section>{shown}</td>"
+                    f"<td>{escape(r.label.strip())}</td><td class=num>{escape(r.mean_text)}</td>"
+                    f"<td class=num>{escape(r.ci_text)}</td><td>{escape(r.unit)}</td></tr>")
+    return ("<h3>By trust and by borough</h3><p>A trust's results are its own patients'; a borough's are its "
+            "residents' in any trust or service.</p><table class=headline><thead><tr><th>Trust or borough</th>"
+            "<th>Result</th><th class=num>Mean</th><th class=num>95% confidence interval</th><th>Unit</th></tr>"
+            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
 def _figures(report: Report) -> str:
     parts = []
     for i, chart in enumerate(report.charts, start=1):
@@ -91,6 +109,7 @@ def render_html(report: Report) -> str:
 <h2>2. Headline results</h2>
 <p>Means over {s['replications']} replications of the reported period, with 95% confidence intervals.</p>
 {_headline(report)}
+{_places(report)}
 <h2>3. Charts</h2>
 {_figures(report)}
 <h2>4. Method and assumptions</h2>

@@ -26,6 +26,16 @@ def headline_md(report: Report) -> str:
     return md_table(["Result", "Mean", "95% CI", "Unit"], rows, right={1, 2})
 
 
+def places_md(report: Report) -> list[str]:
+    """Key results by trust and by borough (system form; nothing otherwise)."""
+    if not report.places:
+        return []
+    rows = [[p.place, p.row.label.strip(), p.row.mean_text, p.row.ci_text, p.row.unit] for p in report.places]
+    return ["### By trust and by borough",
+            "A trust's results are its own patients'; a borough's are its residents' in any trust or service.",
+            md_table(["Trust or borough", "Result", "Mean", "95% CI", "Unit"], rows, right={2, 3})]
+
+
 def inputs_md(report: Report) -> str:
     return md_table(["Area", "Input", "Value"], [list(r) for r in report.inputs])
 
@@ -44,6 +54,7 @@ def render_markdown(report: Report) -> str:
         "## 2. Headline results",
         f"Means over {s['replications']} replications of the reported period, with 95% confidence intervals.",
         headline_md(report),
+        *places_md(report),
         "## 3. Charts",
     ]
     for i, chart in enumerate(report.charts, start=1):

@@ -84,23 +84,40 @@ def bar_style(i: int) -> dict[str, Any]:
 
 
 @contextmanager
-def chart(footer: str, nrows: int = 1, height_in: float = HEIGHT_IN,
-          sharex: bool = False) -> Iterator[tuple[Figure, list[Axes]]]:
-    """A house-style figure with ``nrows`` axes and ``footer`` in a strip at the bottom."""
+def chart(footer: str, nrows: int = 1, height_in: float = HEIGHT_IN, sharex: bool = False, ncols: int = 1,
+          sharey: bool = False) -> Iterator[tuple[Figure, list[Axes]]]:
+    """A house-style figure with ``nrows`` x ``ncols`` axes (listed row by row) and
+    ``footer`` in a strip at the bottom."""
     with mpl.rc_context(RC):
         strip = FOOTER_IN / height_in
         engine = ConstrainedLayoutEngine(rect=(0.0, strip, 1.0, 1.0 - strip), h_pad=0.06, w_pad=0.08)
         fig = Figure(figsize=(WIDTH_IN, height_in), layout=engine)
-        axes = fig.subplots(nrows, 1, sharex=sharex, squeeze=False)[:, 0].tolist()
-        fig.text(0.008, strip * 0.35, footer, fontsize=8, color=GREY, ha="left", va="bottom")
+        axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False).ravel().tolist()
+        _footer(fig, footer, strip)
         yield fig, axes
 
 
-def save(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
-    """Save ``fig`` as ``folder/stem.png`` (``DPI``) and ``folder/stem.svg``; return both paths."""
+def _footer(fig: Figure, footer: str, strip: float) -> None:
+    fig.text(0.008, strip * 0.35, footer, fontsize=8, color=GREY, ha="left", va="bottom")
+
+
+def plain_figure(footer: str, width_in: float, height_in: float) -> tuple[Figure, Axes]:
+    """A figure of ``width_in`` x ``height_in`` inches with ``footer`` at the bottom and
+    one axes without axis lines covering all of it (for diagrams drawn in inches; call
+    inside ``mpl.rc_context(RC)``)."""
+    fig = Figure(figsize=(width_in, height_in))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    _footer(fig, footer, FOOTER_IN / height_in)
+    return fig, ax
+
+
+def save(fig: Figure, folder: Path, stem: str, text_as_text: bool = False) -> dict[str, Path]:
+    """Save ``fig`` as ``folder/stem.png`` (``DPI``) and ``folder/stem.svg``; return both
+    paths. ``text_as_text``: the SVG keeps text as text elements (searchable), not paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"png": folder / f"{stem}.png", "svg": folder / f"{stem}.svg"}
-    with mpl.rc_context(RC):
+    with mpl.rc_context({**RC, "svg.fonttype": "none" if text_as_text else "path"}):
         with writing(paths["png"]):
             fig.savefig(paths["png"], dpi=DPI, facecolor="white", metadata={"Software": None})
         with writing(paths["svg"]):

@@ -115,11 +115,9 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
         if acute.get("bed_day_cost_gbp"):
             rows.append(("Hospital", f"Cost of an acute bed day{where}", f"£{acute['bed_day_cost_gbp']:,.0f}"))
     for borough, admissions in (scenario.get("admissions") or {}).items():
-        stream = admissions.get("non_elective") or {}
-        rates = stream.get("by_trust") or {t: stream.get("per_day", 0) * s
-                                           for t, s in (stream.get("trust_shares") or {}).items()}  # fmt: skip
-        text = ", ".join(f"{_n(r)} to {t}" for t, r in rates.items())
-        rows.append(("Admissions", f"Emergency admissions per day, {borough} residents", text))
+        rows.append(("Admissions", f"Emergency admissions per day, {borough} residents",
+                     _to_trusts(admissions.get("non_elective") or {})))
+    rows += _borough_rows(scenario)
     arrivals = scenario.get("arrivals") or {}
     for key, words in (("non_elective", "Emergency admissions per day"), ("elective", "Planned admissions per day")):
         if arrivals.get(key):
@@ -135,6 +133,39 @@ def inputs_table(scenario: dict[str, Any], summary: dict[str, Any]) -> list[tupl
     rows += _pathway_rows(scenario)
     rows += _service_rows(scenario)
     return rows
+
+
+def _borough_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """System form: planned admissions by trust, each borough's pathways (its own shares and
+    settings over the system's) and out-of-area admissions."""
+    rows: list[tuple[str, str, str]] = []
+    defaults = scenario.get("pathways") or {}
+    for name, borough in (scenario.get("boroughs") or {}).items():
+        planned = ((scenario.get("admissions") or {}).get(name) or {}).get("elective")
+        if planned:
+            rows.append(("Admissions", f"Planned admissions per day, {name} residents", _to_trusts(planned)))
+        own = borough.get("pathways") or {}
+        shares = own.get("shares") or defaults.get("shares") or {}
+        settings = {**(defaults.get("settings") or {}), **(own.get("settings") or {})}
+        routes = []
+        for p, share in shares.items():
+            s = settings.get(p) or {}
+            service = s.get("service")
+            where = in_sentence(service_label(scenario, service)) if service else "home"
+            mode = "on the ward" if (s.get("assessment") or {}).get("mode") == "on_ward" else "D2A"
+            routes.append(f"{p} {_pct(share)} to {where} ({mode})")
+        rows.append(("Pathways", f"Pathways of {name} residents", "; ".join(routes)))
+    for trust, out in (scenario.get("out_of_area") or {}).items():
+        total = out["non_elective"]["per_day"] + ((out.get("elective") or {}).get("per_day") or 0)
+        rows.append(("Admissions", f"Out-of-area admissions per day to {trust}", _n(total)))
+    return rows
+
+
+def _to_trusts(stream: dict[str, Any]) -> str:
+    """A borough's admissions per day by trust (``by_trust``, or ``per_day`` x ``trust_shares``)."""
+    rates = stream.get("by_trust") or {t: stream.get("per_day", 0) * s
+                                       for t, s in (stream.get("trust_shares") or {}).items()}  # fmt: skip
+    return ", ".join(f"{_n(r)} to {t}" for t, r in rates.items())
 
 
 def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -186,5 +217,10 @@ def _service_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
             text += f"; block contract £{spec['cost_per_place_per_day_gbp']:,.0f} per place per day, used or not"
         if spec.get("cost_per_day_gbp"):
             text += f"; spot £{spec['cost_per_day_gbp']:,.0f} per occupied day"
+        owners = [spec["borough"]] if spec.get("borough") else list(spec.get("shared_by") or [])
+        if len(owners) > 1:
+            text += f"; shared by {', '.join(owners)} (first come first served)"
+        elif owners:
+            text += f"; for {owners[0]}"
         rows.append(("Downstream services", _first_upper(service_label(scenario, name)), text))
     return rows
