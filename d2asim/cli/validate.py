@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from d2asim.cli.common import reports_bad_input
-from d2asim.scenario.load import load_table, overload_warnings, stage_loads
+from d2asim.scenario.load import load_table, overload_warnings, stage_loads, system_stage_loads
 from d2asim.scenario.loader import load_scenario, read_scenario_file
 from d2asim.scenario.schema import Scenario
 
@@ -30,10 +30,7 @@ def validate(scenario_file: Path) -> None:
         return
     scenario = load_scenario(scenario_file)
     click.echo(f"{scenario_file}: ok (scenario {scenario.name!r})")
-    if scenario.is_system:
-        click.echo("(the load table per stage is computed for the single-site form only, not yet for a system)")
-        return
-    loads = stage_loads(scenario)
+    loads = system_stage_loads(scenario) if scenario.is_system else stage_loads(scenario)
     click.echo("\nLoad per stage (offered load = arrivals x mean stay; rho = offered load / capacity):")
     for line in load_table(loads):
         click.echo(f"  {line}")

@@ -18,6 +18,11 @@ lasts. Waits for a place are left out of the acute stay (they are the consequenc
 a full service, not load offered to the beds), so rho is a lower bound upstream.
 Dated schedules are read on ``run.start_date`` (growth is left out): the load of the
 first reported day.
+
+A scenario in the system form gets one row per trust's beds, per service and per
+assessment team (:func:`system_stage_loads`), from the expected flows of
+:mod:`d2asim.system.flows`; there a D2A assessment that overlaps or extends a service
+episode is left out of the service's stay, so its rho is a lower bound.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import numpy as np
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import PATHWAYS, Scenario, Service
+from d2asim.system.flows import expected_flows
+from d2asim.system.registry import registry_of
 
 DRAWS = 20_000
 SEED = 0
@@ -166,6 +173,51 @@ def _teams(sc: Scenario, flows: _Flows) -> list[StageLoad]:
         out.append(StageLoad(f"assessment_teams.{team_name}", rate, busy / rate if rate else 0.0,
                              value_on(team.concurrent_assessments, sc.run.start_date)))
     return out
+
+
+def system_stage_loads(scenario: Scenario) -> list[StageLoad]:
+    """The offered load of each trust's beds, each service and each assessment team of a
+    scenario in the system form (trusts first)."""
+    registry, flows, at = registry_of(scenario), expected_flows(scenario), scenario.run.start_date
+    bed_days = dict.fromkeys(range(len(registry.trusts)), 0.0)
+    team_rate = dict.fromkeys(scenario.assessment_teams, 0.0)
+    team_busy = dict.fromkeys(scenario.assessment_teams, 0.0)
+    for site in registry.sites:
+        trust, borough = registry.trusts[site.trust], registry.boroughs[site.borough]
+        admissions = flows.admissions.get((borough.name, trust.name), 0.0)
+        death = trust.acute.death_probability
+        for band in scenario.age_bands:
+            dies = death.get(band.name, 0.0) if isinstance(death, dict) else death
+            shares = borough.shares_by_age_band.get(band.name, borough.shares)
+            for pathway in PATHWAYS:
+                rate = admissions * band.share * shares.get(pathway, 0.0)
+                if rate == 0:
+                    continue
+                ttr = trust.acute.time_to_discharge_ready_by_age_band.get(band.name, {}).get(pathway)  # type: ignore[call-overload]
+                ttr = ttr or trust.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+                assessment = borough.settings[pathway].assessment
+                on_ward = _mean(assessment.delay_days) if assessment.mode == "on_ward" else 0.0
+                bed_days[trust.code] += rate * (ttr.mean() + (1 - dies) * on_ward)
+                if assessment.team is not None and on_ward > 0:
+                    team_rate[assessment.team] += rate * (1 - dies)
+                    team_busy[assessment.team] += rate * (1 - dies) * on_ward
+    loads = []
+    for trust in registry.trusts:
+        rate = sum(v for (_, name), v in flows.admissions.items() if name == trust.name)
+        acute = trust.acute
+        escalation = value_on(acute.escalation.beds, at) if acute.escalation is not None else 0
+        loads.append(StageLoad(f"trusts.{trust.name} beds", rate, bed_days[trust.code] / rate if rate else 0.0,
+                               value_on(acute.beds, at) + escalation))
+    for service in registry.services:
+        spec = service.spec
+        loads.append(StageLoad(f"services.{service.name}", flows.service_starts(service.name),
+                               _mean(spec.duration_days, spec.max_duration_days or math.inf),
+                               spec.places_for(value_on(spec.capacity, at))))
+    for name, team in scenario.assessment_teams.items():
+        rate = team_rate[name]
+        loads.append(StageLoad(f"assessment_teams.{name}", rate, team_busy[name] / rate if rate else 0.0,
+                               value_on(team.concurrent_assessments, at)))
+    return loads
 
 
 def load_table(loads: list[StageLoad]) -> list[str]:
