@@ -176,3 +176,16 @@ def test_pages_through_apptest() -> None:
     assert "error: acute.beds: Input should be greater than 0 (got 0)" in [e.value for e in app.error]
     app.sidebar.radio[0].set_value("Run").run()
     assert "Load a scenario (and fix any problem in the form)" in app.markdown[0].value
+
+
+def test_home_page_shows_the_loaded_systems_diagram() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    assert "Load a scenario (page *Scenario*) to see the diagram" in app.markdown[1].value
+    assert "Image" not in [type(e).__name__ for e in app.main.children.values()]
+    app.sidebar.radio[0].set_value("Scenario").run()
+    app.button(key="load_bundled").click().run()
+    app.sidebar.radio[0].set_value("Home").run()
+    assert not app.exception
+    assert "Image" in [type(e).__name__ for e in app.main.children.values()]

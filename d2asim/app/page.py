@@ -80,9 +80,7 @@ does not include 0. A difference that is not distinguishable may still be real b
 small for this many replications to show.
 """
     )
-    st.info(
-        "The diagram of the modelled system (trusts, boroughs, services and flows) is not shown yet: "
-        "the model has no diagram function on this version.", icon="ℹ️")
+    system_diagram()
     st.markdown(
         f"""
 **Limits of this app** (use the command line beyond them): uploads up to
@@ -93,6 +91,26 @@ scenario may only `extends:` a bundled scenario or a file uploaded with it (and 
 files likewise). Your files and results stay in your session's own folder on this server.
 """
     )
+
+
+def system_diagram() -> None:
+    """The diagram of the loaded scenario's system (trusts, boroughs, services, expected flows)."""
+    current = loaded()
+    if current is None:
+        st.write("Load a scenario (page *Scenario*) to see the diagram of its system here.")
+        return
+    from d2asim import __version__
+    from d2asim.report.diagram import draw
+
+    folder = session_folder() / "diagram"
+    folder.mkdir(exist_ok=True)
+    footer = f"Scenario {current.scenario.name} · expected flows from the scenario · d2asim {__version__}"
+    try:
+        paths = draw(current.scenario, folder, footer)
+    except ScenarioError as err:
+        st.error("\n".join(err.lines))
+        return
+    st.image(str(paths["png"]), caption="The modelled system: expected people a day on each flow")
 
 
 # ------------------------------------------------------------------- scenario
