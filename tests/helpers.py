@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import copy
 import math
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -222,3 +226,17 @@ def metrics_equal(a: dict[str, float], b: dict[str, float]) -> bool:
         if not (x == y or (math.isnan(x) and math.isnan(y))):
             return False
     return True
+
+
+def start_run_with_two_workers(scenario_file: Path, out: Path, reps: int = 120) -> subprocess.Popen[str]:
+    """Start ``d2asim run`` (2 workers, seed 4) as a subprocess and return once two
+    replications are checkpointed (or after 120 s): the run is then still going, with
+    ``reps`` enough to outlast a loaded machine."""
+    cmd = [sys.executable, "-m", "d2asim", "run", str(scenario_file), "--reps", str(reps), "--seed", "4", "--quiet",
+           "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    checkpoints = out / "checkpoints" / "main"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
+        time.sleep(0.05)
+    return proc

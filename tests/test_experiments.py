@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import build, lognormal, scenario_dict
+from helpers import build, lognormal, scenario_dict, start_run_with_two_workers
 
 from d2asim.experiments.capacity import CapacitySearch, Target, capacity_needed
 from d2asim.experiments.checkpoint import CheckpointStore
@@ -170,20 +170,14 @@ def test_killed_worker_keeps_finished_replications(tmp_path: Path) -> None:
     scenario_file = _write_scenario(tmp_path, small(22), duration=400)
     out = tmp_path / "killed"
     reps = 120  # enough that the run is still going when the worker is killed, even on a loaded machine
-    cmd = [sys.executable, "-m", "d2asim", "run", str(scenario_file), "--reps", str(reps), "--seed", "4", "--quiet",
-           "--workers", "2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    checkpoints = out / "checkpoints" / "main"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
-        time.sleep(0.05)
+    proc = start_run_with_two_workers(scenario_file, out, reps)
     workers = [k for k in _children(proc.pid) if k != proc.pid]
     assert workers, "no worker processes found"
     os.kill(workers[-1], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     assert "worker process died" in err and "--resume" in err and "Traceback" not in err
-    kept = len(list(checkpoints.glob("rep-*.npz")))
+    kept = len(list((out / "checkpoints" / "main").glob("rep-*.npz")))
     assert 2 <= kept < reps
     done = subprocess.run([sys.executable, "-m", "d2asim", "run", "--resume", str(out), "--quiet"],
                           capture_output=True, text=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from helpers import start_run_with_two_workers
 from test_experiments import small
 
 from d2asim.scenario.loader import scenario_to_dict, with_overrides
@@ -27,13 +28,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], list[psutil.Process],
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(scenario_to_dict(with_overrides(small(22), {"run.duration_days": 400}))))
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "d2asim", "run", str(path), "--reps", "120", "--seed", "4", "--quiet",
-           "--workers", "2", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    checkpoints = out / "checkpoints" / "main"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
-        time.sleep(0.05)
+    proc = start_run_with_two_workers(path, out)
     descendants = psutil.Process(proc.pid).children(recursive=True)
     assert len(descendants) >= 2, "the pool's workers were not found"
     assert proc.poll() is None, "the run finished before it could be interrupted"
