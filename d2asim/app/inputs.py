@@ -17,9 +17,11 @@ Safety (the limits are stated on the app's home page):
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ MAX_SWEEP_POINTS = 12
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".xlsx")
 FORM = "form"  # the source named in the form's error lines
+WORKSPACE_VARIABLE = "D2ASIM_APP_WORKSPACE"  # set by ``d2asim app``: a folder removed when the server stops
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -64,6 +67,13 @@ class Loaded:
     scenario: Scenario
     data: dict[str, Any]
     file_name: str
+
+
+def new_folder(prefix: str) -> Path:
+    """A new private folder for a browser session or the server's runs, inside the
+    server's workspace (deleted when ``d2asim app`` stops) or, without one (tests,
+    ``streamlit run`` by hand), in the system's temporary folder."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get(WORKSPACE_VARIABLE) or None))
 
 
 def prepare_workspace(folder: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ TOP_WORDS = ("delayed_bed_days", "dtoc_rate_per_100k_adults", "acute_occupancy_p
 
 def session_folder() -> Path:
     if "folder" not in st.session_state:
-        st.session_state.folder = Path(tempfile.mkdtemp(prefix="d2asim-app-session-"))
+        st.session_state.folder = inputs.new_folder("session-")
     return Path(st.session_state.folder)
 
 
@@ -90,7 +89,8 @@ small for this many replications to show.
 {inputs.MAX_REPLICATIONS} replications; up to {inputs.MAX_SIMULATED_DAYS:,} simulated days
 (warm-up + reported period); sweeps up to {inputs.MAX_SWEEP_POINTS} points. An uploaded
 scenario may only `extends:` a bundled scenario or a file uploaded with it (and its `csv:`
-files likewise). Your files and results stay in your session's own folder on this server.
+files likewise). Your files and results stay in your session's own folder on this server,
+which is deleted when the server stops: download what you want to keep.
 """
     )
 
