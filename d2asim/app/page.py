@@ -101,8 +101,8 @@ def system_diagram() -> None:
     if current is None:
         st.write("Load a scenario (page *Scenario*) to see the diagram of its system here.")
         return
-    from d2asim import __version__
     from d2asim.report.diagram import draw
+    from d2asim.version import __version__
 
     folder = session_folder() / "diagram"
     folder.mkdir(exist_ok=True)

@@ -23,7 +23,7 @@ reported in the row counts. All values are converted to **per day** units: daily
 rows as they are; monthly ``total`` rows divided by the days in the month. A file or
 series left with no usable row is an error (one line). ``data_loss`` tells, per target,
 the share of the periods' days and months without a valid value; above
-:data:`LOSS_WARNING_SHARE` the calibration report and the terminal say so.
+:data:`d2asim.report.calibration_report.LOSS_WARNING_SHARE` the calibration report and the terminal say so.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.calibration.config import CalibrationConfig, Source
+from d2asim.report.calibration_report import LOSS_WARNING_SHARE
 from d2asim.scenario.errors import ScenarioError
 
 DATE_REASONS = ("missing_date", "unparseable_date", "duplicate_date")
@@ -42,7 +43,6 @@ VALUE_REASONS = ("missing_value", "unparseable_value", "non_finite_value", "too_
                  "zero_as_missing")
 GAP_REASONS = {"daily": "missing_day", "monthly": "missing_month"}
 VALUE_LIMIT = 1e9  # a count (or a sum of counts) per row
-LOSS_WARNING_SHARE = 0.10  # a target missing more than this share of its days or months is flagged
 _NAN_WORDS = ("nan", "+nan", "-nan")
 
 
@@ -229,7 +229,7 @@ def load_observed(config: CalibrationConfig, config_path: Path) -> Observed:
 def data_loss(config: CalibrationConfig, observed: Observed) -> dict[str, dict[str, object]]:
     """Per target: the days (daily series) and months of the fit and test periods, how
     many have a valid value, the share lost, and ``warning`` when a share lost is above
-    :data:`LOSS_WARNING_SHARE`."""
+    :data:`~d2asim.report.calibration_report.LOSS_WARNING_SHARE`."""
     periods = [p for p in (config.fit_period, config.test_period) if p is not None]
     months = [m for p in periods for m in pd.period_range(p.start, p.end, freq="M").strftime("%Y-%m")]
     out: dict[str, dict[str, object]] = {}
@@ -246,23 +246,6 @@ def data_loss(config: CalibrationConfig, observed: Observed) -> dict[str, dict[s
         entry["warning"] = bool(max(shares) > LOSS_WARNING_SHARE)  # type: ignore[type-var]
         out[target] = entry
     return out
-
-
-def data_loss_text(loss: dict[str, dict[str, object]]) -> list[str]:
-    """One sentence per target whose data loss is above the warning share."""
-    lines = []
-    for target, entry in loss.items():
-        if not entry["warning"]:
-            continue
-        parts = [f"{entry['months_lost_share']:.0%} of its months ({entry['valid_months']} of {entry['months']} "
-                 "valid)"]
-        if "days" in entry:
-            parts.insert(0, f"{entry['days_lost_share']:.0%} of its days ({entry['valid_days']} of {entry['days']} "
-                            "valid)")
-        parts_text = " and ".join(parts)
-        lines.append(f"{target} has no valid value for {parts_text} in the fit and test periods, more than the "
-                     f"{LOSS_WARNING_SHARE:.0%} d2asim accepts without a warning")
-    return lines
 
 
 def in_period(monthly: pd.Series, start: str, end: str) -> pd.Series:

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d2asim import __version__
 from d2asim.runner import ReplicationResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import read_yaml, scenario_to_dict, validate_mapping
 from d2asim.scenario.schema import Scenario
+from d2asim.version import __version__
 
 CHECKPOINTS = "checkpoints"
 FORMAT = "d2asim-checkpoint-1"

@@ -40,8 +40,9 @@ from d2asim.model.runtime import PathwayPlan, ServiceRuntime, TrustRuntime
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.schedules import install_schedules
 from d2asim.model.streams import Streams
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS
 from d2asim.scenario.schedule import max_value, value_on
-from d2asim.scenario.schema import FIXED_CAUSES, PATHWAYS, Scenario
+from d2asim.scenario.schema import Scenario
 from d2asim.system.registry import (
     DEATH,
     READMISSION,

@@ -18,7 +18,6 @@ import pandas as pd
 from d2asim.experiments.compare import SYSTEM_SCOPE
 from d2asim.metrics.registry import COMPARE_KEYS, describe, fmt_row
 from d2asim.metrics.replication import WAITS_NOTE
-from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
 from d2asim.report.compare import (
     COMPARISON_COLUMNS,
@@ -27,11 +26,13 @@ from d2asim.report.compare import (
     cost_vs_bed_days_chart,
     read_comparison,
 )
-from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
+from d2asim.report.content import CHARTS_DIR
 from d2asim.report.data import read_csv
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.run_report import build_run
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.report.warnings import summary_warnings
 
 SAVED, COST, DTOC = "bed_days_saved", "commissioning_and_spot_cost_gbp", "dtoc_rate_per_100k_adults"

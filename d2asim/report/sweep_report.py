@@ -20,13 +20,14 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from d2asim.metrics.registry import describe, fmt_row
-from d2asim.report import DEFAULT_TARGET, style
+from d2asim.report import style
 from d2asim.report.captions import Caption, num
 from d2asim.report.charts import service_label
 from d2asim.report.content import CHARTS_DIR
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 

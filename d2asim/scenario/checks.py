@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from d2asim.scenario.feasibility import check_feasible
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, PLACE_NAME, SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
 
 if TYPE_CHECKING:
     from d2asim.scenario.schema import Acute, ArrivalStream, BoroughPathways, PathwaySettings, Scenario, Service
@@ -77,8 +78,6 @@ def _check_form(sc: Scenario) -> None:
 
 
 def _check_names(sc: Scenario) -> None:
-    from d2asim.scenario.schema import PLACE_NAME
-
     seen: dict[str, str] = {}
     groups = {"trusts": sc.trusts or {}, "boroughs": sc.boroughs or {}, "services": sc.services}
     for group, names in groups.items():
@@ -123,8 +122,6 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, Acute]) -> None:
-    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
-
     where = f"services.{name}"
     if service.kind is None:
         raise ValueError(f"{where}.kind: required field is missing (allowed: {', '.join(SERVICE_KINDS)})")
@@ -151,8 +148,6 @@ def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, 
 
 
 def _check_reasons(where: str, reasons: Mapping[str, object], sc: Scenario) -> None:
-    from d2asim.scenario.schema import FIXED_CAUSES
-
     for cause in reasons:
         if cause not in FIXED_CAUSES and cause not in sc.services:
             allowed = _allowed([*FIXED_CAUSES, *sc.services])
@@ -206,8 +201,6 @@ def _check_place_pathways(
 ) -> None:
     """A borough's (or out-of-area) pathways resolved over the system's: shares exist,
     services exist and are commissioned for it, teams exist."""
-    from d2asim.scenario.schema import PATHWAYS
-
     if own.shares is None and sc.pathways is None:
         raise ValueError(f"{where}.shares: required when there is no system-wide pathways block")
     _check_bands(f"{where}.shares_by_age_band", own.shares_by_age_band, bands)

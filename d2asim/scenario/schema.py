@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -27,28 +26,15 @@ from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
+from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind
 from d2asim.scenario.schedule import Schedule, base_value
 
-PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
-TERMINAL_OUTCOMES = ("home", "readmission", "death")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
-PLACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")  # trusts, boroughs, services: used in keys and columns
 
-Pathway = Literal["P0", "P1", "P2", "P3"]
-ServiceKind = Literal[
-    "reablement",
-    "home_based_intermediate_care",
-    "bedded_intermediate_care",
-    "care_home_assessment_bed",
-    "long_term_home_care",
-    "permanent_care_home",
-    "other",
-]
-SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -179,15 +165,6 @@ class Window(Strict):
 
 
 WindowSpec = Window | tuple[Window, ...]  # one window, or several: open when any of them is
-
-
-def as_windows(spec: WindowSpec) -> tuple[Window, ...]:
-    return spec if isinstance(spec, tuple) else (spec,)
-
-
-def windows_overlap(a: WindowSpec, b: WindowSpec) -> bool:
-    """Whether two calendars are both open at some time of the week."""
-    return any(x.overlaps(y) for x in as_windows(a) for y in as_windows(b))
 
 
 def _non_empty_windows(spec: WindowSpec) -> WindowSpec:
@@ -461,9 +438,6 @@ KIND_DELAY_REASONS: dict[str, tuple[str, str]] = {
     "other": ("O", "nhs"),
 }
 """Default reason code and organisation of waiting for a service, by its kind."""
-
-FIXED_CAUSES = ("assessment", "discharge_window")
-"""Delay causes that are not a service (each service is a cause of its own)."""
 
 
 class Readmission(Strict):

@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, TERMINAL_OUTCOMES
 from d2asim.scenario.schedule import base_value
 from d2asim.scenario.schema import (
-    FIXED_CAUSES,
     KIND_DELAY_REASONS,
-    PATHWAYS,
-    TERMINAL_OUTCOMES,
     Acute,
     ArrivalStream,
     DelayAttribution,
