@@ -271,6 +271,10 @@ def test_out_of_area_delays_count_for_the_trust_not_for_a_borough() -> None:
     assert r.metrics["dtoc_rate_per_100k_adults"] == pytest.approx(north_days / days / 100_000 * 1e5)
     north_rate = r.by_place["borough:north"]["dtoc_rate_per_100k_adults"]
     assert r.metrics["dtoc_rate_per_100k_adults"] == pytest.approx(north_rate)
+    monthly = r.monthly  # the months' rates, weighted by their days, are the period's rate
+    weighted = (monthly["dtoc_rate_per_100k_adults"] * monthly["days"]).sum() / monthly["days"].sum()
+    assert weighted == pytest.approx(north_rate) and monthly["dtoc_beds_per_day"].gt(
+        monthly["dtoc_residents_per_day"]).all()  # out-of-area delays count in the trust's beds per day only
 
 
 # ------------------------------------------------------------------ outputs
