@@ -79,7 +79,8 @@ def _check_form(sc: Scenario) -> None:
 
 def _check_names(sc: Scenario) -> None:
     seen: dict[str, str] = {}
-    groups = {"trusts": sc.trusts or {}, "boroughs": sc.boroughs or {}, "services": sc.services}
+    groups: dict[str, Mapping[str, object]] = {"trusts": sc.trusts or {}, "boroughs": sc.boroughs or {},
+                                               "services": sc.services}
     for group, names in groups.items():
         for name in names:
             if not PLACE_NAME.match(name):
@@ -91,7 +92,7 @@ def _check_names(sc: Scenario) -> None:
 
 def _streams(sc: Scenario) -> list[tuple[str, ArrivalStream]]:
     """Every admission stream as written, by its field path."""
-    groups = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}
+    groups: dict[str, object] = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}  # each has the streams
     groups.update({f"admissions.{b}": a for b, a in (sc.admissions or {}).items()})
     groups.update({f"out_of_area.{t}": o for t, o in (sc.out_of_area or {}).items()})
     out = []
@@ -205,11 +206,11 @@ def _check_place_pathways(
         raise ValueError(f"{where}.shares: required when there is no system-wide pathways block")
     _check_bands(f"{where}.shares_by_age_band", own.shares_by_age_band, bands)
     for pathway in PATHWAYS:
-        settings = own.settings.get(pathway)  # type: ignore[call-overload]
+        settings = own.settings.get(pathway)
         if settings is not None:
             _check_pathway(sc, f"{where}.settings.{pathway}", settings, borough)
         elif sc.pathways is not None:
-            _check_pathway(sc, f"pathways.settings.{pathway}", sc.pathways.settings[pathway], borough)  # type: ignore[index]
+            _check_pathway(sc, f"pathways.settings.{pathway}", sc.pathways.settings[pathway], borough)
         elif pathway != "P0":
             raise ValueError(f"{where}.settings.{pathway}: required when there is no system-wide pathways block")
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     from d2asim.scenario.schema import Window
 
-PATHWAYS = ("P0", "P1", "P2", "P3")
 TERMINAL_OUTCOMES = ("home", "readmission", "death")
 PLACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")  # trusts, boroughs, services: used in keys and columns
 
 Pathway = Literal["P0", "P1", "P2", "P3"]
+PATHWAYS: tuple[Pathway, ...] = get_args(Pathway)
 ServiceKind = Literal[
     "reablement",
     "home_based_intermediate_care",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -31,11 +31,11 @@ from d2asim.scenario.schedule import Schedule, Scheduled, base_value, scaled
 
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
 
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 
 
 class Strict(BaseModel):
@@ -263,7 +263,7 @@ class PathwaySettings(Strict):
     assessment: Assessment = Field(default_factory=Assessment)
 
 
-def _default_pathway_settings() -> dict[str, PathwaySettings]:
+def _default_pathway_settings() -> dict[Pathway, PathwaySettings]:
     """Each pathway's default settings: into the single-site form's service of that pathway."""
     return {p: PathwaySettings(service=LEGACY_PATHWAY_SERVICES.get(p)) for p in PATHWAYS}
 
@@ -290,7 +290,7 @@ class Pathways(Strict):
 
     @field_validator("settings")
     @classmethod
-    def _fill_missing(cls, v: dict[str, PathwaySettings]) -> dict[str, PathwaySettings]:
+    def _fill_missing(cls, v: dict[Pathway, PathwaySettings]) -> dict[Pathway, PathwaySettings]:
         return {**_default_pathway_settings(), **v}
 
 
@@ -394,7 +394,7 @@ class Service(Strict):
         """The start limit on each weekday, Monday first (None: no limit)."""
         v = self.max_starts_per_day
         if isinstance(v, dict):
-            return tuple(v.get(d) for d in WEEKDAYS)  # type: ignore[call-overload]
+            return tuple(v.get(d) for d in WEEKDAYS)
         return (v,) * 7
 
     @model_validator(mode="after")
@@ -583,6 +583,13 @@ class Scenario(Strict):
     def is_system(self) -> bool:
         """Written in the system form (``trusts``), not the single-site form (``acute``)."""
         return self.trusts is not None
+
+    def single_site(self) -> tuple[Arrivals, Acute, Pathways]:
+        """The single-site form's ``arrivals``, ``acute`` and ``pathways`` blocks (for code that
+        models one trust only; a ValueError on the system form)."""
+        if self.arrivals is None or self.acute is None or self.pathways is None:
+            raise ValueError("needs the single-site form (arrivals, acute, pathways); this scenario has trusts")
+        return self.arrivals, self.acute, self.pathways
 
     @field_validator("age_bands")
     @classmethod
