@@ -90,7 +90,7 @@ def _parse_dates(text: pd.Series, source: Source) -> pd.Series:
     parsed = pd.to_datetime(text, format=source.date_format, errors="coerce") if source.date_format \
         else pd.to_datetime(text, errors="coerce", format="mixed")
     if source.frequency == "monthly":
-        parsed = parsed.dt.to_period("M").dt.to_timestamp()
+        parsed = parsed.dt.to_period("M").dt.start_time
     return parsed.dt.normalize()
 
 
@@ -161,8 +161,8 @@ def _calendar_gaps(dates: pd.Series, frequency: str, window: tuple[pd.Timestamp,
     if frequency == "monthly":
         expected = pd.period_range(window[0], window[1], freq="M")
         return int(len(expected) - expected.isin(dates.dt.to_period("M")).sum())
-    expected = pd.date_range(window[0], window[1], freq="D")
-    return int(len(expected) - expected.isin(dates).sum())
+    expected_days = pd.date_range(window[0], window[1], freq="D")
+    return int(len(expected_days) - expected_days.isin(dates).sum())
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -186,7 +186,7 @@ def _series(frame: pd.DataFrame, dates: pd.Series, source: Source) -> tuple[dict
         keep = (reason == "").to_numpy()
         index = pd.DatetimeIndex(dates.to_numpy()[keep])
         if source.frequency == "monthly":
-            index = index.strftime("%Y-%m")  # type: ignore[assignment]
+            index = index.strftime("%Y-%m")
         series[name] = pd.Series(per_day[keep], index=index, name=name).sort_index()
     return series, row_reasons
 
@@ -236,14 +236,15 @@ def data_loss(config: CalibrationConfig, observed: Observed) -> dict[str, dict[s
     for target in config.targets:
         name = config.observed_name(target)
         valid_months = observed.monthly(name, config.min_days_per_month).index.isin(months).sum()
+        lost = [1 - valid_months / len(months)]  # the share of months, then of days, without a value
         entry: dict[str, object] = {"months": len(months), "valid_months": int(valid_months),
-                                    "months_lost_share": 1 - valid_months / len(months)}
+                                    "months_lost_share": lost[0]}
         if observed.frequency[name] == "daily":
             days = pd.DatetimeIndex(observed.series[name].index).strftime("%Y-%m").isin(months).sum()
             expected = sum(pd.Period(m, freq="M").days_in_month for m in months)
-            entry.update(days=expected, valid_days=int(days), days_lost_share=1 - days / expected)
-        shares = [v for k, v in entry.items() if k.endswith("_lost_share")]
-        entry["warning"] = bool(max(shares) > LOSS_WARNING_SHARE)  # type: ignore[type-var]
+            lost.append(1 - days / expected)
+            entry.update(days=expected, valid_days=int(days), days_lost_share=lost[1])
+        entry["warning"] = bool(max(lost) > LOSS_WARNING_SHARE)
         out[target] = entry
     return out
 

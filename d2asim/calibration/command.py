@@ -228,7 +228,7 @@ class Plan:
         """What would run, in a few lines (``--dry-run``, ``d2asim validate``)."""
         c, o = self.config, self.opt
         lines = [f"{self.config_path}: ok (calibration config {c.run_name()!r}, trust {c.trust}; base scenario "
-                 f"{self.base.name!r}, {describe(self.base.acute.beds)} beds)",
+                 f"{self.base.name!r}, {describe(self.base.single_site()[1].beds)} beds)",
                  f"  fit {c.fit_period.label()}, test {c.test_period.label() if c.test_period else 'none'}; "
                  f"{self.total_days()} days simulated after {self._warmup()} days of warm-up"]
         for name, months in self.problem.observed.items():
@@ -473,8 +473,12 @@ def calibrate_command(config_file: Path | None, code: str | None, fit: str | Non
     if code is not None and fit is None:
         raise ScenarioError(["--fit: required with --trust, e.g. --fit 2022-04:2023-03"])
     if dry_run:
-        text = (dry_run_trust(code, fit, test, list(boroughs), quick) if code is not None
-                else plan(config_file, quick).describe())  # type: ignore[arg-type]
+        if code is not None:
+            assert fit is not None  # checked above
+            text = dry_run_trust(code, fit, test, list(boroughs), quick)
+        else:
+            assert config_file is not None  # checked above
+            text = plan(config_file, quick).describe()
         click.echo(text + "\ndry run: nothing simulated, nothing written")
         return
     if code is not None:

@@ -22,7 +22,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -120,7 +120,7 @@ def _write_npz(handle: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def _refuse(path: Path, why: str) -> Any:
+def _refuse(path: Path, why: str) -> NoReturn:
     raise ScenarioError([f"{path}: --resume: {why}; {_RECOVER}"])
 
 

@@ -313,9 +313,10 @@ def target_sentence(sweep: Sweep, target: Any, found: list[Answer]) -> str:
         if a.by_mean is None:
             rows = sweep.lines()[0][1]
             m = rows[f"{target.metric}_mean"]
-            best = m.idxmin() if target.op in ("<=", "<") else m.idxmax()
-            return (f"no swept value met the target ({words}; best mean {num(m[best], 1)} at "
-                    f"{sweep.value_text(rows.loc[best, sweep.field])})")
+            means = m.to_numpy(dtype=float)
+            best = int(np.nanargmin(means) if target.op in ("<=", "<") else np.nanargmax(means))
+            return (f"no swept value met the target ({words}; best mean {num(means[best], 1)} at "
+                    f"{sweep.value_text(rows[sweep.field].iloc[best])})")
         ci = (f"its whole 95% CI from {sweep.value_text(a.by_ci)}" if a.by_ci is not None
               else "its whole 95% CI at none of the values swept")
         return f"the target ({words}) was met by the mean from {sweep.value_text(a.by_mean)} and by {ci}"

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from d2asim.scenario.distributions import Distribution
-from d2asim.scenario.schedule import value_on
 from d2asim.scenario.names import PATHWAYS, Pathway
+from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import Scenario, Service
 from d2asim.system.flows import expected_flows
 from d2asim.system.registry import registry_of
