@@ -327,8 +327,8 @@ class Service(Strict):
     kind: ServiceKind | None = Field(
         None,
         description="what the service is: drives ASCOF 2B (reablement), care-home admissions "
-        "(permanent_care_home) and default delay reasons; required unless the single-site "
-        "names p1, p2, p3, home_care, care_home give it",
+        "(permanent_care_home) and default delay reasons; required unless a single-site "
+        "scenario's legacy service name gives it",
     )
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
     borough: str | None = Field(None, description="the borough that commissions it (system form)")
