@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from d2asim.scenario.schedule import base_value
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, TERMINAL_OUTCOMES, Pathway
+from d2asim.scenario.schedule import as_json, base_value, max_value
 from d2asim.scenario.schema import (
-    FIXED_CAUSES,
     KIND_DELAY_REASONS,
-    PATHWAYS,
-    TERMINAL_OUTCOMES,
     Acute,
     ArrivalStream,
     DelayAttribution,
@@ -80,9 +78,9 @@ class BoroughEntry:
     name: str
     modelled: bool
     population: Population
-    shares: dict[str, float]
-    shares_by_age_band: dict[str, dict[str, float]]
-    settings: dict[str, PathwaySettings]  # by pathway, resolved over the system's defaults
+    shares: dict[Pathway, float]
+    shares_by_age_band: dict[str, dict[Pathway, float]]
+    settings: dict[Pathway, PathwaySettings]  # by pathway, resolved over the system's defaults
     delay_reasons: dict[str, DelayAttribution]  # by cause name, resolved
 
 
@@ -236,7 +234,7 @@ class SystemRegistry:
                 "boroughs": [self.boroughs[b].name for b in s.boroughs], "shared": s.shared, "outcomes": onward,
             }))  # fmt: skip
         for r in self.sites:
-            per_day = {k: v.per_day for k, v in r.streams.items()}
+            per_day = {k: as_json(v.per_day) for k, v in r.streams.items()}
             rows.append(("site", r.code, f"{self.boroughs[r.borough].name}->{self.trusts[r.trust].name}",
                          {"borough": self.boroughs[r.borough].name, "trust": self.trusts[r.trust].name,
                           "per_day": per_day}))  # fmt: skip
@@ -296,10 +294,11 @@ def _system(sc: Scenario) -> SystemRegistry:
         rates = admissions.non_elective.rates()
         elective = admissions.elective
         for trust in sc.trusts:
-            if rates.get(trust, 0.0) <= 0 and (elective is None or elective.rates().get(trust, 0.0) <= 0):
+            if max_value(rates.get(trust, 0.0)) <= 0 and (elective is None
+                                                          or max_value(elective.rates().get(trust, 0.0)) <= 0):
                 continue
             streams: dict[str, ArrivalStream] = {"non_elective": admissions.non_elective.at_trust(trust)}
-            if elective is not None and elective.rates().get(trust, 0.0) > 0:
+            if elective is not None and max_value(elective.rates().get(trust, 0.0)) > 0:
                 streams["elective"] = elective.at_trust(trust)
             t = trust_code[trust]
             sites.append(SiteEntry(len(sites), b, t, f"{name}.{trust}.", streams))
@@ -326,7 +325,7 @@ def _borough(
     if by_band is None:
         by_band = system.shares_by_age_band if system is not None else {}
     defaults = system.settings if system is not None else {p: PathwaySettings() for p in PATHWAYS}
-    settings = {p: (mine.settings.get(p) if mine is not None else None) or defaults[p] for p in PATHWAYS}  # type: ignore[index, call-overload]
+    settings = {p: (mine.settings.get(p) if mine is not None else None) or defaults[p] for p in PATHWAYS}
     reasons = {**sc.delay_reasons, **getattr(own, "delay_reasons", {})}
     return BoroughEntry(code, name, modelled, population, dict(shares), dict(by_band), settings, reasons)
 
