@@ -232,3 +232,21 @@ def test_bad_input_is_one_line_and_exit_2(scenario_file: Path, tmp_path: Path, a
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
     assert not (tmp_path / "out").exists()  # refused before the folder is made
+
+
+def test_fill_budget_simulates_only_mixes_no_further_step_fits(tmp_path: Path) -> None:
+    base = tiny()
+    folder = plan_optimise(base, request(base, fill_budget=True, trials=3, replications=2, max_reps=2),
+                           tmp_path / "run", "tiny")
+    run_optimise(folder, None, report=False)  # type: ignore[arg-type]
+    table = pd.read_csv(folder / "optimise.csv")
+    per_place = {"services.p1.capacity": (P1_PRICE, 16), "services.p2.capacity": (P2_PRICE, 12)}
+    for _, row in table.iterrows():
+        for field, (price, high) in per_place.items():
+            assert row[field] == high or row["cost_gbp_per_year"] + price * YEAR_DAYS > BUDGET, row.to_dict()
+
+
+def test_report_command_rebuilds_an_optimise_report(finished: Path) -> None:
+    result = CliRunner().invoke(main, ["report", str(finished)])
+    assert result.exit_code == 0, result.output
+    assert "report.html" in result.output

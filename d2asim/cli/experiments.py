@@ -207,6 +207,9 @@ def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, 
               help="best mixes of the search taken into the selection stage")
 @click.option("--max-reps", type=click.IntRange(min=2), default=None,
               help="replication cap per candidate in the selection stage [default: 5 x --reps]")
+@click.option("--fill-budget", is_flag=True,
+              help="assume more of any variable never makes the objective worse: top each proposed mix up, one "
+                   "step of each variable in turn, until no step fits the budget")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/optimise-TIME]")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted optimisation")
 @backend_options
@@ -214,8 +217,8 @@ def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, 
 def optimise_command(scenario_file: Path | None, varies: tuple[str, ...], budget: float | None,
                      objective: str | None, maximise: bool, constraints: tuple[str, ...], reps: int | None,
                      seed: int | None, trials: int, batch: int, delta: float | None, top: int,
-                     max_reps: int | None, out: Path | None, resume: Path | None, workers: int | None,
-                     dask_address: str | None, quiet: bool) -> None:
+                     max_reps: int | None, fill_budget: bool, out: Path | None, resume: Path | None,
+                     workers: int | None, dask_address: str | None, quiet: bool) -> None:
     """The best mix of capacities for a budget: a seeded TPE search (Optuna) on common random
     numbers, then KN ranking and selection; writes optimise.csv, frontier.csv, best.json,
     the frontier chart and report.md/report.html."""
@@ -234,7 +237,7 @@ def optimise_command(scenario_file: Path | None, varies: tuple[str, ...], budget
             raise ScenarioError(["optimise: give --budget-gbp-per-year and --objective"])
         base = load_scenario(scenario_file)
         request = Request(parse_vary(varies, base), budget, objective, maximise, list(constraints), reps or 10,
-                          base.run.seed if seed is None else seed, trials, batch, delta, top, max_reps)
+                          base.run.seed if seed is None else seed, trials, batch, delta, top, max_reps, fill_budget)
         folder = plan_optimise(base, request, out, str(scenario_file))
     backend = Backend(workers, dask_address, progress=False)
     say = (lambda _text: None) if quiet else (lambda text: click.echo(text, err=True))

@@ -246,6 +246,7 @@ class Request:
     delta: float | None = None  # indifference zone (None: 1% of the best search mean)
     top: int = 5  # candidates in the selection stage
     max_reps: int | None = None  # replication cap per candidate (None: 5 x replications)
+    fill_budget: bool = False  # top each proposal up to the budget (more of a variable never worse)
 
     @property
     def cap(self) -> int:
@@ -349,6 +350,7 @@ class Optimiser:
     current: Mix | None = None
     proposals: int = 0
     over_budget: int = 0
+    _costs: dict[tuple[Any, ...], tuple[Scenario, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.constraints = check_request(self.request, self.base)
@@ -444,18 +446,19 @@ class Optimiser:
                 trial = study.ask()
                 self.proposals += 1
                 point = {v.field: v.suggest(trial) for v in req.variables}
+                scenario, cost = self._costed(point)
+                if cost > req.budget_gbp_per_year:
+                    self.over_budget += 1
+                    trial.set_constraint("budget", (cost - req.budget_gbp_per_year) / req.budget_gbp_per_year)
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    continue
+                if req.fill_budget:
+                    point, scenario, cost = self._filled(point, scenario, cost)
                 key = tuple(point.values())
                 if key in self.mixes:
                     self._tell(study, trial, self.mixes[key])
                     continue
                 if key not in {k for _, k in asked}:
-                    scenario = point_scenarios(self.base, [point], "--vary")[0]
-                    cost = annual_commissioning_cost(scenario)
-                    if cost > req.budget_gbp_per_year:
-                        self.over_budget += 1
-                        trial.set_constraint("budget", (cost - req.budget_gbp_per_year) / req.budget_gbp_per_year)
-                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                        continue
                     new.append(Mix(len(self.mixes) + len(new), point, cost, scenario))
                 asked.append((trial, key))
             self.simulate(([] if self.current.values else [self.current]) + new, req.replications)
@@ -465,6 +468,31 @@ class Optimiser:
                 self._tell(study, trial, self.mixes[key])
             self.on_progress(f"search: {len(self.mixes)} of {req.trials} mixes simulated "
                              f"({self.over_budget} proposals over budget skipped)")
+
+    def _costed(self, point: dict[str, int | float]) -> tuple[Scenario, float]:
+        """The mix's scenario and annual cost (kept: proposals and top-ups repeat)."""
+        key = tuple(point.values())
+        if key not in self._costs:
+            scenario = point_scenarios(self.base, [point], "--vary")[0]
+            self._costs[key] = (scenario, annual_commissioning_cost(scenario))
+        return self._costs[key]
+
+    def _filled(self, point: dict[str, int | float], scenario: Scenario,
+                cost: float) -> tuple[dict[str, int | float], Scenario, float]:
+        """``--fill-budget``: add one step of each variable in turn (the order given), while
+        it stays within its range and the budget, until no step fits."""
+        grown = True
+        while grown:
+            grown = False
+            for v in self.request.variables:
+                up = point[v.field] + (v.step or 1)
+                if up > v.corners()[1] + 1e-9:
+                    continue
+                trial_point = {**point, v.field: int(up) if v.integer else float(up)}
+                trial_scenario, trial_cost = self._costed(trial_point)
+                if trial_cost <= self.request.budget_gbp_per_year:
+                    point, scenario, cost, grown = trial_point, trial_scenario, trial_cost, True
+        return point, scenario, cost
 
     def _tell(self, study: Any, trial: Any, mix: Mix) -> None:
         for name, value in self.violations(mix).items():
