@@ -82,9 +82,9 @@ class Variable:
 
     def suggest(self, trial: Any) -> int | float:
         if self.integer:
-            step = int(self.step or 1)
-            high = int(self.low) + step * ((int(self.high) - int(self.low)) // step)
-            return int(trial.suggest_int(self.field, int(self.low), high, step=step))
+            whole = int(self.step or 1)
+            top = int(self.low) + whole * ((int(self.high) - int(self.low)) // whole)
+            return int(trial.suggest_int(self.field, int(self.low), top, step=whole))
         if self.step is None:
             return float(trial.suggest_float(self.field, self.low, self.high))
         high = self.low + self.step * math.floor((self.high - self.low) / self.step + 1e-9)
@@ -332,8 +332,9 @@ class Mix:
         reps = [self.done[r] for r in range(self.wanted)]
         return {key: np.array([rep[key] for rep in reps]) for key in (reps[0] if reps else {})}
 
-    def interval(self, key: str) -> dict[str, float]:
-        return mean_ci(self.values[key])
+    def interval(self, key: str, first: int | None = None) -> dict[str, float]:
+        """Mean and 95% CI over all replications (or the ``first`` ones)."""
+        return mean_ci(self.values[key][:first])
 
 
 @dataclass
@@ -558,10 +559,12 @@ def optimise_table(opt: Optimiser) -> pd.DataFrame:
     rows = []
     for mix in sorted(opt.mixes.values(), key=lambda m: m.number):
         ci = mix.interval(opt.request.objective)
+        common = mix.interval(opt.request.objective, opt.request.replications)
         row: dict[str, Any] = {"mix": mix.folder, **mix.point, "cost_gbp_per_year": mix.cost,
                                "objective_mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
                                "replications": mix.replications, "feasible": opt.feasible(mix),
-                               "in_selection": mix.selected}
+                               "in_selection": mix.selected, "common_mean": common["mean"],
+                               "common_ci_low": common["ci_low"], "common_ci_high": common["ci_high"]}
         for key in opt.tracked:
             if key != opt.request.objective:
                 k = mix.interval(key)
@@ -572,11 +575,16 @@ def optimise_table(opt: Optimiser) -> pd.DataFrame:
 
 def frontier_table(table: pd.DataFrame, fields: Sequence[str], maximise: bool) -> pd.DataFrame:
     """frontier.csv: the feasible mixes no cheaper (or equally cheap) mix beats on the
-    mean objective, by cost: cost_gbp_per_year, objective_mean, ci_low, ci_high, the variables."""
+    mean objective, by cost: cost_gbp_per_year, objective_mean, ci_low, ci_high, the variables.
+    Every mix is taken on the replications all mixes have (``common_*`` of optimise.csv:
+    the same patients), so a mix given more replications in the selection stage is not
+    compared on other patients than the rest."""
     columns = ["cost_gbp_per_year", "objective_mean", "ci_low", "ci_high", *fields]
     ok = table[table["feasible"].astype(bool)] if len(table) else table
     if not len(ok):
         return pd.DataFrame(columns=columns)
+    ok = ok.drop(columns=["objective_mean", "ci_low", "ci_high"]).rename(
+        columns={"common_mean": "objective_mean", "common_ci_low": "ci_low", "common_ci_high": "ci_high"})
     sign = -1.0 if maximise else 1.0
     ordered = ok.assign(_loss=sign * ok["objective_mean"]).sort_values(["cost_gbp_per_year", "_loss"], kind="stable")
     keep, best = [], math.inf
@@ -649,6 +657,7 @@ def best_document(opt: Optimiser, choice: dict[str, Any]) -> dict[str, Any]:
             "candidates": [m.folder for m in choice["candidates"]], "separated": choice["separated"],
             "indistinguishable": [mix_summary(opt, m) for m in choice["survivors"]],
             "probability_best": choice["probability_best"],
+            "common_replications": choice["common_replications"],
             "probability_best_method": f"bootstrap of the {choice['common_replications']} replications common to "
                                        "every candidate, resampled together (4000 draws)",
             "replications_per_candidate_at_stop": choice["stopped_at"], "cap_reached": choice["cap_reached"],

@@ -47,7 +47,7 @@ def variable_words(field: str, value: Any, scenario: dict[str, Any] | None) -> s
         spec = (scenario.get("services") or {}).get(m.group(1)) or {}
         unit = ("visits a day" if spec.get("capacity_unit") == "visits_per_day"
                 else "beds" if spec.get("setting", "bed") == "bed" else "places")
-        return f"{value:g} {in_sentence(service_label(scenario, m.group(1)))} ({unit})"
+        return f"{value:g} {unit} of {service_label(scenario, m.group(1))}"
     return f"{field} = {value:g}"
 
 
@@ -68,9 +68,10 @@ def best_text(best: dict[str, Any], scenario: dict[str, Any] | None = None) -> s
     budget = money(best["budget_gbp_per_year"])
     if chosen is None:
         return f"Budget {budget} a year: {best.get('why', 'no mix chosen')}."
+    shown_unit = f" {unit}" if unit and unit.lower() not in label.lower() else ""
     lines = [f"For {money(chosen['cost_gbp_per_year'])} a year (budget {budget}), "
              f"{_mix_words(chosen['variables'], scenario)}: {in_sentence(label)} {_ci(chosen['objective'])}"
-             f"{' ' + unit if unit else ''}."]
+             f"{shown_unit}, over {chosen['replications']} replications."]
     change = best.get("change_vs_current")
     current = best.get("current")
     if change and current and change.get("current_mean"):
@@ -94,7 +95,8 @@ def best_text(best: dict[str, Any], scenario: dict[str, Any] | None = None) -> s
         lines.append(f"{'This other mix is' if n == 1 else f'These {n} other mixes are'} statistically as good "
                      f"(not separated within {delta} after {sel['replications_per_candidate_at_stop']} "
                      f"replications each): {words}. Bootstrap probability that the chosen mix is best: "
-                     f"{sel['probability_best'][chosen['mix']]:.0%}.")
+                     f"{sel['probability_best'][chosen['mix']]:.0%} (resampling "
+                     f"{sel['common_replications']} common replications).")
     essential = best.get("economically_essential_delay")
     if essential:
         lo, least = essential["cost_minimising"], essential["least_delay"]
@@ -120,18 +122,20 @@ def frontier_chart(folder: Path, best: dict[str, Any], table: pd.DataFrame, fron
         ax = axes[0]
         others = table
 
-        def bars(rows: pd.DataFrame) -> list[Any]:
-            mean = rows["objective_mean"].to_numpy(dtype=float)
-            return [mean - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - mean]
+        def bars(rows: pd.DataFrame, prefix: str = "") -> list[Any]:
+            mean = rows[f"{prefix or 'objective_'}mean"].to_numpy(dtype=float)
+            return [mean - rows[f"{prefix}ci_low"].to_numpy(dtype=float),
+                    rows[f"{prefix}ci_high"].to_numpy(dtype=float) - mean]
 
         feasible = others[others["feasible"].astype(bool)] if len(others) else others
         if len(feasible):
-            ax.errorbar(feasible["cost_gbp_per_year"] / 1e6, feasible["objective_mean"], yerr=bars(feasible),
+            ax.errorbar(feasible["cost_gbp_per_year"] / 1e6, feasible["common_mean"], yerr=bars(feasible, "common_"),
                         fmt="o", color=style.GREY, alpha=0.55, markersize=4, capsize=2, linewidth=0.8,
                         label="Mixes simulated (mean, 95% CI)")
         infeasible = others[~others["feasible"].astype(bool)] if len(others) else others
         if len(infeasible):
-            ax.errorbar(infeasible["cost_gbp_per_year"] / 1e6, infeasible["objective_mean"], yerr=bars(infeasible),
+            ax.errorbar(infeasible["cost_gbp_per_year"] / 1e6, infeasible["common_mean"],
+                        yerr=bars(infeasible, "common_"),
                         fmt="x", color=style.VERMILLION, alpha=0.6, markersize=5, capsize=2, linewidth=0.8,
                         label="Mixes missing a constraint")
         if len(frontier):
@@ -139,10 +143,10 @@ def frontier_chart(folder: Path, best: dict[str, Any], table: pd.DataFrame, fron
                         fmt="-o", color=style.BLUE, markersize=5, capsize=3, label="Frontier: best mean for the money")
         chosen = best.get("chosen")
         if chosen is not None:
-            o = chosen["objective"]
-            ax.errorbar([chosen["cost_gbp_per_year"] / 1e6], [o["mean"]],
-                        yerr=[[o["mean"] - o["ci_low"]], [o["ci_high"] - o["mean"]]], fmt="D", color=style.ORANGE,
-                        markersize=9, capsize=4, markeredgecolor=style.BLACK, label="Chosen mix", zorder=5)
+            row = table[table["mix"] == chosen["mix"]]
+            ax.errorbar(row["cost_gbp_per_year"] / 1e6, row["common_mean"], yerr=bars(row, "common_"), fmt="D",
+                        color=style.ORANGE, markersize=9, capsize=4, markeredgecolor=style.BLACK,
+                        label="Chosen mix", zorder=5)
         ax.axvline(best["budget_gbp_per_year"] / 1e6, color=style.VERMILLION, linestyle="--", linewidth=1.4,
                    label=f"Budget {money(best['budget_gbp_per_year'])} a year")
         ax.set_xlabel("Commissioning cost of the mix (£ million a year)")
@@ -195,8 +199,10 @@ def _document(request: dict[str, Any], best: dict[str, Any], table: pd.DataFrame
     rows = [[*(f"{r[f]:g}" for f in fields), f"{r['cost_gbp_per_year']:,.0f}", _num(r["objective_mean"]),
              f"{_num(r['ci_low'])} to {_num(r['ci_high'])}"] for _, r in frontier.iterrows()]
     caption = Caption(answer.splitlines()[0],
-                      "Points: mean over each mix's replications; bars: 95% t-interval; dashed line: the budget. "
-                      "The frontier joins the simulated mixes that no cheaper mix beats on the mean.")
+                      f"Points: mean over the first {req['replications']} replications, which every mix has (the "
+                      "same patients); bars: 95% t-interval; dashed line: the budget. The frontier joins the "
+                      "simulated mixes that no cheaper mix beats on that mean. The text's figures for the chosen "
+                      "mix use all its replications.")
     search = best["search"]
     skipped = search["over_budget_proposals_not_simulated"]
     blocks: list[Any] = [
