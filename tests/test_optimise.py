@@ -254,3 +254,19 @@ def test_report_command_rebuilds_an_optimise_report(finished: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(finished)])
     assert result.exit_code == 0, result.output
     assert "report.html" in result.output
+
+
+def test_two_workers_and_dask_give_the_serial_answer(finished: Path, tmp_path: Path) -> None:
+    """The batch, not the workers, fixes the sequence: a process pool and a Dask cluster
+    write the same optimise.csv, frontier.csv and best.json as the serial run."""
+    from d2asim.experiments.executor import Backend
+
+    distributed = pytest.importorskip("dask.distributed")
+    base = tiny()
+    pool = plan_optimise(base, request(base), tmp_path / "pool", "tiny")
+    run_optimise(pool, Backend(2, progress=False), report=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_dask = plan_optimise(base, request(base), tmp_path / "dask", "tiny")
+        run_optimise(on_dask, Backend(dask_address=cluster.scheduler_address, progress=False), report=False)
+    for name in ("optimise.csv", "frontier.csv", "best.json"):
+        assert (pool / name).read_text() == (finished / name).read_text() == (on_dask / name).read_text()
