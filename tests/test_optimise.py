@@ -270,3 +270,22 @@ def test_two_workers_and_dask_give_the_serial_answer(finished: Path, tmp_path: P
         run_optimise(on_dask, Backend(dask_address=cluster.scheduler_address, progress=False), report=False)
     for name in ("optimise.csv", "frontier.csv", "best.json"):
         assert (pool / name).read_text() == (finished / name).read_text() == (on_dask / name).read_text()
+
+
+def test_total_cost_is_commissioning_plus_delayed_acute_bed_days_a_year(tmp_path: Path) -> None:
+    data = tiny_data()
+    data["acute"]["bed_day_cost_gbp"] = 300.0
+    data["acute"]["delayed_bed_day_cost_gbp"] = 346.0
+    base = build(data)
+    folder = plan_optimise(base, request(base, objective="total_cost", trials=3, replications=2, max_reps=2),
+                           tmp_path / "run", "tiny")
+    opt, best = run_optimise(folder, None, report=False)  # type: ignore[arg-type]
+    mix = next(iter(opt.mixes.values()))
+    for r in range(2):
+        metrics = run_replication(mix.scenario, 7, r).metrics
+        expected = (metrics["commissioning_cost_gbp"] + 346.0 * metrics["delayed_bed_days_acute"]) * YEAR_DAYS / 60
+        assert mix.done[r]["total_cost"] == pytest.approx(expected, rel=1e-12)
+    essential = best["economically_essential_delay"]
+    assert essential["cost_minimising"]["mix"] == best["chosen"]["mix"]
+    least = essential["least_delay"]["delayed_acute_bed_days_per_year"]["mean"]
+    assert least <= essential["cost_minimising"]["delayed_acute_bed_days_per_year"]["mean"]
