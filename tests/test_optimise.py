@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from helpers import build, lognormal, scenario_dict
 from scipy import stats
 
+from d2asim import __version__
 from d2asim.cli import main
 from d2asim.experiments.optimise import YEAR_DAYS, Request, annual_commissioning_cost, parse_vary
 from d2asim.experiments.selection import KN, probability_best
@@ -289,3 +290,12 @@ def test_total_cost_is_commissioning_plus_delayed_acute_bed_days_a_year(tmp_path
     assert essential["cost_minimising"]["mix"] == best["chosen"]["mix"]
     least = essential["least_delay"]["delayed_acute_bed_days_per_year"]["mean"]
     assert least <= essential["cost_minimising"]["delayed_acute_bed_days_per_year"]["mean"]
+
+
+def test_resume_of_a_finished_or_foreign_folder_is_refused_in_one_line(finished: Path, tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["optimise", "--resume", str(finished)])
+    assert done.exit_code == 2 and "already complete (best.json exists)" in done.output
+    (tmp_path / "run.json").write_text(json.dumps({"kind": "sweep", "seed": 1, "replications": 2, "request": {},
+                                                   "scenario_digest": "x", "d2asim_version": __version__}))
+    other = CliRunner().invoke(main, ["optimise", "--resume", str(tmp_path)])
+    assert other.exit_code == 2 and "holds a 'sweep', not an 'optimise'" in other.output, other.output
