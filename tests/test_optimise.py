@@ -86,7 +86,8 @@ def test_every_mix_is_costed_exactly_and_none_over_budget_is_simulated_or_chosen
     assert (table["cost_gbp_per_year"] <= BUDGET).all()
     assert best["search"]["over_budget_proposals_not_simulated"] >= 1  # the all-HI corner at least
     mixes = sorted(p.name for p in finished.glob("mix-*"))
-    assert mixes == sorted(table["mix"])  # nothing else was simulated
+    assert sorted(["current", *mixes]) == sorted(table["mix"])  # nothing else was simulated
+    assert table["mix"].iloc[0] == "current"  # the scenario's own mix (10, 8: £803,588) is a candidate too
     chosen = best["chosen"]
     p1, p2 = chosen["variables"]["services.p1.capacity"], chosen["variables"]["services.p2.capacity"]
     assert chosen["cost_gbp_per_year"] == pytest.approx((p1 * P1_PRICE + p2 * P2_PRICE) * YEAR_DAYS, rel=1e-12)

@@ -90,6 +90,15 @@ class Variable:
         high = self.low + self.step * math.floor((self.high - self.low) / self.step + 1e-9)
         return float(trial.suggest_float(self.field, self.low, high, step=self.step))
 
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` is one of this variable's values (in range, on a step)."""
+        if not isinstance(value, (int, float)) or not self.low - 1e-9 <= value <= self.high + 1e-9:
+            return False
+        if self.step is None and not self.integer:
+            return True
+        k = (value - self.low) / (self.step or 1)
+        return abs(k - round(k)) < 1e-9
+
     def grid(self) -> list[int | float]:
         """Every value (for a stepped or whole variable): LO, LO+STEP, ... <= HI."""
         step = self.step or 1
@@ -438,6 +447,13 @@ class Optimiser:
         data = scenario_to_dict(self.base)
         now = {v.field: _field_value(data, v.field) for v in req.variables}
         self.current = Mix(-1, now, annual_commissioning_cost(self.base), self.base)
+        mine = tuple(now.values())  # the scenario's own mix: a candidate too when it is in the space and budget
+        if self.current.cost > req.budget_gbp_per_year or not all(v.holds(now[v.field]) for v in req.variables):
+            mine = None
+        else:
+            study.enqueue_trial(now, skip_if_exists=True)
+            if req.fill_budget and self._filled(now, self.base, self.current.cost)[0] != now:
+                mine = None  # it would be topped up: the topped-up mix is the candidate
         max_proposals = 20 * req.trials + 20
         while len(self.mixes) < req.trials and self.proposals < max_proposals:
             asked: list[tuple[Any, tuple[Any, ...]]] = []
@@ -459,10 +475,12 @@ class Optimiser:
                 if key in self.mixes:
                     self._tell(study, trial, self.mixes[key])
                     continue
-                if key not in {k for _, k in asked}:
+                if key not in {k for _, k in asked} and key != mine:
                     new.append(Mix(len(self.mixes) + len(new), point, cost, scenario))
                 asked.append((trial, key))
             self.simulate(([] if self.current.values else [self.current]) + new, req.replications)
+            if mine is not None:
+                self.mixes.setdefault(mine, self.current)
             for mix in new:
                 self.mixes[tuple(mix.point.values())] = mix
             for trial, key in asked:
@@ -557,7 +575,7 @@ class Optimiser:
 def optimise_table(opt: Optimiser) -> pd.DataFrame:
     """optimise.csv: one row per simulated mix."""
     rows = []
-    for mix in sorted(opt.mixes.values(), key=lambda m: m.number):
+    for mix in sorted(opt.mixes.values(), key=lambda m: m.number):  # the scenario's own mix (current) first
         ci = mix.interval(opt.request.objective)
         common = mix.interval(opt.request.objective, opt.request.replications)
         row: dict[str, Any] = {"mix": mix.folder, **mix.point, "cost_gbp_per_year": mix.cost,
@@ -676,8 +694,9 @@ def best_document(opt: Optimiser, choice: dict[str, Any]) -> dict[str, Any]:
                      "mixes_simulated": len(opt.mixes), "proposals": opt.proposals,
                      "over_budget_proposals_not_simulated": opt.over_budget, "batch": req.batch}
     doc["replications_used"] = opt.replications_used()
-    doc["replications_used_with_current"] = opt.replications_used() + (opt.current.replications
-                                                                         if opt.current else 0)
+    outside = opt.current is not None and all(m is not opt.current for m in opt.mixes.values())
+    doc["replications_used_with_current"] = opt.replications_used() + (
+        opt.current.replications if outside and opt.current is not None else 0)
     doc["unpriced_variables"] = unpriced(opt.base, req.variables)
     return doc
 

@@ -74,13 +74,19 @@ def best_text(best: dict[str, Any], scenario: dict[str, Any] | None = None) -> s
              f"{shown_unit}, over {chosen['replications']} replications."]
     change = best.get("change_vs_current")
     current = best.get("current")
-    if change and current and change.get("current_mean"):
-        verb = "cut" if change["difference"] < 0 else "raise"
+    if change and current and change.get("current_mean") and chosen["mix"] != "current":
+        lo, hi = change["ci_low_pct"], change["ci_high_pct"]
+        if lo > 0 or hi < 0:
+            verb = "cut" if hi < 0 else "raise"
+            a, b = sorted((abs(lo), abs(hi)))
+            what = f"{verb} {in_sentence(label)} by {abs(change['difference_pct']):.0f}% (95% CI {a:.0f}% to {b:.0f}%)"
+        else:
+            what = (f"change {in_sentence(label)} by {change['difference_pct']:+.0f}% (95% CI {lo:+.0f}% to "
+                    f"{hi:+.0f}%: not distinguishable from no change)")
         lines.append(f"Against the scenario's own mix ({money(current['cost_gbp_per_year'])} a year) that would "
-                     f"{verb} {in_sentence(label)} by {abs(change['difference_pct']):.0f}% (95% CI "
-                     f"{abs(change['ci_high_pct' if verb == 'cut' else 'ci_low_pct']):.0f}% to "
-                     f"{abs(change['ci_low_pct' if verb == 'cut' else 'ci_high_pct']):.0f}%), paired on "
-                     f"{change['replications']} common replications.")
+                     f"{what}, paired on {change['replications']} common replications.")
+    elif chosen["mix"] == "current":
+        lines.append("That is the scenario's own mix: no other mix simulated within budget did better.")
     sel = best["selection"]
     others = [m for m in sel["indistinguishable"] if m["mix"] != chosen["mix"]]
     delta = f"{_num(sel['delta'])}{' ' + unit if unit else ''}"
