@@ -447,7 +447,8 @@ class Optimiser:
         data = scenario_to_dict(self.base)
         now = {v.field: _field_value(data, v.field) for v in req.variables}
         self.current = Mix(-1, now, annual_commissioning_cost(self.base), self.base)
-        mine = tuple(now.values())  # the scenario's own mix: a candidate too when it is in the space and budget
+        # the scenario's own mix: a candidate too when it is in the space and budget
+        mine: tuple[Any, ...] | None = tuple(now.values())
         if self.current.cost > req.budget_gbp_per_year or not all(v.holds(now[v.field]) for v in req.variables):
             mine = None
         else:
