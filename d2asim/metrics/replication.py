@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import bed_days_by_trust, capacity_column, cost_metrics
-from d2asim.metrics.intervals import interval_integrals
+from d2asim.metrics.intervals import interval_integrals, rows_by_code
 from d2asim.metrics.scope import Scope, in_rate, system_scope
 from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.weekdays import delayed_by_ready_weekday
@@ -190,24 +190,30 @@ def _services(
     services = log.table("services")
     delays = log.table("delays")
     out: dict[str, float] = {}
+    in_window = (services["start"] >= window[0]) & (services["start"] < window[1])
+    started_by = rows_by_code(services["service"][in_window], [s.code for s in registry.services])
+    started_rows = np.flatnonzero(in_window)
+    # people still waiting at the end: their wait so far (censored at the horizon)
+    open_at_end = np.flatnonzero(delays["end"] >= log.horizon)
+    waiting_by = rows_by_code(delays["cause"][open_at_end], [s.cause for s in registry.services])
+    wanted = [c for s in registry.services for c in (f"{s.name}_occupied", f"{s.name}_waiting", capacity_column(s.name))
+              if c in reported.columns]  # fmt: skip
+    column = dict(zip(wanted, reported[wanted].to_numpy(dtype=float).T, strict=True))  # one copy, not a lookup each
     for service in registry.services:
         name = service.name
-        occupied = reported[f"{name}_occupied"].to_numpy()
-        column = reported.get(capacity_column(name))
-        places = math.inf if column is None else float(column.mean())  # mean places in force
-        mine = services["service"] == service.code
-        started = mine & (services["start"] >= window[0]) & (services["start"] < window[1])
-        # people still waiting at the end: their wait so far (censored at the horizon)
-        waiting = (delays["cause"] == service.cause) & (delays["end"] >= log.horizon)
-        censored = log.horizon - delays["start"][waiting]
+        occupied = column[f"{name}_occupied"]
+        capacity = column.get(capacity_column(name))
+        places = math.inf if capacity is None else float(capacity.mean())  # mean places in force
+        started = started_rows[started_by[service.code]]
+        censored = log.horizon - delays["start"][open_at_end[waiting_by[service.cause]]]
         waits = np.concatenate([services["start"][started] - services["request"][started], censored])
         out[f"service_occupancy_mean.{name}"] = float(occupied.mean())
         out[f"service_bed_days.{name}"] = float(occupied.sum())
         if math.isfinite(places) and places > 0:
             out[f"service_utilisation_pct.{name}"] = _pct(float(occupied.mean()) / places)
-        out[f"service_waiting_mean.{name}"] = float(reported[f"{name}_waiting"].mean())
+        out[f"service_waiting_mean.{name}"] = float(column[f"{name}_waiting"].mean())
         out[f"service_wait_mean_days.{name}"] = float(waits.mean()) if waits.size else 0.0
-        out[f"service_starts.{name}"] = float(started.sum())
+        out[f"service_starts.{name}"] = float(started.size)
         out[f"service_still_waiting_at_end.{name}"] = float(censored.size)
     return out
 

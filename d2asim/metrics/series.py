@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import capacity_column
-from d2asim.metrics.intervals import count_in, interval_integrals
+from d2asim.metrics.intervals import count_in, interval_integrals, rows_by_code
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schedule import daily_values
 from d2asim.scenario.schema import PATHWAYS, Scenario
@@ -66,11 +66,13 @@ def daily_series(
         "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
     }
     services = log.table("services")
-    for service in registry_of(scenario).services:
+    by_service = rows_by_code(services["service"], [s.code for s in registry.services])
+    by_cause = rows_by_code(delays["cause"], [s.cause for s in registry.services])
+    for service in registry.services:
         name, spec = service.name, service.spec
-        mine = services["service"] == service.code
+        mine = by_service[service.code]
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
-        cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
+        cols[f"{name}_waiting"] = _delayed(delays, bounds, by_cause[service.cause])
         if spec.capacity is not None:
             values, day_value = np.unique(daily_values(spec.capacity, sim_start, n_days), return_inverse=True)
             cols[capacity_column(name)] = np.array([spec.places_for(c) for c in values], dtype=float)[day_value]
@@ -110,6 +112,7 @@ def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.
 
 
 def _delayed(delays: dict[str, np.ndarray], bounds: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Integrals of the delays ``keep`` selects (a mask, or row indices in order)."""
     return interval_integrals(delays["start"][keep], delays["end"][keep], bounds)
 
 
