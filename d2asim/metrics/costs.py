@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
-from d2asim.metrics.intervals import interval_integrals
+from d2asim.metrics.intervals import interval_integrals, rows_by_code
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.summary import CONFIDENCE
 from d2asim.system.registry import SystemRegistry, TrustEntry
@@ -40,12 +40,16 @@ def bed_days_by_trust(
     """(trust, acute bed days, delayed acute bed days) in the reported ``window`` (days), by trust."""
     acute, delays = log.table("acute"), log.table("delays")
     bounds = np.array(window)
-    admitted = ~np.isnan(acute["admit"])
+    codes = [t.code for t in registry.trusts]
+    admitted = np.flatnonzero(~np.isnan(acute["admit"]))
+    admitted_by = rows_by_code(acute["trust"][admitted], codes)
+    in_acute = np.flatnonzero(delays["place"] == ACUTE_PLACE)
+    in_acute_by = rows_by_code(delays["trust"][in_acute], codes)
     out = []
     for t in registry.trusts:
-        mine = admitted & (acute["trust"] == t.code)
+        mine = admitted[admitted_by[t.code]]
         days = interval_integrals(acute["admit"][mine], acute["leave"][mine], bounds)[0]
-        held = (delays["place"] == ACUTE_PLACE) & (delays["trust"] == t.code)
+        held = in_acute[in_acute_by[t.code]]
         delayed = interval_integrals(delays["start"][held], delays["end"][held], bounds)[0]
         out.append((t, float(days), float(delayed)))
     return out
