@@ -53,8 +53,14 @@ def rows_by_code(codes: np.ndarray, wanted: Iterable[int]) -> dict[int, np.ndarr
 
 
 def count_in(times: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
-    """Number of event ``times`` falling in each ``[b[i], b[i+1])``."""
-    times = np.sort(np.asarray(times, dtype=float))
+    """Number of event ``times`` falling in each ``[b[i], b[i+1])`` (by day numbers for
+    whole-day boundaries, without sorting)."""
+    times = np.asarray(times, dtype=float)
+    if _whole_days(boundaries):
+        lo, hi = boundaries[0], boundaries[-1]
+        inside = times[(times >= lo) & (times < hi)]  # nan: in no day
+        return np.bincount(np.floor(inside - lo).astype(np.int64), minlength=len(boundaries) - 1)
+    times = np.sort(times)
     return np.diff(np.searchsorted(times, boundaries, side="left"))
 
 
