@@ -66,6 +66,7 @@ COST_CONVENTION = ("annual commissioning cost: for each service with a block pri
                    "reported day (dated schedules followed) x cost_per_place_per_day_gbp, summed over the "
                    "reported period, x 365.25 / run.duration_days")
 KN_ALPHA = 0.05
+MIX_WORDS = "the optimise mix"  # how a bad mix is named in errors
 
 
 # ------------------------------------------------------------------ variables
@@ -299,7 +300,7 @@ def corner_points(variables: Sequence[Variable]) -> list[dict[str, int | float]]
 
 
 def corner_scenarios(base: Scenario, variables: Sequence[Variable]) -> list[Scenario]:
-    return point_scenarios(base, corner_points(variables), "--vary")
+    return point_scenarios(base, corner_points(variables), "--vary", MIX_WORDS)
 
 
 def unpriced(base: Scenario, variables: Sequence[Variable]) -> list[str]:
@@ -307,7 +308,7 @@ def unpriced(base: Scenario, variables: Sequence[Variable]) -> list[str]:
     low = {v.field: v.corners()[0] for v in variables}
     out = []
     for v in variables:
-        a, b = point_scenarios(base, [low, {**low, v.field: v.corners()[1]}], "--vary")
+        a, b = point_scenarios(base, [low, {**low, v.field: v.corners()[1]}], "--vary", MIX_WORDS)
         if annual_commissioning_cost(a) == annual_commissioning_cost(b):
             out.append(v.field)
     return out
@@ -493,7 +494,7 @@ class Optimiser:
         """The mix's scenario and annual cost (kept: proposals and top-ups repeat)."""
         key = tuple(point.values())
         if key not in self._costs:
-            scenario = point_scenarios(self.base, [point], "--vary")[0]
+            scenario = point_scenarios(self.base, [point], "--vary", MIX_WORDS)[0]
             self._costs[key] = (scenario, annual_commissioning_cost(scenario))
         return self._costs[key]
 

@@ -47,7 +47,7 @@ def variable_words(field: str, value: Any, scenario: dict[str, Any] | None) -> s
         spec = (scenario.get("services") or {}).get(m.group(1)) or {}
         unit = ("visits a day" if spec.get("capacity_unit") == "visits_per_day"
                 else "beds" if spec.get("setting", "bed") == "bed" else "places")
-        return f"{value:g} {unit} of {service_label(scenario, m.group(1))}"
+        return f"{value:g} {unit} of {in_sentence(service_label(scenario, m.group(1)))}"
     return f"{field} = {value:g}"
 
 
