@@ -202,7 +202,8 @@ def test_the_system_scenarios_are_bundled_with_the_options_that_fit_them(tmp_pat
     assert set(layer) == {"boroughs"} and layer["boroughs"]["haringey"]["pathways"]["settings"]["P1"] == {
         "assessment": {"mode": "d2a"}}
     for_system = inputs.applicable_options(system, "ncl/baseline.yaml")
-    assert {"ncl/haringey_d2a.yaml", "ncl/islington_d2a.yaml", "ncl/both_d2a.yaml", "ncl/split_shared.yaml"} <= set(
+    assert {"ncl/haringey_d2a.yaml", "ncl/islington_d2a.yaml", "ncl/both_d2a.yaml", "ncl/split_shared.yaml",
+            "ncl/block_contracts.yaml"} <= set(
         for_system) and "p1_plus20.yaml" not in for_system  # p1 is not a service of the system
     single = inputs.applicable_options(load_scenario("scenarios/baseline.yaml"), "baseline.yaml")
     assert "p1_plus20.yaml" in single and not [n for n in single if n.startswith("ncl/")]
