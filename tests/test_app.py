@@ -259,7 +259,7 @@ def _opt_settings(budget: float, **changes: object) -> dict:
 
 
 def test_an_optimise_job_runs_through_the_service_and_reports_mixes_then_selection(tmp_path: Path) -> None:
-    from d2asim.experiments.optimise import annual_commissioning_cost
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
 
     data = _short()
     base = validate_mapping(data, "short")
@@ -283,7 +283,7 @@ def test_an_optimise_job_runs_through_the_service_and_reports_mixes_then_selecti
 def test_optimise_page_shows_the_best_mix_of_best_json() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from d2asim.experiments.optimise import annual_commissioning_cost
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
     from d2asim.report.optimise_report import best_text, money
 
     data = _short()

@@ -183,7 +183,7 @@ def optimise_request(base: Any, settings: dict[str, Any], replications: int, see
     """The optimise request of the app's form (``settings``: vary, budget, objective,
     maximise, constraints, trials, delta, fill_budget), checked as the command line
     checks it (a ScenarioError in its words) and within the app's limits."""
-    from d2asim.experiments.optimise import Request, check_request, parse_vary
+    from d2asim.experiments.optimise_space import Request, check_request, parse_vary
     from d2asim.scenario.errors import ScenarioError
 
     trials = int(settings["trials"])

@@ -510,14 +510,14 @@ def capacity_fields(scenario: Any) -> list[str]:
 # ------------------------------------------------------------------- optimise
 def objective_keys() -> list[str]:
     """Objectives: the registry's metrics (not families) and total_cost."""
-    from d2asim.experiments.optimise import TOTAL_COST
+    from d2asim.experiments.optimise_space import TOTAL_COST
     from d2asim.metrics.registry import METRICS, is_family
 
     return [TOTAL_COST, *(k for k in METRICS if not is_family(k))]
 
 
 def objective_label(key: str) -> str:
-    from d2asim.experiments.optimise import metric_words
+    from d2asim.experiments.optimise_space import metric_words
 
     return f"{metric_words(key)[0]} ({key})"
 
@@ -543,7 +543,7 @@ def variable_rows(scenario: Any, chosen: list[str]) -> list[str]:
 
 
 def optimise_page() -> None:
-    from d2asim.experiments.optimise import annual_commissioning_cost
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
     from d2asim.report.optimise_report import money
 
     st.title("Optimise")

@@ -222,7 +222,7 @@ def optimise_command(scenario_file: Path | None, varies: tuple[str, ...], budget
     """The best mix of capacities for a budget: a seeded TPE search (Optuna) on common random
     numbers, then KN ranking and selection; writes optimise.csv, frontier.csv, best.json,
     the frontier chart and report.md/report.html."""
-    from d2asim.experiments.optimise import Request, parse_vary
+    from d2asim.experiments.optimise_space import Request, parse_vary
     from d2asim.report.optimise_report import best_text
     from d2asim.service import plan_optimise, run_optimise
 
