@@ -39,7 +39,6 @@ from typing import Any
 
 import numpy as np
 
-from d2asim.version import __version__
 from d2asim.experiments.capacity import Target
 from d2asim.experiments.checkpoint import (
     CheckpointStore,
@@ -66,6 +65,7 @@ from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
+from d2asim.version import __version__
 
 __all__ = ["YEAR_DAYS", "Mix", "Optimiser", "Request", "annual_commissioning_cost", "check_request", "optimise",
            "parse_vary", "read_folder", "start_folder"]  # d2asim optimise's entry points (tests import them here)
