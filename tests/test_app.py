@@ -322,3 +322,18 @@ def test_optimise_page_shows_the_best_mix_of_best_json() -> None:
     frontier, table = (d.value for d in app.dataframe)
     assert frontier.equals(pd.read_csv(job.folder / "frontier.csv")) and table.equals(
         pd.read_csv(job.folder / "optimise.csv"))
+
+
+def test_a_cancelled_optimise_job_stops_before_its_choice() -> None:
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
+
+    data = _short()
+    budget = annual_commissioning_cost(validate_mapping(data, "short"))
+    job = jobs.start("optimise", {"scenarios": [data]}, 3, 3, _opt_settings(budget, trials=12))
+    end = time.time() + 120
+    while not job.note and job.status == "running" and time.time() < end:
+        time.sleep(0.1)
+    assert job.note.startswith("search: ") and job.total == 12
+    job.cancel()
+    _wait(job)
+    assert job.status == "cancelled" and job.folder is not None and not (job.folder / "best.json").exists()
