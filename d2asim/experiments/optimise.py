@@ -54,7 +54,6 @@ from d2asim.experiments.optimise_space import (
     Request,
     annual_commissioning_cost,
     check_request,
-    field_value,
     metric_values,
     parse_vary,
 )
@@ -62,6 +61,7 @@ from d2asim.experiments.selection import KN, default_delta, probability_best
 from d2asim.experiments.sweep import point_scenarios
 from d2asim.runner import Executor, ReplicationResult, RunResult, Task, execute
 from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.fields import value_at
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci
@@ -205,7 +205,7 @@ class Optimiser:
                        for c in zip(*(v.corners() for v in req.variables), strict=True)):
             study.enqueue_trial(corner, skip_if_exists=True)
         data = scenario_to_dict(self.base)
-        now = {v.field: field_value(data, v.field) for v in req.variables}
+        now = {v.field: value_at(data, v.field) for v in req.variables}
         self.current = Mix(-1, now, annual_commissioning_cost(self.base), self.base)
         # the scenario's own mix: a candidate too when it is in the space and budget
         mine: tuple[Any, ...] | None = tuple(now.values())

@@ -19,6 +19,7 @@ from d2asim.experiments.sweep import point_scenarios
 from d2asim.metrics.registry import METRICS, describe, is_family
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.fields import value_at
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schedule import daily_values
 from d2asim.scenario.schema import Scenario
@@ -89,7 +90,7 @@ def parse_vary(expressions: Sequence[str], base: Scenario) -> list[Variable]:
             numbers = [float(p) for p in parts]
         except ValueError:
             raise ScenarioError([f"--vary {name}: LO, HI and STEP must be numbers (got {spec!r})"]) from None
-        current = field_value(data, name)
+        current = value_at(data, name)
         if isinstance(current, dict) and "base" in current:
             raise ScenarioError([f"--vary {name}: a dated schedule; vary {name}.base (the dated changes are kept)"])
         if not isinstance(current, (int, float)) or isinstance(current, bool):
@@ -108,15 +109,6 @@ def parse_vary(expressions: Sequence[str], base: Scenario) -> list[Variable]:
             raise ScenarioError([f"--vary {name}: given twice"])
         out.append(Variable(name, low, high, step, integer))
     return out
-
-
-def field_value(data: Any, dotted: str) -> Any:
-    """The value at a dotted path of a scenario mapping (None when absent)."""
-    for key in dotted.split("."):
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
 
 
 # ----------------------------------------------------------------------- cost
