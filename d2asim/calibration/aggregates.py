@@ -202,13 +202,14 @@ def _check_columns(source: Source, where: str, path: Path, present: list[str]) -
             raise ScenarioError([f"{field_path}: {column!r} is not a column of {path.name} (allowed: {shown})"])
 
 
-def load_observed(config: CalibrationConfig, config_path: Path) -> Observed:
-    """Read every source of ``config`` and compute its derived series."""
+def load_observed(config: CalibrationConfig, config_path: Path, code: str | None = None) -> Observed:
+    """Read every source of ``config`` and compute its derived series (``code`` fills
+    ``{trust}`` in the filters; default the config's ``trust``)."""
     periods = [p for p in (config.fit_period, config.test_period) if p is not None]
     window = (pd.Timestamp(periods[0].first_day()), pd.Timestamp(periods[-1].last_day()))
     observed = Observed()
     for key, source in config.data.items():
-        got = read_source(source, f"{config_path}: data.{key}", config_path.parent, config.trust, window)
+        got = read_source(source, f"{config_path}: data.{key}", config_path.parent, code or config.trust, window)
         observed.bad_rows[got.file] = got.bad_rows
         observed.rows[got.file] = got.rows
         for name, s in got.series.items():
