@@ -190,7 +190,7 @@ def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, 
 @click.option("--budget-gbp-per-year", "budget", type=float, default=None,
               help="most the mix may cost: annual commissioning cost of the block-priced places, GBP")
 @click.option("--objective", default=None, metavar="METRIC[@SCOPE]",
-              help="metric to minimise, e.g. delayed_bed_days, dtoc_rate_per_100k_adults@borough:haringey, "
+              help="metric to minimise, e.g. delayed_bed_days, dtoc_rate_per_100k_adults@borough:NAME, "
                    "or total_cost (commissioning + delayed acute bed days, GBP a year)")
 @click.option("--maximise", is_flag=True, help="maximise the objective instead")
 @click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=V",

@@ -95,7 +95,7 @@ def parse_vary(expressions: Sequence[str], base: Scenario) -> list[Variable]:
             raise ScenarioError([f"--vary {name}: a dated schedule; vary {name}.base (the dated changes are kept)"])
         if not isinstance(current, (int, float)) or isinstance(current, bool):
             raise ScenarioError([f"--vary {name}: not a numeric field of the scenario (dotted path as in sweep "
-                                 f"--set, e.g. services.p1.capacity; unlimited or absent fields cannot be varied)"])
+                                 f"--set, e.g. services.NAME.capacity; unlimited or absent fields cannot be varied)"])
         low, high = numbers[0], numbers[1]
         step = numbers[2] if len(parts) == 3 else None
         if not all(math.isfinite(x) for x in numbers) or low > high:
