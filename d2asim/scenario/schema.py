@@ -222,10 +222,32 @@ class Acute(Strict):
         "treatment ending outside it is confirmed at its next opening; a list of windows "
         "gives other hours on other weekdays",
     )
+    board_round_confirms: float | dict[Weekday, float] = Field(
+        1.0, description="share (0-1) of the patients whose treatment has ended that a board round "
+        "confirms as discharge ready: one share, or by weekday (days not named: 1); the others wait for "
+        "the next day's round (e.g. fewer confirmed at weekends, everyone before the weekend on Friday)"
+    )
     bed_day_cost_gbp: lim.Money = Field(0.0, description="cost of one acute bed day, GBP")
     delayed_bed_day_cost_gbp: lim.Money | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
+
+    @field_validator("board_round_confirms")
+    @classmethod
+    def _some_round_confirms(cls, v: float | dict[str, float]) -> float | dict[str, float]:
+        shares = list(v.values()) if isinstance(v, dict) else [v]
+        if any(not 0 <= s <= 1 for s in shares):
+            raise ValueError("shares must be between 0 and 1")
+        if max(shares) == 0 and (not isinstance(v, dict) or len(v) == 7):
+            raise ValueError("no board round confirms anyone: nobody could ever become discharge ready")
+        return v
+
+    def confirms_by_weekday(self) -> tuple[float, ...]:
+        """The board round's confirmed share on each weekday, Monday first."""
+        v = self.board_round_confirms
+        if isinstance(v, dict):
+            return tuple(v.get(d, 1.0) for d in WEEKDAYS)  # type: ignore[call-overload]
+        return (v,) * 7
 
     @field_validator("discharge_window", "discharge_ready_window")
     @classmethod
