@@ -8,12 +8,14 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from d2asim.app import inputs, jobs
+from d2asim.app import inputs, jobs, tables
+from d2asim.metrics.registry import describe
 from d2asim.scenario.errors import ScenarioError
-from d2asim.scenario.loader import load_scenario, scenario_to_dict
+from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
 from d2asim.scenario.workbook import write_workbook
 
 PAGE = Path(__file__).parents[1] / "d2asim" / "app" / "page.py"
@@ -32,7 +34,8 @@ def test_an_upload_may_extend_bundled_scenarios_and_files_uploaded_with_it(tmp_p
     assert loaded.scenario.services["p1"].capacity == 90 and loaded.file_name == "mine.yaml"
 
 
-@pytest.mark.parametrize("extends", ["../baseline.yaml", "/etc/passwd", "sub/x.yaml", "other.yaml"])
+@pytest.mark.parametrize("extends", ["../baseline.yaml", "/etc/passwd", "sub/x.yaml", "other.yaml",
+                                     "ncl/../baseline.yaml", "ncl/../../secret.yaml"])
 def test_an_upload_cannot_reach_other_files(tmp_path: Path, extends: str) -> None:
     secret = tmp_path / "secret.yaml"
     secret.write_text("name: secret-contents\n")
@@ -189,3 +192,58 @@ def test_home_page_shows_the_loaded_systems_diagram() -> None:
     app.sidebar.radio[0].set_value("Home").run()
     assert not app.exception
     assert "Image" in [type(e).__name__ for e in app.main.children.values()]
+
+
+def test_the_system_scenarios_are_bundled_with_the_options_that_fit_them(tmp_path: Path) -> None:
+    assert {"baseline.yaml", "ncl/baseline.yaml", "ncl/haringey_d2a.yaml"} <= set(inputs.bundled_scenarios())
+    system = inputs.load_bundled(tmp_path, "ncl/baseline.yaml").scenario
+    assert set(system.boroughs) == {"islington", "haringey", "enfield"}
+    layer = inputs.option_layer("ncl/haringey_d2a.yaml")  # extends: baseline.yaml of its own folder
+    assert set(layer) == {"boroughs"} and layer["boroughs"]["haringey"]["pathways"]["settings"]["P1"] == {
+        "assessment": {"mode": "d2a"}}
+    for_system = inputs.applicable_options(system, "ncl/baseline.yaml")
+    assert {"ncl/haringey_d2a.yaml", "ncl/islington_d2a.yaml", "ncl/both_d2a.yaml", "ncl/split_shared.yaml"} <= set(
+        for_system) and "p1_plus20.yaml" not in for_system  # p1 is not a service of the system
+    single = inputs.applicable_options(load_scenario("scenarios/baseline.yaml"), "baseline.yaml")
+    assert "p1_plus20.yaml" in single and not [n for n in single if n.startswith("ncl/")]
+
+
+def test_an_upload_may_extend_the_bundled_system(tmp_path: Path) -> None:
+    option = yaml.safe_dump({"name": "mine", "extends": "ncl/baseline.yaml",
+                             "services": {"islington_reablement": {"capacity": 50}}})
+    loaded = inputs.load_upload(tmp_path, {"mine.yaml": option.encode()}, "mine.yaml")
+    assert loaded.scenario.services["islington_reablement"].capacity == 50
+
+
+def test_key_levers_include_schedules_arrivals_by_trust_and_assessment_teams() -> None:
+    data = scenario_to_dict(load_scenario("scenarios/ncl/baseline.yaml"))
+    data["services"]["islington_reablement"]["capacity"] = {"base": 40, "changes": [
+        {"from": "2023-10-01", "value": 50}]}
+    data["assessment_teams"] = {"ward_team": {"concurrent_assessments": 6}}
+    levers = {f.path for f in inputs.form_fields(data) if inputs.is_lever(f)}
+    assert {"services.islington_reablement.capacity.base", "services.islington_reablement.capacity.changes",
+            "admissions.islington.non_elective.by_trust.whittington",
+            "assessment_teams.ward_team.concurrent_assessments",
+            "boroughs.haringey.pathways.settings.P1.assessment.mode",
+            "admissions.islington.non_elective.growth_per_year"} <= levers
+    assert not {"services.islington_reablement.cost_per_day_gbp", "run.seed", "trusts.whittington.ods_code"} & levers
+
+
+def test_each_boroughs_dtoc_rate_is_shown_side_by_side_as_in_comparison_csv() -> None:
+    base = scenario_to_dict(load_scenario("scenarios/ncl/baseline.yaml"))
+    base["run"].update({"warmup_days": 10, "duration_days": 30})
+    option = inputs.with_option(validate_mapping(base, "base"), inputs.option_layer("ncl/haringey_d2a.yaml"),
+                                "haringey_d2a")
+    job = jobs.start("compare", {"scenarios": [base, scenario_to_dict(option)]}, 3, 2)
+    _wait(job, 300)
+    assert job.status == "done" and job.folder is not None, job.errors
+    table = pd.read_csv(job.folder / "comparison.csv")
+    shown = tables.borough_dtoc_rows(table)
+    assert sorted(shown["borough"]) == ["enfield", "haringey", "islington"]
+    rate = describe("dtoc_rate_per_100k_adults")
+    for row in shown.to_dict("records"):
+        csv = table[(table["metric"] == "dtoc_rate_per_100k_adults") & (table["scope"] == f"borough:{row['borough']}")
+                    ].iloc[0]
+        assert row["baseline"] == rate.text(csv["baseline"]) and row["option value"] == rate.text(csv["option_value"])
+        assert row["difference"] == rate.text(csv["difference"], signed=True)
+    assert tables.borough_dtoc_rows(table[table["scope"] == "system"]).empty

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from helpers import exponential, lognormal, t_interval, welch_interval
+from scipy import stats
 
 from d2asim.model.engine import DischargeModel
 from d2asim.run_folder import write_run
@@ -271,6 +273,39 @@ def test_out_of_area_delays_count_for_the_trust_not_for_a_borough() -> None:
     assert r.metrics["dtoc_rate_per_100k_adults"] == pytest.approx(north_days / days / 100_000 * 1e5)
     north_rate = r.by_place["borough:north"]["dtoc_rate_per_100k_adults"]
     assert r.metrics["dtoc_rate_per_100k_adults"] == pytest.approx(north_rate)
+    monthly = r.monthly  # the months' rates, weighted by their days, are the period's rate
+    weighted = (monthly["dtoc_rate_per_100k_adults"] * monthly["days"]).sum() / monthly["days"].sum()
+    assert weighted == pytest.approx(north_rate) and monthly["dtoc_beds_per_day"].gt(
+        monthly["dtoc_residents_per_day"]).all()  # out-of-area delays count in the trust's beds per day only
+
+
+def test_system_admissions_follow_dated_schedules_by_trust_and_by_share(tmp_path: Path) -> None:
+    """A row of the residence-to-trust matrix and a borough total (split by trust shares)
+    can each change on dates; each trust's daily admissions follow the schedule (Poisson
+    99.9% intervals: the beds are never full)."""
+    data = halves()
+    data["run"] = {"warmup_days": 0, "duration_days": 120, "start_date": "2024-01-01"}
+    data["trusts"]["tn"]["beds"] = data["trusts"]["ts"]["beds"] = 150
+    data["admissions"]["north"]["non_elective"]["by_trust"]["tn"] = {
+        "base": 6.0, "changes": [{"from": "2024-03-01", "value": 12.0}]}
+    data["admissions"]["south"]["non_elective"] = {
+        "per_day": {"base": 10.0, "changes": [{"from": "2024-02-01", "value": 5.0}]}, "trust_shares": {"ts": 1.0}}
+    result = run_replications(build(data), 10, 3)
+    daily = result.daily_table()
+    days = daily[daily["replication"] == daily["replication"].iloc[0]]["date"]
+    assert len(days) == 120
+    for trust, change, before, after in (("tn", "2024-03-01", 6.0, 12.0), ("ts", "2024-02-01", 10.0, 5.0)):
+        late = daily["date"] >= change
+        for expected_rate, rows in ((before, ~late), (after, late)):
+            total = daily.loc[rows, f"{trust}_admissions"].sum()
+            expected = expected_rate * rows.sum()  # 10 replications x days in the span
+            low, high = stats.poisson.ppf([0.0005, 0.9995], expected)
+            assert low <= total <= high, (trust, expected_rate, total, expected)
+    assert daily["admission_queue"].max() == 0  # beds never full: admissions are the arrivals
+    write_run(result, tmp_path)  # the registry's table states each site's schedule
+    sites = pd.read_csv(tmp_path / "registry.csv").query("kind == 'site'")
+    north = json.loads(sites[sites["name"] == "north->tn"]["properties"].iloc[0])["per_day"]["non_elective"]
+    assert north == {"base": 6.0, "changes": [{"from": "2024-03-01", "value": 12.0}]}
 
 
 # ------------------------------------------------------------------ outputs

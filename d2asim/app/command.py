@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
-from d2asim.app.inputs import MAX_UPLOAD_BYTES
+from d2asim.app.inputs import MAX_UPLOAD_BYTES, WORKSPACE_VARIABLE
 
 PAGE = Path(__file__).with_name("page.py")
 
@@ -36,7 +39,37 @@ def app_command(host: str, port: int, no_browser: bool) -> None:
         click.echo("error: the app needs Streamlit: pip install 'd2asim[app]'", err=True)
         sys.exit(2)
     click.echo(f"d2asim app: http://{host}:{port}  (Ctrl-C to stop)", err=False)
+    with tempfile.TemporaryDirectory(prefix="d2asim-app-") as workspace:
+        click.echo("Uploads and results live in a temporary folder that is deleted when the server stops: "
+                   "download what you want to keep.", err=False)
+        code = serve(server_command(host, port, not no_browser), {**os.environ, WORKSPACE_VARIABLE: workspace})
+    sys.exit(code)
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: stop the server, then clean up."""
+
+
+def serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the server until it ends, Ctrl-C (exit code 130) or SIGTERM (143); the
+    server process is stopped before this returns, so no server outlives the command
+    and the workspace can be removed."""
+    def stop(_signum: int, _frame: object) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    server = subprocess.Popen(command, env=env)
     try:
-        sys.exit(subprocess.call(server_command(host, port, not no_browser)))
+        return server.wait()
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+    except _Stopped:
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -17,8 +17,11 @@ Safety (the limits are stated on the app's home page):
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +44,14 @@ MAX_SWEEP_POINTS = 12
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".xlsx")
 FORM = "form"  # the source named in the form's error lines
+WORKSPACE_VARIABLE = "D2ASIM_APP_WORKSPACE"  # set by ``d2asim app``: a folder removed when the server stops
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def bundled_scenarios() -> list[str]:
-    """File names of the bundled scenarios (``scenarios/*.yaml``)."""
-    return sorted(p.name for p in BUNDLED.glob("*.yaml"))
+    """The bundled scenarios, as paths relative to ``scenarios/`` (``baseline.yaml``,
+    ``ncl/baseline.yaml``, ...): the only names besides uploads an upload may name."""
+    return sorted(p.relative_to(BUNDLED).as_posix() for p in BUNDLED.rglob("*.yaml"))
 
 
 def plain_name(name: str) -> bool:
@@ -64,6 +69,13 @@ class Loaded:
     file_name: str
 
 
+def new_folder(prefix: str) -> Path:
+    """A new private folder for a browser session or the server's runs, inside the
+    server's workspace (deleted when ``d2asim app`` stops) or, without one (tests,
+    ``streamlit run`` by hand), in the system's temporary folder."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get(WORKSPACE_VARIABLE) or None))
+
+
 def prepare_workspace(folder: Path) -> None:
     """The session's folder holds copies of the bundled scenarios, so uploads can
     extend them by name."""
@@ -71,6 +83,7 @@ def prepare_workspace(folder: Path) -> None:
     for name in bundled_scenarios():
         target = folder / name
         if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(BUNDLED / name, target)
 
 
@@ -113,7 +126,7 @@ def _check_references(folder: Path, name: str, allowed: set[str]) -> None:
     data = _shown(folder, lambda: read_yaml(folder / name))
     problems = []
     parent = data.get("extends")
-    if parent is not None and (not isinstance(parent, str) or not plain_name(parent) or parent not in allowed):
+    if parent is not None and (not isinstance(parent, str) or parent not in allowed):
         problems.append(f"{name}: extends: may only name a bundled scenario or a file uploaded with it "
                         f"(allowed: {', '.join(sorted(allowed - {name}))})")
     for where, value in _csv_paths(data):
@@ -198,12 +211,15 @@ def _tag_at(data: Mapping[str, Any], path: tuple[str, ...]) -> str | None:
     return node.get("type") if isinstance(node, Mapping) else None
 
 
+LEVER_PARTS = frozenset({"capacity", "beds", "concurrent_assessments", "per_day", "by_trust", "growth_per_year"})
+
+
 def is_lever(field: Field) -> bool:
-    """The key levers shown first: capacities and beds, arrivals per day, the
-    assessment mode (D2A on/off), growth and schedules."""
-    last = field.path.split(".")[-1]
-    return (last in ("capacity", "beds", "per_day") or "d2a" in field.doc.allowed
-            or any(word in field.path for word in ("growth", "schedule")))
+    """The key levers shown first: capacities, beds and assessment teams, arrivals per
+    day (by trust too) and their growth, with their dated schedules (``base`` and
+    ``changes`` under any of these), and the assessment mode (D2A on/off) per pathway
+    and borough."""
+    return bool(LEVER_PARTS.intersection(field.path.split("."))) or "d2a" in field.doc.allowed
 
 
 def parse_text(field: Field, text: str) -> Any:
@@ -280,11 +296,29 @@ def option_layer(name: str) -> dict[str, Any]:
             raise ScenarioError([f"{current}: not a bundled scenario (allowed: {', '.join(bundled_scenarios())})"])
         data = read_yaml(BUNDLED / current)
         layers.append(data)
-        current = data.get("extends")
+        parent = data.get("extends")  # relative to the folder of the file that names it
+        current = None if parent is None else posixpath.normpath(posixpath.join(posixpath.dirname(current), parent))
     merged: dict[str, Any] = {}
     for data in reversed(layers[:-1]):  # the root itself is the baseline being replaced
         merged = deep_merge(merged, {k: v for k, v in data.items() if k not in ("name", "extends", "description")})
     return merged
+
+
+def applicable_options(baseline: Scenario, exclude: str) -> list[str]:
+    """The bundled options (files with ``extends:``) whose changes make a valid scenario
+    on ``baseline``, apart from ``exclude`` (the loaded file): NCL's borough options
+    are offered for a system with those boroughs, not for the single-site baseline."""
+    out = []
+    for name in bundled_scenarios():
+        layer = option_layer(name)
+        if not layer or name == exclude:
+            continue
+        try:
+            with_option(baseline, layer, Path(name).stem)
+        except ScenarioError:
+            continue
+        out.append(name)
+    return out
 
 
 def with_option(baseline: Scenario, layer: Mapping[str, Any], name: str) -> Scenario:

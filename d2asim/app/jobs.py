@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+from d2asim.app.inputs import new_folder
 from d2asim.scenario.loader import scenario_to_dict
 
 _CONTEXT = mp.get_context("spawn")  # a fresh interpreter: never a fork of the server's threads
@@ -33,10 +33,10 @@ class Cancelled(Exception):
 
 
 def runs_root() -> Path:
-    """The server's folder for run folders (a new temporary folder per server)."""
+    """The server's folder for run folders (one per server, in its workspace)."""
     with _LOCK:
         if not _ROOT:
-            _ROOT.append(Path(tempfile.mkdtemp(prefix="d2asim-app-runs-")))
+            _ROOT.append(new_folder("runs-"))
         return _ROOT[0]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from d2asim.app import inputs, jobs
+from d2asim.app import inputs, jobs, tables
 from d2asim.app.inputs import Field, Loaded
 from d2asim.headline import distinguishable_words, headline_rows
-from d2asim.metrics.registry import COMPARE_KEYS, SWEEP_KEYS, describe
+from d2asim.metrics.registry import SWEEP_KEYS, describe
 from d2asim.scenario.errors import ScenarioError
 
 PAGES = ("Home", "Scenario", "Run", "Compare options", "Sweep and capacity")
@@ -30,7 +29,7 @@ TOP_WORDS = ("delayed_bed_days", "dtoc_rate_per_100k_adults", "acute_occupancy_p
 
 def session_folder() -> Path:
     if "folder" not in st.session_state:
-        st.session_state.folder = Path(tempfile.mkdtemp(prefix="d2asim-app-session-"))
+        st.session_state.folder = inputs.new_folder("session-")
     return Path(st.session_state.folder)
 
 
@@ -67,8 +66,10 @@ carries a reason code and the organisation responsible.
 **What it does not model.** Staff rosters, individual wards or specialties, A&E itself
 (only the wait for a bed), money flows between organisations beyond the costs you enter,
 and anything that the scenario file does not describe. It is as good as its inputs:
-the bundled scenarios are a Whittington-like trust and Islington-like borough with every
-number sourced (see `scenarios/README.md`).
+the bundled scenarios are a Whittington-like trust and Islington-like borough
+(`baseline.yaml` and its options) and a North-Central-London-like system of two trusts and
+three boroughs sharing bedded intermediate care (`ncl/baseline.yaml` and its options), with
+every number sourced (see `scenarios/README.md`).
 
 **How to read a result.** Each run is repeated (*replications*) with different random
 patients. A figure such as *Delayed bed days 17,800 (95% CI 17,200 to 18,400)* is the
@@ -88,7 +89,8 @@ small for this many replications to show.
 {inputs.MAX_REPLICATIONS} replications; up to {inputs.MAX_SIMULATED_DAYS:,} simulated days
 (warm-up + reported period); sweeps up to {inputs.MAX_SWEEP_POINTS} points. An uploaded
 scenario may only `extends:` a bundled scenario or a file uploaded with it (and its `csv:`
-files likewise). Your files and results stay in your session's own folder on this server.
+files likewise). Your files and results stay in your session's own folder on this server,
+which is deleted when the server stops: download what you want to keep.
 """
     )
 
@@ -392,8 +394,7 @@ def compare_page() -> None:
     st.write(f"Baseline: **{scenario.name}**, the scenario in the form"
              + (" (with your changes)." if edits() else ".")
              + " Each option below is the baseline with that option's own changes; all run on the same patients.")
-    names = [n for n in inputs.bundled_scenarios() if inputs.option_layer(n)
-             and n != current.file_name]
+    names = inputs.applicable_options(scenario, current.file_name)
     chosen = st.multiselect("Options (bundled option files: what each changes)", names, key="compare_bundled")
     reps, seed = reps_and_seed("compare", scenario)
     if st.button("Compare", key="compare_button", type="primary"):
@@ -415,16 +416,13 @@ def compare_page() -> None:
 def compare_results(folder: Path) -> None:
     table = pd.read_csv(folder / "comparison.csv")
     st.subheader("Options side by side (paired 95% CIs)")
-    keys = [k for k in COMPARE_KEYS if k in set(table["metric"])]
-    extra = [k for k in ("net_cost_gbp",) if k in set(table["metric"])]
-    rows = []
-    for r in table[table["metric"].isin(keys + extra)].to_dict("records"):
-        m = describe(str(r["metric"]))
-        rows.append({**({"scope": r["scope"]} if "scope" in r else {}), "option": r["option"], "metric": m.label,
-                     "difference (option − baseline)": m.text(r["difference"], signed=True),
-                     "95% CI": f"{m.text(r['ci_low'], True)} to {m.text(r['ci_high'], True)}",
-                     "in words": distinguishable_words(bool(r["distinguishable"])), "unit": m.unit})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="comparison_table")
+    st.dataframe(tables.comparison_rows(table), hide_index=True, key="comparison_table")
+    by_borough = tables.borough_dtoc_rows(table)
+    if not by_borough.empty:
+        st.subheader("DTOC rate per 100,000 adults, borough by borough")
+        st.caption("Each borough's delayed transfers of care per day per 100,000 residents aged 18+ "
+                   "(the local-authority figure), wherever its residents are in hospital.")
+        st.dataframe(by_borough, hide_index=True, key="borough_dtoc_table")
     saved = table[table["metric"] == "bed_days_saved"]
     for r in saved.to_dict("records"):
         m = describe("bed_days_saved")

@@ -51,12 +51,14 @@ def daily_series(
     acute = log.table("acute")
     delays = log.table("delays")
     dtoc = dtoc_segments(log, scenario)
+    modelled = [b.code for b in registry.modelled_boroughs]  # out-of-area patients count in no rate
     admitted_leave = np.where(np.isnan(acute["admit"]), np.nan, acute["leave"])
     cols: dict[str, np.ndarray] = {
         "acute_occupied": interval_integrals(acute["admit"], admitted_leave, bounds),
         "admission_queue": interval_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), bounds),
         "delayed_acute": _delayed(delays, bounds, delays["place"] == ACUTE_PLACE),
         "delayed_dtoc": interval_integrals(dtoc["start"], dtoc["end"], bounds),
+        "delayed_dtoc_residents": _delayed(dtoc, bounds, np.isin(dtoc["borough"], modelled)),
         "acute_beds": sum(daily_values(registry.trusts[t].acute.beds, sim_start, n_days) for t in trust_codes),
         "admissions": count_in(acute["admit"], bounds),
         "discharges": count_in(acute["leave"][acute["died"] == 0], bounds),
@@ -116,7 +118,9 @@ def _first_finite(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Reported days grouped by calendar month: mean stocks (beds), summed flows and
-    delayed bed days, and the DTOC rate per 100,000 adults (of the modelled boroughs)."""
+    delayed bed days, and the DTOC rate per 100,000 adults: the modelled boroughs'
+    residents' delays over their adults (out-of-area patients' delays count in
+    ``dtoc_beds_per_day``, not in the rate, as in ``summary.json``)."""
     reported = daily[daily["reported"]]
     month = reported["date"].dt.strftime("%Y-%m")
     grouped = reported.groupby(month)
@@ -128,11 +132,12 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         "discharges": grouped["discharges"].sum(),
         "delayed_bed_days": grouped["delayed_dtoc"].sum(),
         "dtoc_beds_per_day": grouped["delayed_dtoc"].mean(),
+        "dtoc_residents_per_day": grouped["delayed_dtoc_residents"].mean(),
         "acute_beds_mean": grouped["acute_beds"].mean(),
     })
     for column in [c for c in reported.columns if c.endswith("_capacity")]:  # places in force (schedules)
         frame[f"{column}_mean"] = grouped[column].mean()
     adults = registry_of(scenario).adults_18plus()
     if adults:
-        frame["dtoc_rate_per_100k_adults"] = frame["dtoc_beds_per_day"] / adults * 100_000
+        frame["dtoc_rate_per_100k_adults"] = frame["dtoc_residents_per_day"] / adults * 100_000
     return frame.rename_axis("month").reset_index()

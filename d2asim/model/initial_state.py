@@ -8,6 +8,7 @@ distribution itself (see ``Distribution.residual``).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
@@ -18,6 +19,7 @@ from d2asim.model.patients import Patient, PatientFactory, pick
 from d2asim.model.pool import Pool
 from d2asim.model.runtime import PathwayPlan, ServiceRuntime
 from d2asim.model.streams import Streams
+from d2asim.scenario.schedule import value_on
 from d2asim.scenario.schema import PATHWAYS, InitialState
 from d2asim.system.registry import SystemRegistry
 
@@ -30,6 +32,7 @@ class Model(Protocol):
     factories: list[dict[str, PatientFactory]]
     plans: list[list[PathwayPlan]]
     services: dict[str, ServiceRuntime]
+    start_date: dt.date  # the simulation's first day (warm-up included)
 
     @property
     def beds(self) -> Pool[Patient]: ...
@@ -83,7 +86,8 @@ def _site_drawer(model: Model) -> Callable[[], int]:
     sites = model.registry.sites
     if len(sites) == 1:
         return lambda: 0
-    weights = np.array([s.streams["non_elective"].per_day for s in sites], dtype=float) + 1e-12
+    weights = np.array([value_on(s.streams["non_elective"].per_day, model.start_date) for s in sites],
+                       dtype=float) + 1e-12
     cum = np.cumsum(weights / weights.sum()).tolist()
     draw = model.streams.uniform("initial.acute.site")
     return lambda: pick(cum, draw())
@@ -100,7 +104,8 @@ def _fill_service(model: Model, name: str, count: int, rng: np.random.Generator)
                 first_pathway.setdefault(site, pathway)
     routes = list(first_pathway.items()) or [(0, 0)]
     stays = service.spec.duration_days.residual(rng, count)
-    weights = np.array([model.registry.sites[site].streams["non_elective"].per_day for site, _ in routes]) + 1e-12
+    weights = np.array([value_on(model.registry.sites[site].streams["non_elective"].per_day, model.start_date)
+                        for site, _ in routes], dtype=float) + 1e-12
     picks = rng.choice(len(routes), size=count, p=weights / weights.sum()) if len(routes) > 1 else [0] * count
     for stay, k in zip(stays.tolist(), picks, strict=True):
         site, pathway = routes[int(k)]

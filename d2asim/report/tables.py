@@ -11,7 +11,7 @@ import pandas as pd
 from d2asim.headline import headline_keys, headline_rows, metric_entry
 from d2asim.report.charts import in_sentence, service_label
 from d2asim.report.data import acute_blocks
-from d2asim.scenario.schedule import describe
+from d2asim.scenario.schedule import describe, scaled
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,10 @@ def _borough_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def _to_trusts(stream: dict[str, Any]) -> str:
     """A borough's admissions per day by trust (``by_trust``, or ``per_day`` x ``trust_shares``)."""
-    rates = stream.get("by_trust") or {t: stream.get("per_day", 0) * s
+    rates = stream.get("by_trust") or {t: scaled(stream.get("per_day", 0), s)
                                        for t, s in (stream.get("trust_shares") or {}).items()}  # fmt: skip
-    return ", ".join(f"{_n(r)} to {t}" for t, r in rates.items())
+    return ", ".join(f"{describe(r, _n)} to {t}" for t, r in rates.items())
+
 
 
 def _pathway_rows(scenario: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -63,10 +63,14 @@ def base_value(x: Scheduled) -> Any:
     return x.base if isinstance(x, Schedule) else x
 
 
+def as_json(x: Scheduled) -> Any:
+    """The number, or the schedule as the mapping a scenario file writes."""
+    return x.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(x, Schedule) else x
+
+
 def describe(x: Any, fmt: Callable[[Any], str] = str) -> str:
     """'66' or '66, 86 from 2023-10-01, 66 from 2024-04-01' (a number, Schedule or its mapping)."""
-    if isinstance(x, Schedule):
-        x = x.model_dump(mode="json", by_alias=True)
+    x = as_json(x)
     if not isinstance(x, Mapping):
         return fmt(x)
     steps = [f"{fmt(c['value'])} from {c['from']}" for c in x.get("changes") or []]
@@ -81,6 +85,18 @@ def max_value(x: Scheduled) -> Any:
 def min_value(x: Scheduled) -> Any:
     """The smallest value the field ever takes."""
     return min([x.base, *(c.value for c in x.changes)]) if isinstance(x, Schedule) else x
+
+
+def scaled(x: Scheduled, factor: float) -> Scheduled:
+    """``x`` times ``factor`` (every value of a schedule, on the same dates); also
+    takes the plain mapping of a resolved scenario.yaml."""
+    if isinstance(x, Mapping):
+        return {**x, "base": x["base"] * factor,
+                "changes": [{**c, "value": c["value"] * factor} for c in x.get("changes") or []]}
+    if not isinstance(x, Schedule):
+        return x * factor
+    return x.model_copy(update={"base": x.base * factor,
+                                "changes": tuple(c.model_copy(update={"value": c.value * factor}) for c in x.changes)})
 
 
 def value_on(x: Scheduled, date: dt.date) -> Any:

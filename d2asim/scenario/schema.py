@@ -27,7 +27,7 @@ from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
-from d2asim.scenario.schedule import Schedule, base_value
+from d2asim.scenario.schedule import Schedule, Scheduled, base_value, scaled
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -529,8 +529,10 @@ class AdmissionStream(ArrivalStream):
     of the residence-to-trust matrix) or ``per_day`` (the borough total) split by
     ``trust_shares``; the calendar multipliers apply to every trust."""
 
-    per_day: lim.ArrivalRate | None = Field(None, description="borough total per day (with trust_shares)")  # type: ignore[assignment]
-    by_trust: dict[str, lim.ArrivalRate] | None = Field(None, description="admissions per day by trust name")
+    per_day: lim.ArrivalRate | Schedule[lim.ArrivalRate] | None = Field(  # type: ignore[assignment]
+        None, description="borough total per day, with trust_shares (a number or a dated schedule)")
+    by_trust: dict[str, lim.ArrivalRate | Schedule[lim.ArrivalRate]] | None = Field(
+        None, description="admissions per day by trust name (each a number or a dated schedule)")
     trust_shares: dict[str, float] | None = Field(None, description="share of per_day by trust name")
 
     @model_validator(mode="after")
@@ -547,12 +549,14 @@ class AdmissionStream(ArrivalStream):
             check_peak_rate(self.model_copy(update={"per_day": rate}))
         return self
 
-    def rates(self) -> dict[str, float]:
-        """Admissions per day by trust name (before calendar multipliers)."""
+    def rates(self) -> dict[str, Scheduled]:
+        """Admissions per day by trust name (before calendar multipliers): a number or
+        a dated schedule (``per_day``'s dates, times the trust's share)."""
         if self.by_trust is not None:
             return dict(self.by_trust)
         assert self.per_day is not None and self.trust_shares is not None
-        return {trust: self.per_day * share for trust, share in self.trust_shares.items()}
+        per_day = self.per_day
+        return {trust: scaled(per_day, share) for trust, share in self.trust_shares.items()}
 
     def at_trust(self, trust: str) -> ArrivalStream:
         """The stream of this borough's admissions to one trust."""

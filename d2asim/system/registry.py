@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from d2asim.scenario.schedule import base_value
+from d2asim.scenario.schedule import as_json, base_value, max_value
 from d2asim.scenario.schema import (
     FIXED_CAUSES,
     KIND_DELAY_REASONS,
@@ -236,7 +236,7 @@ class SystemRegistry:
                 "boroughs": [self.boroughs[b].name for b in s.boroughs], "shared": s.shared, "outcomes": onward,
             }))  # fmt: skip
         for r in self.sites:
-            per_day = {k: v.per_day for k, v in r.streams.items()}
+            per_day = {k: as_json(v.per_day) for k, v in r.streams.items()}
             rows.append(("site", r.code, f"{self.boroughs[r.borough].name}->{self.trusts[r.trust].name}",
                          {"borough": self.boroughs[r.borough].name, "trust": self.trusts[r.trust].name,
                           "per_day": per_day}))  # fmt: skip
@@ -296,10 +296,11 @@ def _system(sc: Scenario) -> SystemRegistry:
         rates = admissions.non_elective.rates()
         elective = admissions.elective
         for trust in sc.trusts:
-            if rates.get(trust, 0.0) <= 0 and (elective is None or elective.rates().get(trust, 0.0) <= 0):
+            if max_value(rates.get(trust, 0.0)) <= 0 and (elective is None
+                                                          or max_value(elective.rates().get(trust, 0.0)) <= 0):
                 continue
             streams: dict[str, ArrivalStream] = {"non_elective": admissions.non_elective.at_trust(trust)}
-            if elective is not None and elective.rates().get(trust, 0.0) > 0:
+            if elective is not None and max_value(elective.rates().get(trust, 0.0)) > 0:
                 streams["elective"] = elective.at_trust(trust)
             t = trust_code[trust]
             sites.append(SiteEntry(len(sites), b, t, f"{name}.{trust}.", streams))
