@@ -89,7 +89,7 @@ SVG charts are written by the commands above but not kept here.
 The sweep's target, a DTOC rate of at most 27 delayed patients a day per 100,000
 adults, is an illustrative local target. The 2017 Better Care Fund expectation of 9.4
 is out of reach by reablement capacity alone in this scenario: the DTOC rate levels off
-at about 23 once waits for P1 vanish, because the rest of the delay is assessment on the
+at about 18 once waits for P1 vanish, because the rest of the delay is assessment on the
 ward and waits for P2 and P3 beds (see the comparison).
 EOF
 
