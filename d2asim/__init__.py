@@ -1,11 +1,6 @@
 """d2asim: discrete-event simulation of hospital discharge pathways in England."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("d2asim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from d2asim.version import __version__
 
 _API = ("run_replications", "compare", "sweep", "capacity_needed", "suggest_warmup", "load_scenario")
 __all__ = ["__version__", *_API]

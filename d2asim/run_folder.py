@@ -29,13 +29,13 @@ from typing import Any
 
 import yaml
 
-from d2asim import __version__
 from d2asim.metrics.replication import WAITS_NOTE
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.summary import series_spread, summarise
 from d2asim.system.registry import registry_of
+from d2asim.version import __version__
 
 OUTPUTS = Path("outputs")
 

@@ -15,11 +15,11 @@ import yaml
 from click.testing import CliRunner
 from test_calibration_aggregates import CONFIG, SCENARIO
 
-from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss, data_loss_text, load_observed
-from d2asim.calibration.calibration_report import findings
+from d2asim.calibration.aggregates import data_loss, load_observed
 from d2asim.calibration.config import load_config
 from d2asim.calibration.spells import load_spells
 from d2asim.cli import main
+from d2asim.report.calibration_report import LOSS_WARNING_SHARE, data_loss_text, findings
 from d2asim.scenario.errors import ScenarioError
 
 DAYS = pd.date_range("2022-04-01", "2023-03-31")  # the fit and test periods of CONFIG

@@ -101,8 +101,8 @@ def system_diagram() -> None:
     if current is None:
         st.write("Load a scenario (page *Scenario*) to see the diagram of its system here.")
         return
-    from d2asim import __version__
     from d2asim.report.diagram import draw
+    from d2asim.version import __version__
 
     folder = session_folder() / "diagram"
     folder.mkdir(exist_ok=True)
@@ -123,7 +123,7 @@ def load_section() -> None:
         st.subheader("A bundled scenario")
         names = inputs.bundled_scenarios()
         choice = st.selectbox("Bundled scenario", names, index=names.index("baseline.yaml"), key="bundled_choice")
-        if st.button("Load bundled scenario", key="load_bundled"):
+        if st.button("Load bundled scenario", key="load_bundled") and choice is not None:
             try:
                 set_loaded(inputs.load_bundled(folder, choice))
                 st.session_state.load_errors = []
@@ -457,7 +457,7 @@ def sweep_page() -> None:
         else:
             start_job("sweep_job", "sweep", [scenario], seed, reps, {"grid": {field: values}})
     job = job_status("sweep_job")
-    if job is not None and job.folder is not None:
+    if job is not None and job.folder is not None and field is not None:
         sweep_results(job.folder, field)
     st.subheader("Capacity needed")
     services = list(scenario.services)
@@ -497,7 +497,7 @@ def sweep_results(folder: Path, field: str) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="d2asim", layout="wide")
-    page = st.sidebar.radio("Page", PAGES, key="page")
+    page = st.sidebar.radio("Page", PAGES, key="page") or PAGES[0]
     {"Home": home_page, "Scenario": scenario_page, "Run": run_page, "Compare options": compare_page,
      "Sweep and capacity": sweep_page}[page]()
     current = loaded()

@@ -23,7 +23,7 @@ reported in the row counts. All values are converted to **per day** units: daily
 rows as they are; monthly ``total`` rows divided by the days in the month. A file or
 series left with no usable row is an error (one line). ``data_loss`` tells, per target,
 the share of the periods' days and months without a valid value; above
-:data:`LOSS_WARNING_SHARE` the calibration report and the terminal say so.
+:data:`d2asim.report.calibration_report.LOSS_WARNING_SHARE` the calibration report and the terminal say so.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.calibration.config import CalibrationConfig, Source
+from d2asim.report.calibration_report import LOSS_WARNING_SHARE
 from d2asim.scenario.errors import ScenarioError
 
 DATE_REASONS = ("missing_date", "unparseable_date", "duplicate_date")
@@ -43,7 +44,6 @@ VALUE_REASONS = ("missing_value", "unparseable_value", "non_finite_value", "too_
                  "zero_as_missing")
 GAP_REASONS = {"daily": "missing_day", "monthly": "missing_month"}
 VALUE_LIMIT = 1e9  # a count (or a sum of counts) per row
-LOSS_WARNING_SHARE = 0.10  # a target missing more than this share of its days or months is flagged
 _NAN_WORDS = ("nan", "+nan", "-nan")
 
 
@@ -91,7 +91,7 @@ def _parse_dates(text: pd.Series, source: Source) -> pd.Series:
     parsed = pd.to_datetime(text, format=source.date_format, errors="coerce") if source.date_format \
         else pd.to_datetime(text, errors="coerce", format="mixed")
     if source.frequency == "monthly":
-        parsed = parsed.dt.to_period("M").dt.to_timestamp()
+        parsed = parsed.dt.to_period("M").dt.start_time
     return parsed.dt.normalize()
 
 
@@ -162,8 +162,8 @@ def _calendar_gaps(dates: pd.Series, frequency: str, window: tuple[pd.Timestamp,
     if frequency == "monthly":
         expected = pd.period_range(window[0], window[1], freq="M")
         return int(len(expected) - expected.isin(dates.dt.to_period("M")).sum())
-    expected = pd.date_range(window[0], window[1], freq="D")
-    return int(len(expected) - expected.isin(dates).sum())
+    expected_days = pd.date_range(window[0], window[1], freq="D")
+    return int(len(expected_days) - expected_days.isin(dates).sum())
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -187,7 +187,7 @@ def _series(frame: pd.DataFrame, dates: pd.Series, source: Source) -> tuple[dict
         keep = (reason == "").to_numpy()
         index = pd.DatetimeIndex(dates.to_numpy()[keep])
         if source.frequency == "monthly":
-            index = index.strftime("%Y-%m")  # type: ignore[assignment]
+            index = index.strftime("%Y-%m")
         series[name] = pd.Series(per_day[keep], index=index, name=name).sort_index()
     return series, row_reasons
 
@@ -230,40 +230,24 @@ def load_observed(config: CalibrationConfig, config_path: Path) -> Observed:
 def data_loss(config: CalibrationConfig, observed: Observed) -> dict[str, dict[str, object]]:
     """Per target: the days (daily series) and months of the fit and test periods, how
     many have a valid value, the share lost, and ``warning`` when a share lost is above
-    :data:`LOSS_WARNING_SHARE`."""
+    :data:`~d2asim.report.calibration_report.LOSS_WARNING_SHARE`."""
     periods = [p for p in (config.fit_period, config.test_period) if p is not None]
     months = [m for p in periods for m in pd.period_range(p.start, p.end, freq="M").strftime("%Y-%m")]
     out: dict[str, dict[str, object]] = {}
     for target in config.targets:
         name = config.observed_name(target)
         valid_months = observed.monthly(name, config.min_days_per_month).index.isin(months).sum()
+        lost = [1 - valid_months / len(months)]  # the share of months, then of days, without a value
         entry: dict[str, object] = {"months": len(months), "valid_months": int(valid_months),
-                                    "months_lost_share": 1 - valid_months / len(months)}
+                                    "months_lost_share": lost[0]}
         if observed.frequency[name] == "daily":
             days = pd.DatetimeIndex(observed.series[name].index).strftime("%Y-%m").isin(months).sum()
             expected = sum(pd.Period(m, freq="M").days_in_month for m in months)
-            entry.update(days=expected, valid_days=int(days), days_lost_share=1 - days / expected)
-        shares = [v for k, v in entry.items() if k.endswith("_lost_share")]
-        entry["warning"] = bool(max(shares) > LOSS_WARNING_SHARE)  # type: ignore[type-var]
+            lost.append(1 - days / expected)
+            entry.update(days=expected, valid_days=int(days), days_lost_share=lost[1])
+        entry["warning"] = bool(max(lost) > LOSS_WARNING_SHARE)
         out[target] = entry
     return out
-
-
-def data_loss_text(loss: dict[str, dict[str, object]]) -> list[str]:
-    """One sentence per target whose data loss is above the warning share."""
-    lines = []
-    for target, entry in loss.items():
-        if not entry["warning"]:
-            continue
-        parts = [f"{entry['months_lost_share']:.0%} of its months ({entry['valid_months']} of {entry['months']} "
-                 "valid)"]
-        if "days" in entry:
-            parts.insert(0, f"{entry['days_lost_share']:.0%} of its days ({entry['valid_days']} of {entry['days']} "
-                            "valid)")
-        parts_text = " and ".join(parts)
-        lines.append(f"{target} has no valid value for {parts_text} in the fit and test periods, more than the "
-                     f"{LOSS_WARNING_SHARE:.0%} d2asim accepts without a warning")
-    return lines
 
 
 def in_period(monthly: pd.Series, start: str, end: str) -> pd.Series:

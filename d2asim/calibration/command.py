@@ -24,7 +24,6 @@ import click
 import pandas as pd
 import yaml
 
-from d2asim import __version__
 from d2asim.calibration import backtest as bt
 from d2asim.calibration.aggregates import (
     BED_BASE,
@@ -32,10 +31,8 @@ from d2asim.calibration.aggregates import (
     bed_schedule,
     check_enough,
     data_loss,
-    data_loss_text,
     load_observed,
 )
-from d2asim.calibration.calibration_report import CHARTS_DIR, write_report
 from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
 from d2asim.calibration.simfit import (
     Evaluator,
@@ -51,12 +48,14 @@ from d2asim.calibration.simfit import (
 from d2asim.calibration.trust_config import CONFIG_FILE, trust_inputs, write_inputs
 from d2asim.calibration.trust_data import DATA_DIR, parse_period
 from d2asim.cli.common import reports_bad_input
+from d2asim.report.calibration_report import CHARTS_DIR, data_loss_text, write_report
 from d2asim.report.command import report_option, report_summary
 from d2asim.run_folder import new_run_dir
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
 from d2asim.scenario.schedule import describe
 from d2asim.scenario.schema import Scenario
+from d2asim.version import __version__
 
 QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0,
          "curvature_replications": 2, "parameter_draws": 4, "draw_replications": 1}
@@ -236,7 +235,7 @@ class Plan:
         """What would run, in a few lines (``--dry-run``, ``d2asim validate``)."""
         c, o = self.config, self.opt
         lines = [f"{self.config_path}: ok (calibration config {c.run_name()!r}, trust {c.trust}; base scenario "
-                 f"{self.base.name!r}, {describe(self.base.acute.beds)} beds)",
+                 f"{self.base.name!r}, {describe(self.base.single_site()[1].beds)} beds)",
                  f"  fit {c.fit_period.label()}, test {c.test_period.label() if c.test_period else 'none'}; "
                  f"{self.total_days()} days simulated after {self._warmup()} days of warm-up"]
         for name, months in self.problem.observed.items():
@@ -496,8 +495,12 @@ def calibrate_command(config_file: Path | None, code: str | None, fit: str | Non
     if code is not None and fit is None:
         raise ScenarioError(["--fit: required with --trust, e.g. --fit 2022-04:2023-03"])
     if dry_run:
-        text = (dry_run_trust(code, fit, test, list(boroughs), quick) if code is not None
-                else plan(config_file, quick).describe())  # type: ignore[arg-type]
+        if code is not None:
+            assert fit is not None  # checked above
+            text = dry_run_trust(code, fit, test, list(boroughs), quick)
+        else:
+            assert config_file is not None  # checked above
+            text = plan(config_file, quick).describe()
         click.echo(text + "\ndry run: nothing simulated, nothing written")
         return
     if code is not None:

@@ -174,7 +174,7 @@ class Parameter(Strict):
     ``pathway_share`` sets that pathway's share of discharge-ready patients, P0 taking
     the rest (so shares still sum to 1 and a change in the P1-P3 flows can be followed)."""
 
-    path: str | None = Field(None, description="dotted scenario field, e.g. services.p1.capacity")
+    path: str | None = Field(None, description="dotted scenario field, e.g. services.NAME.capacity")
     scale: list[str] | None = Field(None, description="dotted paths of distributions (or mappings of them)")
     pathway_share: Literal["P1", "P2", "P3"] | None = Field(
         None, description="share of discharge-ready patients on this pathway (P0 is the rest)")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,12 @@ class DistFit:
         return f"AIC {self.aic:.1f} (delta {self.delta_aic:.1f}); KS D={self.ks_stat:.4f} p={self.ks_p:.3g}"
 
 
+def _capped_cdf(frozen: Any, top: float, v: Any) -> Any:
+    """The CDF of the uncensored part of a fit whose CDF at the cap is ``top``, at durations
+    ``v`` (days: a number or an array)."""
+    return np.minimum(frozen.cdf(v) / top, 1.0)
+
+
 def fit_duration(
     days: Iterable[float] | np.ndarray | pd.Series,
     candidates: Sequence[str] = CANDIDATES,
@@ -184,7 +191,7 @@ def fit_duration(
         if capped.any():
             loglik += float(capped.sum() * frozen.logsf(censor_at))
             top = float(frozen.cdf(censor_at))
-            ks = stats.kstest(observed, lambda v, f=frozen, t=top: np.minimum(f.cdf(v) / t, 1.0))
+            ks = stats.kstest(observed, partial(_capped_cdf, frozen, top))
         else:
             ks = stats.kstest(observed, frozen.cdf)
         fits.append(dict(family=name, params=params, loglik=loglik, aic=2 * N_PARAMS[name] - 2 * loglik,

@@ -115,17 +115,19 @@ def base_scenario(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR) -> S
 def start_from(scenario: Scenario, state: Census, horizon: int) -> Scenario:
     """``scenario`` starting on the origin from the census, for ``horizon`` days, no warm-up."""
     given = dict(scenario.initial_state.services_occupied) if scenario.initial_state else {}
+    _, acute, pathways = scenario.single_site()
+    service_of: dict[str, str | None] = {p: s.service for p, s in pathways.settings.items()}
     services = {}
     for name, service in scenario.services.items():
         if service.capacity is None:
             continue
         places = int(value_on(service.capacity, state.origin))
-        waiting = sum(n for p, n in state.waiting.items() if scenario.pathways.settings[p].service == name)
+        waiting = sum(n for p, n in state.waiting.items() if service_of[p] == name)
         services[name] = places if waiting > 0 else min(given.get(name, 0), places)
     # The census may count more patients than the model's beds hold (the month's mean beds
     # occupied against the beds in force on the origin): the rest start in the admission queue.
-    escalation = scenario.acute.escalation
-    capacity = int(value_on(scenario.acute.beds, state.origin)) + (
+    escalation = acute.escalation
+    capacity = int(value_on(acute.beds, state.origin)) + (
         int(value_on(escalation.beds, state.origin)) if escalation is not None else 0)
     treated = max(0, state.occupied - state.nctr_remaining)
     in_beds = max(0, min(treated, capacity - state.nctr_remaining))
@@ -138,10 +140,11 @@ def start_from(scenario: Scenario, state: Census, horizon: int) -> Scenario:
 
 def discharges_a_day(scenario: Scenario, on: dt.date) -> float:
     """The scenario's discharges a day at equilibrium on ``on``: admissions x survival."""
-    deaths = scenario.acute.death_probability
+    arrivals, acute, _ = scenario.single_site()
+    deaths = acute.death_probability
     if isinstance(deaths, dict):
         deaths = sum(b.share * deaths.get(b.name, 0.0) for b in scenario.age_bands)
-    return float(value_on(scenario.arrivals.non_elective.per_day, on)) * (1 - float(deaths))
+    return float(value_on(arrivals.non_elective.per_day, on)) * (1 - float(deaths))
 
 
 def forecast_table(frames: list[pd.DataFrame], recorded_share: float) -> pd.DataFrame:
@@ -152,7 +155,7 @@ def forecast_table(frames: list[pd.DataFrame], recorded_share: float) -> pd.Data
         if series == "discharges":
             values = values * recorded_share
         q = np.percentile(values, [10, 90, 5, 95], axis=1)
-        rows.append(pd.DataFrame({"date": frames[0].index.strftime("%Y-%m-%d"), "series": series,
+        rows.append(pd.DataFrame({"date": pd.DatetimeIndex(frames[0].index).strftime("%Y-%m-%d"), "series": series,
                                   "mean": values.mean(axis=1), "p10": q[0], "p90": q[1], "p5": q[2], "p95": q[3]}))
     return pd.concat(rows, ignore_index=True)[COLUMNS]
 

@@ -48,6 +48,8 @@ BOARD_ROUND_DAYS = 0.35  # readiness confirmed at the 08-12 board round adds ~0.
 TTR_SPLIT = {"P1": 9.0, "P2": 12.0, "P3": 14.0}  # baseline ASSUMPTION: days to ready, P1-P3
 TTR_CV = {"P0": 1.64, "P1": 0.92, "P2": 0.86, "P3": 0.88}  # baseline sd / mean
 MIN_P0_TTR = 1.0
+#: The services the written scenario declares for pathways P1-P3 (by these names).
+PATHWAY_SERVICES = {"P1": "p1", "P2": "p2", "P3": "p3"}
 #: IPACS Bristol baseline lognormals (median, mean), days [ipacs los]; P1 capped at 42 days.
 IPACS = {"p1": (9.0, 18.07), "p2": (34.0, 42.79), "p3": (50.0, 59.15)}
 P1_CAP_DAYS = 42.0
@@ -316,7 +318,7 @@ def size(trust: Trust) -> Sizing:
     p0 = max(MIN_P0_TTR, (ttr_mean * admissions - sum(flows[p] * TTR_SPLIT[p] for p in flows)) / rest)
     ttr = {"P0": p0, **TTR_SPLIT}
     loads, cv2, capacity, queue = {}, {}, {}, {}
-    for service, pathway in (("p1", "P1"), ("p2", "P2"), ("p3", "P3")):
+    for pathway, service in PATHWAY_SERVICES.items():
         median, mean = IPACS[service]
         episode, cv2[service] = lognormal_moments(median, mean, P1_CAP_DAYS if service == "p1" else None)
         loads[service] = flows[pathway] * episode
@@ -368,7 +370,7 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
     for p in ("P0", "P1", "P2", "P3"):
         values[f"share_{p}"] = f"{s.shares[p]:.5f}"
         values[f"ttr_{p}_mean"], values[f"ttr_{p}_sd"] = f"{ttr[p]:.3f}", f"{ttr[p] * TTR_CV[p]:.3f}"
-    for service, pathway in (("p1", "P1"), ("p2", "P2"), ("p3", "P3")):
+    for pathway, service in PATHWAY_SERVICES.items():
         episode = lognormal_moments(*IPACS[service], P1_CAP_DAYS if service == "p1" else None)[0]
         values |= {f"flow_{pathway}": f"{s.flows[pathway]:.3f}", f"episode_{service}": f"{episode:.2f}",
                    f"load_{service}": f"{s.loads[service]:.1f}", f"cap_{service}": s.capacity[service],

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import Bounds, minimize
 from scipy.stats import qmc
 
 from d2asim.calibration.config import CalibrationConfig
@@ -231,7 +231,7 @@ class Simulator:
 
 def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Per target: months (rows, ``YYYY-MM``) x replications (columns) of per-day means."""
-    months = frames[0].index.strftime("%Y-%m")
+    months = pd.DatetimeIndex(frames[0].index).strftime("%Y-%m")
     per_rep = [f.groupby(months).mean() for f in frames]
     return {c: pd.concat([m[c] for m in per_rep], axis=1, keys=range(len(per_rep))) for c in frames[0].columns}
 
@@ -332,7 +332,7 @@ class Problem:
         """Dotted-key overrides setting one parameter (``KeyError``: no such field;
         ``ValueError``: a scale path that holds no distribution)."""
         p, path = self.config.parameters[name], self.config.parameter_path(name)
-        if p.pathway_share is not None:
+        if p.pathway_share is not None and path is not None:  # a share always has a path
             return self._with_p0({path: value})
         if path is not None:
             return {path: int(value) if p.integer else value}
@@ -393,7 +393,7 @@ class Problem:
 
     def beds(self) -> int:
         """Core acute beds at the start of the fit period (a bed schedule's value then)."""
-        return int(value_on(self.base.acute.beds, self.config.fit_period.first_day()))
+        return int(value_on(self.base.single_site()[1].beds, self.config.fit_period.first_day()))
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:
@@ -461,14 +461,16 @@ def local_search(evaluator: Evaluator, start: tuple[float, ...], method: str, ma
             raise _Stalled
         return value
 
+    unit = Bounds(np.zeros(x0.size), np.ones(x0.size))  # the unit cube
     try:
         if method == "nelder-mead":
             simplex = [x0] + [np.where(np.arange(x0.size) == j, x0[j] + (step if x0[j] + step <= 1 else -step), x0)
                               for j in range(x0.size)]
-            options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5, "initial_simplex": np.array(simplex)}
-            minimize(objective, x0, method="Nelder-Mead", bounds=[(0, 1)] * x0.size, options=options)
+            minimize(objective, x0, method="Nelder-Mead", bounds=unit,
+                     options={"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-5,
+                              "initial_simplex": np.array(simplex)})
         else:
-            minimize(objective, x0, method="Powell", bounds=[(0, 1)] * x0.size,
+            minimize(objective, x0, method="Powell", bounds=unit,
                      options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
     except _Stalled:
         pass

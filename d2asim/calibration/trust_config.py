@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from d2asim.calibration import trust_data as td
-from d2asim.calibration.init_scenario import scenario_text, size
+from d2asim.calibration.init_scenario import PATHWAY_SERVICES, scenario_text, size
 
 SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3)
 BASE_FILE, CONFIG_FILE = "base_scenario.yaml", "calibration.yaml"
@@ -62,7 +62,7 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         "assessment_scale": {"scale": [f"pathways.settings.{p}.assessment.delay_days" for p in ("P1", "P2", "P3")],
                              "bounds": [0.3, 2.5], "label": "multiplier of the P1-P3 on-ward assessment times"},
     }
-    for service in ("p1", "p2", "p3"):
+    for service in PATHWAY_SERVICES.values():
         # Never below the people init starts in the service (its offered load): fewer places
         # is not a valid scenario, and could not be a stable one.
         c, now = s.capacity[service], min(math.floor(s.loads[service]), s.capacity[service])

@@ -10,7 +10,7 @@ import importlib
 
 import click
 
-from d2asim import __version__
+from d2asim.version import __version__
 
 COMMANDS = {
     "app": ("d2asim.app.command", "app_command"),

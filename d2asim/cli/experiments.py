@@ -105,7 +105,7 @@ def sweep_command(scenario_file: Path | None, settings: tuple[str, ...], reps: i
 
 @click.command("capacity-needed")
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@click.option("--service", required=True, help="service whose capacity to size (p1, p2, p3, home_care, care_home)")
+@click.option("--service", required=True, help="service whose capacity to size (a name under services:)")
 @click.option("--target", "target_text", required=True, metavar="METRIC<=VALUE",
               help='service-level target, e.g. "dtoc_rate_per_100k_adults<=9.4"')
 @reps_option()

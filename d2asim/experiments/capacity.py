@@ -111,7 +111,7 @@ class CapacitySearch:
 
 def capacity_needed(search: CapacitySearch) -> dict[str, object]:
     """Unlimited-capacity reference, and the smallest capacity by mean and by whole CI."""
-    spec = search.base.services.get(search.service)  # type: ignore[call-overload]
+    spec = search.base.services.get(search.service)
     if spec is None:
         known = ", ".join(search.base.services) or "none"
         raise ScenarioError([f"--service: no service {search.service!r} in the scenario (defined: {known})"])

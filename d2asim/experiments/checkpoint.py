@@ -22,17 +22,17 @@ import os
 import re
 import zipfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from d2asim import __version__
 from d2asim.runner import ReplicationResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import read_yaml, scenario_to_dict, validate_mapping
 from d2asim.scenario.schema import Scenario
+from d2asim.version import __version__
 
 CHECKPOINTS = "checkpoints"
 FORMAT = "d2asim-checkpoint-1"
@@ -120,7 +120,7 @@ def _write_npz(handle: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def _refuse(path: Path, why: str) -> Any:
+def _refuse(path: Path, why: str) -> NoReturn:
     raise ScenarioError([f"{path}: --resume: {why}; {_RECOVER}"])
 
 

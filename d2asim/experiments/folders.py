@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from d2asim import __version__
 from d2asim.experiments.checkpoint import CheckpointStore, read_request, read_scenario, scenario_digest, write_scenario
 from d2asim.run_folder import write_run
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schema import Scenario
+from d2asim.version import __version__
 
 
 def start_multi(folder: Path, kind: str, scenarios: Sequence[Scenario], subfolders: Sequence[str],

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
+from d2asim.scenario.names import as_windows
 from d2asim.scenario.schedule import daily_values
-from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, WindowSpec, as_windows
+from d2asim.scenario.schema import WEEKDAYS, ArrivalStream, WindowSpec
 
 DAYS_PER_YEAR = 365.25
 

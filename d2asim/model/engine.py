@@ -40,8 +40,9 @@ from d2asim.model.runtime import PathwayPlan, ServiceRuntime, TrustRuntime
 from d2asim.model.scheduler import CallbackEnvironment
 from d2asim.model.schedules import install_schedules
 from d2asim.model.streams import Streams
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, Pathway
 from d2asim.scenario.schedule import max_value, value_on
-from d2asim.scenario.schema import FIXED_CAUSES, PATHWAYS, Scenario
+from d2asim.scenario.schema import Scenario
 from d2asim.system.registry import (
     DEATH,
     READMISSION,
@@ -110,7 +111,7 @@ class DischargeModel:
             )
         return factories
 
-    def _pathway_plan(self, site: SiteEntry, pathway: str) -> PathwayPlan:
+    def _pathway_plan(self, site: SiteEntry, pathway: Pathway) -> PathwayPlan:
         settings = self.registry.boroughs[site.borough].settings[pathway]
         assessment = settings.assessment
         trust = self.trusts[site.trust]
@@ -156,7 +157,10 @@ class DischargeModel:
         attributes are drawn at once (vectorised) and turned into Python rows
         ``ARRIVAL_BLOCK`` arrivals at a time as the run reaches them (the memory of a
         block, not of the year)."""
-        times, sources, factories, draws = [], [], [], []
+        times: list[np.ndarray] = []
+        sources: list[np.ndarray] = []
+        factories: list[PatientFactory] = []
+        draws = []
         sc = self.scenario
         shares = {b.name: b.share for b in sc.age_bands}
         for site, site_factories in zip(self.registry.sites, self.factories, strict=True):

@@ -12,15 +12,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
 from d2asim.model.log import QUEUE
 from d2asim.model.streams import BlockSampler, Streams
 from d2asim.scenario.distributions import Distribution
-from d2asim.scenario.schema import PATHWAYS, Scenario
+from d2asim.scenario.names import PATHWAYS, Pathway
+from d2asim.scenario.schema import Scenario
 from d2asim.system.registry import SiteEntry, registry_of
 
 
@@ -71,9 +72,10 @@ EPISODE_FIELDS = ("source", "band", "aged_65plus", "pathway", "time_to_ready", "
                   "first_stay_days", "first_outcome_u", "site", "borough", "trust")  # fmt: skip
 """What an episode row holds, in ``Patient(pid, *row)`` order."""
 Episode = tuple[int, int, bool, int, float, bool, float, float, float, int, int, int]
+_Key = TypeVar("_Key", bound=str)  # a share table's key: an age band or a pathway
 
 
-def cumulative(shares: dict[str, float], keys: tuple[str, ...]) -> list[float]:
+def cumulative(shares: Mapping[_Key, float], keys: tuple[_Key, ...]) -> list[float]:
     """Cumulative shares in ``keys`` order, the last forced to 1."""
     cum = list(itertools.accumulate(shares.get(k, 0.0) for k in keys))
     cum[-1] = 1.0
@@ -139,17 +141,17 @@ class PatientFactory:
         self.assessment = [self._assessment_sampler(streams, prefix, p) for p in PATHWAYS]
         self.first_stay = [self._stay_sampler(scenario, streams, prefix, p, site.prefix == "") for p in PATHWAYS]
 
-    def ttr_dist(self, band: str, pathway: str) -> Distribution:
+    def ttr_dist(self, band: str, pathway: Pathway) -> Distribution:
         """Time from admission to discharge ready at this site's trust (days)."""
         override = self.acute.time_to_discharge_ready_by_age_band.get(band, {})
-        return override.get(pathway) or self.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+        return override.get(pathway) or self.acute.time_to_discharge_ready_days[pathway]
 
-    def _assessment_sampler(self, streams: Streams, prefix: str, p: str) -> BlockSampler | None:
+    def _assessment_sampler(self, streams: Streams, prefix: str, p: Pathway) -> BlockSampler | None:
         dist = self.settings[p].assessment.delay_days
         return None if dist is None else streams.sampler(f"{prefix}.assessment.{p}", dist)
 
     def _stay_sampler(
-        self, scenario: Scenario, streams: Streams, prefix: str, p: str, single_site: bool
+        self, scenario: Scenario, streams: Streams, prefix: str, p: Pathway, single_site: bool
     ) -> BlockSampler | None:
         """The first service stay of pathway ``p``: from a stream named by the pathway
         (``<prefix>.P2.first_stay``), so an option that sends the pathway to another

@@ -24,7 +24,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from heapq import heapify, heappop, heappush
-from typing import Any
+from typing import Any, cast
 
 import simpy
 from simpy.events import NORMAL, URGENT
@@ -47,42 +47,45 @@ class CallbackEnvironment(simpy.Environment):
         self._later: defaultdict[int, list[tuple]] = defaultdict(list)  # day -> calls due that day
         self._near_end = float(math.floor(initial_time) + 1)  # calls due before it go straight to the heap
         self._advance_pending = False
+        # SimPy's own heap (same list), which also holds this class's 5-tuple calls: SimPy types its entries
+        # as 4-tuples ending in an Event
+        self._heap = cast("list[tuple[Any, ...]]", self._queue)
 
     def call_after(self, delay: float, handler: Callable[[Any], None], patient: Any) -> None:
         """Call ``handler(patient)`` after ``delay`` time units, ordered as an event
         scheduled now with normal priority would be."""
         t = self._now + delay
         if t < self._near_end or t == math.inf:
-            heappush(self._queue, (t, NORMAL, next(self._eid), handler, patient))
+            heappush(self._heap, (t, NORMAL, next(self._eid), handler, patient))
             return
         self._later[int(t)].append((t, NORMAL, next(self._eid), handler, patient))
         if not self._advance_pending:
             self._advance_pending = True
-            heappush(self._queue, (self._near_end, URGENT, next(self._eid), self._advance, None))
+            heappush(self._heap, (self._near_end, URGENT, next(self._eid), self._advance, None))
 
     def _advance(self, _: object) -> None:
         """The clock reached ``_near_end`` (a whole day): move that day's calls into the heap."""
         moved = self._later.pop(int(self._near_end), None)
         if moved:
-            self._queue.extend(moved)
-            heapify(self._queue)
+            self._heap.extend(moved)
+            heapify(self._heap)
         self._near_end += 1.0
         self._advance_pending = bool(self._later)
         if self._advance_pending:
-            heappush(self._queue, (self._near_end, URGENT, next(self._eid), self._advance, None))
+            heappush(self._heap, (self._near_end, URGENT, next(self._eid), self._advance, None))
 
     def pending_calls(self) -> Iterator[tuple[Callable[[Any], None], Any]]:
         """``(handler, patient)`` of every call scheduled with :meth:`call_after` and not
         yet made (any order)."""
         advance = self._advance
-        for entry in itertools.chain(self._queue, *self._later.values()):
+        for entry in itertools.chain(self._heap, *self._later.values()):
             if len(entry) == CALL_ENTRY_LENGTH and entry[3] != advance:
                 yield entry[3], entry[4]
 
     def step(self) -> None:
         """Process the next entry: a call, or a SimPy event as ``Environment.step`` does."""
-        if self._queue and len(self._queue[0]) == CALL_ENTRY_LENGTH:
-            self._now, _, _, handler, patient = heappop(self._queue)
+        if self._heap and len(self._heap[0]) == CALL_ENTRY_LENGTH:
+            self._now, _, _, handler, patient = heappop(self._heap)
             handler(patient)
         else:
             super().step()
@@ -93,7 +96,7 @@ class CallbackEnvironment(simpy.Environment):
         ``arrivals`` is an external, pre-sorted stream (times, and a handler called
         with the arrival's index) merged into the loop instead of one scheduled event
         each; at equal times queued entries go first."""
-        queue = self._queue
+        queue = self._heap
         times, on_arrival = arrivals if arrivals is not None else ([], _no_arrival)
         n, k = len(times), 0
         while True:

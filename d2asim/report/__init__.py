@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_TARGET = 9.4  # DTOC rate target, delayed patients per day per 100,000 adults (2017 BCF)
+from d2asim.report.target import DEFAULT_TARGET
 
 
 def build_report(folder: Path, target: str | float | None = None) -> dict[str, Path]:

@@ -43,7 +43,7 @@ def entry(metrics: dict[str, Any], key: str) -> dict[str, float] | None:
         node = node.get(tail)
     if not isinstance(node, dict) or node.get("mean") is None:
         return None
-    return node  # type: ignore[return-value]
+    return node
 
 
 def num(x: float, decimals: int = 1) -> str:

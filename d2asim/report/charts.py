@@ -107,14 +107,14 @@ def capacity_steps(daily: pd.DataFrame, column: str) -> pd.DataFrame | None:
 def mark_changes(ax: Axes, steps: pd.DataFrame, column: str) -> None:
     """A dotted vertical line and the new value at each date the capacity changes."""
     for date, value in _changes(steps, column):
-        ax.axvline(date, color=style.GREY, linewidth=0.9, linestyle=":")
+        ax.axvline(date, color=style.GREY, linewidth=0.9, linestyle=":")  # type: ignore[arg-type]  # a date axis
         ax.annotate(f"{value:,.0f} from {pd.Timestamp(date):%d %b %Y}", xy=(date, value), xytext=(3, 4),
                     textcoords="offset points", fontsize=8, color=style.GREY)
 
 
-def _changes(steps: pd.DataFrame, column: str) -> list[tuple[object, float]]:
+def _changes(steps: pd.DataFrame, column: str) -> list[tuple[pd.Timestamp, float]]:
     changed = steps[steps[column].diff().fillna(0) != 0]
-    return list(zip(changed["date"], changed[column].astype(float), strict=True))
+    return list(zip(pd.to_datetime(changed["date"]), changed[column].astype(float), strict=True))
 
 
 def monthly_dtoc_rate(run: RunData) -> pd.DataFrame | None:
@@ -185,7 +185,7 @@ def queues_chart(run: RunData, charts_dir: Path) -> Path | None:
             steps = capacity_steps(run.daily, capacity_column(name))
             if steps is not None:  # dotted lines at the dates the service's places change
                 for date, value in _changes(steps, capacity_column(name)):
-                    ax.axvline(date, color=look["color"], linewidth=0.9, linestyle=":")
+                    ax.axvline(date, color=look["color"], linewidth=0.9, linestyle=":")  # type: ignore[arg-type]  # dates
                     ax.annotate(f"{name}: {value:,.0f} places", xy=(date, 0), xytext=(3, 3),
                                 textcoords="offset points", fontsize=8, color=look["color"], rotation=90)
         ax.set_ylim(bottom=0)

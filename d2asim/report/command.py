@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from d2asim.report import DEFAULT_TARGET
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.scenario.errors import ScenarioError
 
 EXIT_BAD_INPUT = 2  # same as d2asim.cli.EXIT_BAD_INPUT

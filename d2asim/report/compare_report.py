@@ -18,7 +18,6 @@ import pandas as pd
 from d2asim.experiments.compare import SYSTEM_SCOPE
 from d2asim.metrics.registry import COMPARE_KEYS, describe, fmt_row
 from d2asim.metrics.replication import WAITS_NOTE
-from d2asim.report.build import build_run
 from d2asim.report.captions import Caption, num
 from d2asim.report.compare import (
     COMPARISON_COLUMNS,
@@ -27,11 +26,13 @@ from d2asim.report.compare import (
     cost_vs_bed_days_chart,
     read_comparison,
 )
-from d2asim.report.content import CHARTS_DIR, DEFAULT_TARGET
+from d2asim.report.content import CHARTS_DIR
 from d2asim.report.data import read_csv
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi, scenario_changes
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.run_report import build_run
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.report.warnings import summary_warnings
 
 SAVED, COST, DTOC = "bed_days_saved", "commissioning_and_spot_cost_gbp", "dtoc_rate_per_100k_adults"
@@ -146,7 +147,7 @@ def _of(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
 def saved_caption(comparison: pd.DataFrame, days: int, reps: int) -> Caption:
     saved = _of(comparison, SAVED)
     n = len(saved)
-    best = saved["difference"].idxmax()
+    best = str(saved["difference"].idxmax())  # options are named by strings
     b = saved.loc[best]
     if b["difference"] > 0:
         finding = (f"{best} saved the most acute bed days: {_ci(b['difference'], b['ci_low'], b['ci_high'])} "
@@ -154,8 +155,8 @@ def saved_caption(comparison: pd.DataFrame, days: int, reps: int) -> Caption:
     else:
         finding = (f"No option saved acute bed days; {best} added the fewest, "
                    f"{_ci(-b['difference'], -b['ci_high'], -b['ci_low'])} over the {days}-day period")
-    up = [o for o, r in saved.iterrows() if r["ci_low"] > 0]
-    down = [o for o, r in saved.iterrows() if r["ci_high"] < 0]
+    up = [str(o) for o, r in saved.iterrows() if r["ci_low"] > 0]
+    down = [str(o) for o, r in saved.iterrows() if r["ci_high"] < 0]
     unclear = [o for o in saved.index if o not in up and o not in down]
     parts = [f"{'all' if len(up) == n and n > 1 else len(up)} {'' if len(up) == n else f'of {n} '}option"
              f"{'s' if n > 1 else ''} saved bed days distinguishable from zero"]
@@ -175,7 +176,8 @@ def cost_caption(comparison: pd.DataFrame, reps: int, bed_day_value: str) -> Cap
     value that is cash-releasing only if beds close."""
     saved, cost, per = _of(comparison, SAVED), _of(comparison, COST), _of(comparison, PER_BED_DAY)
     parts = []
-    for option, r in saved.iterrows():
+    for name, r in saved.iterrows():
+        option = str(name)
         c = cost.loc[option]
         spend = (f"{'costs' if c['difference'] >= 0 else 'spends'} {_gbp(abs(c['difference']))} "
                  f"{'more' if c['difference'] >= 0 else 'less'} on commissioned and spot-purchased care "
@@ -184,8 +186,8 @@ def cost_caption(comparison: pd.DataFrame, reps: int, bed_day_value: str) -> Cap
             parts.append(f"{option} {spend}; its bed days saved are not distinguishable from zero")
             continue
         text = f"{option} {spend} for {num(r['difference'], 0)} acute bed days saved"
-        if option in per.index and c["difference"] > 0 and not math.isnan(per.loc[option, "ci_low"]):
-            p = per.loc[option]
+        p = per.loc[option] if option in per.index and c["difference"] > 0 else None
+        if p is not None and not math.isnan(p["ci_low"]):
             text += f", {_gbp(p['difference'])} a bed day (95% CI {_gbp(p['ci_low'])} to {_gbp(p['ci_high'])})"
         parts.append(text)
     finding = "; ".join(parts) + "."
@@ -199,7 +201,7 @@ def dtoc_finding(comparison: pd.DataFrame) -> str | None:
     rates = _of(comparison, DTOC)
     if rates.empty:
         return None
-    best = rates["difference"].idxmin()
+    best = str(rates["difference"].idxmin())
     r = rates.loc[best]
     if r["difference"] >= 0:
         return f"No option lowered the DTOC rate (baseline {num(r['baseline'], 1)} per 100,000 adults)."

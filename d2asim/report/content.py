@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from d2asim.metrics.replication import WAITS_NOTE
-from d2asim.report import DEFAULT_TARGET, captions, charts, delay_charts, place_charts
+from d2asim.report import captions, charts, delay_charts, place_charts
 from d2asim.report.data import RunData, run_scenario, system_beds
 from d2asim.report.tables import HeadlineRow, headline_table, inputs_table
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 

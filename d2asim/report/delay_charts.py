@@ -101,7 +101,7 @@ def delays_by_reason_chart(run: RunData, charts_dir: Path) -> Path:
     reasons = delays_by(run, "reason")
     orgs_of = reason_orgs(run)
     rank = {org: i for i, org in enumerate((*ORG_ORDER, "mixed"))}
-    reasons = reasons[sorted(reasons.columns, key=lambda c: (rank.get(orgs_of.get(c, "mixed"), 9), c))]
+    reasons = reasons[sorted(reasons.columns, key=lambda c: (rank.get(orgs_of.get(str(c), "mixed"), 9), str(c)))]
     reason_looks: list[dict[str, str]] = []
     reason_labels: list[str] = []
     for i, code in enumerate(reasons.columns):  # colour = organisation, hatch = reason code

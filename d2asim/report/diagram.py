@@ -468,9 +468,9 @@ def write_diagram(source: Path, out: Path) -> dict[str, Path]:
     ScenarioError for bad input or when either file already exists."""
     import datetime as dt
 
-    from d2asim import __version__
     from d2asim.report.data import load_run, run_scenario
     from d2asim.scenario.loader import load_scenario
+    from d2asim.version import __version__
 
     summary: dict[str, Any] | None = None
     if source.is_dir():

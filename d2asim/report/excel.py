@@ -118,7 +118,7 @@ def write_tables_xlsx(folder: Path, kind: str, multi: MultiRun | None = None) ->
     """Write ``folder/tables.xlsx`` for a run (``kind`` 'run'), comparison or sweep
     folder (``multi``: the folder as read by :func:`d2asim.report.multi.load_multi`)."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the new workbook's empty sheet
     if kind == "run":
         _run_sheets(book, load_run(folder))
     elif kind == "compare" and multi is not None:

@@ -161,7 +161,7 @@ def place_labels(ax: Axes, xs: Sequence[float], ys: Sequence[float], labels: Seq
     fig = ax.get_figure(root=True)
     assert isinstance(fig, Figure)
     if not hasattr(fig.canvas, "get_renderer"):
-        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+        FigureCanvasAgg(fig)
     with mpl.rc_context(RC):
         fig.draw_without_rendering()  # runs the layout, so positions are final
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]

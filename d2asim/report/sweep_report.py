@@ -20,13 +20,14 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from d2asim.metrics.registry import describe, fmt_row
-from d2asim.report import DEFAULT_TARGET, style
+from d2asim.report import style
 from d2asim.report.captions import Caption, num
 from d2asim.report.charts import service_label
 from d2asim.report.content import CHARTS_DIR
 from d2asim.report.document import Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
 from d2asim.report.multi import MultiRun, load_multi
 from d2asim.report.owned import write_csv, write_text
+from d2asim.report.target import DEFAULT_TARGET
 from d2asim.report.warnings import summary_warnings
 from d2asim.scenario.errors import ScenarioError
 
@@ -312,9 +313,10 @@ def target_sentence(sweep: Sweep, target: Any, found: list[Answer]) -> str:
         if a.by_mean is None:
             rows = sweep.lines()[0][1]
             m = rows[f"{target.metric}_mean"]
-            best = m.idxmin() if target.op in ("<=", "<") else m.idxmax()
-            return (f"no swept value met the target ({words}; best mean {num(m[best], 1)} at "
-                    f"{sweep.value_text(rows.loc[best, sweep.field])})")
+            means = m.to_numpy(dtype=float)
+            best = int(np.nanargmin(means) if target.op in ("<=", "<") else np.nanargmax(means))
+            return (f"no swept value met the target ({words}; best mean {num(means[best], 1)} at "
+                    f"{sweep.value_text(rows[sweep.field].iloc[best])})")
         ci = (f"its whole 95% CI from {sweep.value_text(a.by_ci)}" if a.by_ci is not None
               else "its whole 95% CI at none of the values swept")
         return f"the target ({words}) was met by the mean from {sweep.value_text(a.by_mean)} and by {ci}"

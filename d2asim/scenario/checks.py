@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from d2asim.scenario.feasibility import check_feasible
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, PLACE_NAME, SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
 
 if TYPE_CHECKING:
     from d2asim.scenario.schema import Acute, ArrivalStream, BoroughPathways, PathwaySettings, Scenario, Service
@@ -77,10 +78,9 @@ def _check_form(sc: Scenario) -> None:
 
 
 def _check_names(sc: Scenario) -> None:
-    from d2asim.scenario.schema import PLACE_NAME
-
     seen: dict[str, str] = {}
-    groups = {"trusts": sc.trusts or {}, "boroughs": sc.boroughs or {}, "services": sc.services}
+    groups: dict[str, Mapping[str, object]] = {"trusts": sc.trusts or {}, "boroughs": sc.boroughs or {},
+                                               "services": sc.services}
     for group, names in groups.items():
         for name in names:
             if not PLACE_NAME.match(name):
@@ -92,7 +92,7 @@ def _check_names(sc: Scenario) -> None:
 
 def _streams(sc: Scenario) -> list[tuple[str, ArrivalStream]]:
     """Every admission stream as written, by its field path."""
-    groups = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}
+    groups: dict[str, object] = {"arrivals": sc.arrivals} if sc.arrivals is not None else {}  # each has the streams
     groups.update({f"admissions.{b}": a for b, a in (sc.admissions or {}).items()})
     groups.update({f"out_of_area.{t}": o for t, o in (sc.out_of_area or {}).items()})
     out = []
@@ -123,8 +123,6 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, Acute]) -> None:
-    from d2asim.scenario.schema import SERVICE_KINDS, TERMINAL_OUTCOMES, windows_overlap
-
     where = f"services.{name}"
     if service.kind is None:
         raise ValueError(f"{where}.kind: required field is missing (allowed: {', '.join(SERVICE_KINDS)})")
@@ -151,8 +149,6 @@ def _check_service(sc: Scenario, name: str, service: Service, trusts: dict[str, 
 
 
 def _check_reasons(where: str, reasons: Mapping[str, object], sc: Scenario) -> None:
-    from d2asim.scenario.schema import FIXED_CAUSES
-
     for cause in reasons:
         if cause not in FIXED_CAUSES and cause not in sc.services:
             allowed = _allowed([*FIXED_CAUSES, *sc.services])
@@ -206,17 +202,15 @@ def _check_place_pathways(
 ) -> None:
     """A borough's (or out-of-area) pathways resolved over the system's: shares exist,
     services exist and are commissioned for it, teams exist."""
-    from d2asim.scenario.schema import PATHWAYS
-
     if own.shares is None and sc.pathways is None:
         raise ValueError(f"{where}.shares: required when there is no system-wide pathways block")
     _check_bands(f"{where}.shares_by_age_band", own.shares_by_age_band, bands)
     for pathway in PATHWAYS:
-        settings = own.settings.get(pathway)  # type: ignore[call-overload]
+        settings = own.settings.get(pathway)
         if settings is not None:
             _check_pathway(sc, f"{where}.settings.{pathway}", settings, borough)
         elif sc.pathways is not None:
-            _check_pathway(sc, f"pathways.settings.{pathway}", sc.pathways.settings[pathway], borough)  # type: ignore[index]
+            _check_pathway(sc, f"pathways.settings.{pathway}", sc.pathways.settings[pathway], borough)
         elif pathway != "P0":
             raise ValueError(f"{where}.settings.{pathway}: required when there is no system-wide pathways block")
 

@@ -246,6 +246,7 @@ class Empirical(_Spec):
         return rng.choice(np.asarray(self.values, dtype=float), size=n)
 
     def mean(self) -> float:
+        assert self.values is not None  # set by the validator (from csv: when not given inline)
         return float(np.mean(self.values))
 
     def log_bounds(self) -> dict[str, float]:

@@ -14,12 +14,13 @@ from d2asim.scenario.limits import MAX_ARRIVALS_PER_DAY, MAX_ARRIVALS_PER_REPLIC
 from d2asim.scenario.schedule import max_value, value_on
 
 if TYPE_CHECKING:
+    from d2asim.scenario.names import Pathway
     from d2asim.scenario.schema import ArrivalStream, PathwaySettings, Scenario
 
 
 def resolved_pathways(
     scenario: Scenario,
-) -> list[tuple[str, list[dict[str, float]], dict[str, PathwaySettings]]]:
+) -> list[tuple[str, list[dict[Pathway, float]], dict[Pathway, PathwaySettings]]]:
     """(where the settings are written, every share table, settings by pathway) of the
     single-site pathways, or of each borough and out-of-area origin over the system's."""
     system = scenario.pathways
@@ -33,7 +34,7 @@ def resolved_pathways(
         shares = own.shares if own.shares is not None else (system.shares if system else {})
         by_band = own.shares_by_age_band if own.shares_by_age_band is not None else (
             system.shares_by_age_band if system else {})
-        settings = {p: own.settings.get(p) or system.settings[p] for p in (system.settings if system else own.settings)}  # type: ignore[call-overload, index]
+        settings = {**(system.settings if system else {}), **own.settings}
         out.append((f"{where}.pathways.settings", [shares, *by_band.values()], settings))
     return out
 

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from d2asim.scenario.distributions import Distribution
+from d2asim.scenario.names import PATHWAYS, Pathway
 from d2asim.scenario.schedule import value_on
-from d2asim.scenario.schema import PATHWAYS, Scenario, Service
+from d2asim.scenario.schema import Scenario, Service
 from d2asim.system.flows import expected_flows
 from d2asim.system.registry import registry_of
 
@@ -82,7 +83,8 @@ class _Flows:
 
     def __init__(self, scenario: Scenario) -> None:
         self.sc = scenario
-        streams = [s for s in (scenario.arrivals.non_elective, scenario.arrivals.elective) if s is not None]
+        arrivals, self.acute, self.pathways = scenario.single_site()
+        streams = [s for s in (arrivals.non_elective, arrivals.elective) if s is not None]
         at = scenario.run.start_date
         self.external = sum(value_on(s.per_day, at) * _calendar_mean(s.day_of_week) * _calendar_mean(s.month_of_year)
                             for s in streams)
@@ -94,12 +96,12 @@ class _Flows:
                              for name, service in scenario.services.items())
             self.admissions = self.external + readmitted
 
-    def band_pathway(self) -> list[tuple[str, str, float, float]]:
+    def band_pathway(self) -> list[tuple[str, Pathway, float, float]]:
         """(band, pathway, admissions per day, share dying in hospital)."""
-        sc, out = self.sc, []
-        for band in sc.age_bands:
-            shares = sc.pathways.shares_by_age_band.get(band.name, sc.pathways.shares)
-            death = sc.acute.death_probability
+        out: list[tuple[str, Pathway, float, float]] = []
+        for band in self.sc.age_bands:
+            shares = self.pathways.shares_by_age_band.get(band.name, self.pathways.shares)
+            death = self.acute.death_probability
             dies = death.get(band.name, 0.0) if isinstance(death, dict) else death
             out += [(band.name, p, self.admissions * band.share * shares.get(p, 0.0), dies) for p in PATHWAYS]
         return out
@@ -110,7 +112,7 @@ class _Flows:
     def _service_arrivals(self) -> dict[str, float]:
         sc = self.sc
         into = dict.fromkeys(sc.services, 0.0)
-        for pathway, settings in sc.pathways.settings.items():
+        for pathway, settings in self.pathways.settings.items():
             if settings.service in into:
                 into[settings.service] += self.ready(pathway)
         for name, service in sc.services.items():
@@ -129,23 +131,24 @@ def stage_loads(scenario: Scenario) -> list[StageLoad]:
 
 def _acute(sc: Scenario, flows: _Flows) -> StageLoad:
     bed_days = 0.0
+    acute = flows.acute
     for band, pathway, rate, dies in flows.band_pathway():
-        ttr = sc.acute.time_to_discharge_ready_by_age_band.get(band, {}).get(pathway)
-        ttr = ttr or sc.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
-        assessment = sc.pathways.settings[pathway].assessment  # type: ignore[index]
+        ttr = acute.time_to_discharge_ready_by_age_band.get(band, {}).get(pathway)
+        ttr = ttr or acute.time_to_discharge_ready_days[pathway]
+        assessment = flows.pathways.settings[pathway].assessment
         on_ward = _mean(assessment.delay_days) if assessment.mode == "on_ward" else 0.0
         bed_days += rate * (ttr.mean() + (1 - dies) * on_ward)
     at = sc.run.start_date
-    escalation = value_on(sc.acute.escalation.beds, at) if sc.acute.escalation is not None else 0
+    escalation = value_on(acute.escalation.beds, at) if acute.escalation is not None else 0
     rate = flows.admissions
-    return StageLoad("acute beds", rate, bed_days / rate if rate else 0.0, value_on(sc.acute.beds, at) + escalation)
+    return StageLoad("acute beds", rate, bed_days / rate if rate else 0.0, value_on(acute.beds, at) + escalation)
 
 
 def _service(sc: Scenario, flows: _Flows, name: str, service: Service) -> StageLoad:
     cap = service.max_duration_days or math.inf
     episode = _draws(service.duration_days)
     place_days, from_pathways = 0.0, 0.0
-    for pathway, settings in sc.pathways.settings.items():
+    for pathway, settings in flows.pathways.settings.items():
         if settings.service != name:
             continue
         rate = flows.ready(pathway)
@@ -166,7 +169,7 @@ def _teams(sc: Scenario, flows: _Flows) -> list[StageLoad]:
     out = []
     for team_name, team in sc.assessment_teams.items():
         rate, busy = 0.0, 0.0
-        for pathway, settings in sc.pathways.settings.items():
+        for pathway, settings in flows.pathways.settings.items():
             if settings.assessment.team == team_name:
                 rate += flows.ready(pathway)
                 busy += flows.ready(pathway) * _mean(settings.assessment.delay_days)
@@ -193,8 +196,8 @@ def system_stage_loads(scenario: Scenario) -> list[StageLoad]:
                 rate = admissions * band.share * shares.get(pathway, 0.0)
                 if rate == 0:
                     continue
-                ttr = trust.acute.time_to_discharge_ready_by_age_band.get(band.name, {}).get(pathway)  # type: ignore[call-overload]
-                ttr = ttr or trust.acute.time_to_discharge_ready_days[pathway]  # type: ignore[index]
+                ttr = trust.acute.time_to_discharge_ready_by_age_band.get(band.name, {}).get(pathway)
+                ttr = ttr or trust.acute.time_to_discharge_ready_days[pathway]
                 assessment = borough.settings[pathway].assessment
                 on_ward = _mean(assessment.delay_days) if assessment.mode == "on_ward" else 0.0
                 bed_days[trust.code] += rate * (ttr.mean() + (1 - dies) * on_ward)

@@ -36,7 +36,7 @@ class YAMLLimitError(yaml.composer.ComposerError):
 
 
 try:  # libyaml's event parser is about 5 times faster than PyYAML's own
-    from yaml._yaml import CParser as _Parser  # type: ignore[import-not-found]
+    from yaml._yaml import CParser as _Parser
 
     _PARSER: tuple[type, ...] = (_Parser,)
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -54,7 +54,7 @@ class _SafeLoader(*_PARSER, yaml.composer.Composer, yaml.constructor.SafeConstru
     check_node = yaml.composer.Composer.check_node
     get_node = yaml.composer.Composer.get_node
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError as exc:
@@ -73,7 +73,7 @@ class _SafeLoader(*_PARSER, yaml.composer.Composer, yaml.constructor.SafeConstru
         self._sizes: dict[int, int] = {}  # id(node) -> values in it, aliases expanded
         self._alias_nodes = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Compose one node, enforcing ``MAX_DEPTH`` (before recursing deeper) and
         ``MAX_ALIAS_NODES`` (from the size of each alias's target, known once composed)."""
         if self.check_event(yaml.AliasEvent):
@@ -97,7 +97,8 @@ class _SafeLoader(*_PARSER, yaml.composer.Composer, yaml.constructor.SafeConstru
             node = yaml.composer.Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
-        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+        if node is not None:
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
         return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

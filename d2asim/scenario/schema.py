@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Annotated, Literal, get_args
 
 from pydantic import (
@@ -27,29 +26,16 @@ from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
+from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind
 from d2asim.scenario.schedule import Schedule, Scheduled, base_value, scaled
 
-PATHWAYS = ("P0", "P1", "P2", "P3")
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
 ORGS = ("nhs", "social_care", "both")
-TERMINAL_OUTCOMES = ("home", "readmission", "death")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHARE_TOLERANCE = 1e-6
 REABLEMENT_MAX_DAYS = 42.0  # free for up to 6 weeks (Care and Support Regulations 2014)
-PLACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")  # trusts, boroughs, services: used in keys and columns
 
-Pathway = Literal["P0", "P1", "P2", "P3"]
-ServiceKind = Literal[
-    "reablement",
-    "home_based_intermediate_care",
-    "bedded_intermediate_care",
-    "care_home_assessment_bed",
-    "long_term_home_care",
-    "permanent_care_home",
-    "other",
-]
-SERVICE_KINDS: tuple[str, ...] = get_args(ServiceKind)
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 
 
 class Strict(BaseModel):
@@ -181,15 +167,6 @@ class Window(Strict):
 WindowSpec = Window | tuple[Window, ...]  # one window, or several: open when any of them is
 
 
-def as_windows(spec: WindowSpec) -> tuple[Window, ...]:
-    return spec if isinstance(spec, tuple) else (spec,)
-
-
-def windows_overlap(a: WindowSpec, b: WindowSpec) -> bool:
-    """Whether two calendars are both open at some time of the week."""
-    return any(x.overlaps(y) for x in as_windows(a) for y in as_windows(b))
-
-
 def _non_empty_windows(spec: WindowSpec) -> WindowSpec:
     if isinstance(spec, tuple) and not spec:
         raise ValueError("give at least one window")
@@ -308,7 +285,7 @@ class PathwaySettings(Strict):
     assessment: Assessment = Field(default_factory=Assessment)
 
 
-def _default_pathway_settings() -> dict[str, PathwaySettings]:
+def _default_pathway_settings() -> dict[Pathway, PathwaySettings]:
     """Each pathway's default settings: into the single-site form's service of that pathway."""
     return {p: PathwaySettings(service=LEGACY_PATHWAY_SERVICES.get(p)) for p in PATHWAYS}
 
@@ -335,7 +312,7 @@ class Pathways(Strict):
 
     @field_validator("settings")
     @classmethod
-    def _fill_missing(cls, v: dict[str, PathwaySettings]) -> dict[str, PathwaySettings]:
+    def _fill_missing(cls, v: dict[Pathway, PathwaySettings]) -> dict[Pathway, PathwaySettings]:
         return {**_default_pathway_settings(), **v}
 
 
@@ -372,8 +349,8 @@ class Service(Strict):
     kind: ServiceKind | None = Field(
         None,
         description="what the service is: drives ASCOF 2B (reablement), care-home admissions "
-        "(permanent_care_home) and default delay reasons; required unless the single-site "
-        "names p1, p2, p3, home_care, care_home give it",
+        "(permanent_care_home) and default delay reasons; required unless a single-site "
+        "scenario's legacy service name gives it",
     )
     setting: Literal["home", "bed"] = Field("bed", description="delivered at home or in a bed")
     borough: str | None = Field(None, description="the borough that commissions it (system form)")
@@ -439,7 +416,7 @@ class Service(Strict):
         """The start limit on each weekday, Monday first (None: no limit)."""
         v = self.max_starts_per_day
         if isinstance(v, dict):
-            return tuple(v.get(d) for d in WEEKDAYS)  # type: ignore[call-overload]
+            return tuple(v.get(d) for d in WEEKDAYS)
         return (v,) * 7
 
     @model_validator(mode="after")
@@ -483,9 +460,6 @@ KIND_DELAY_REASONS: dict[str, tuple[str, str]] = {
     "other": ("O", "nhs"),
 }
 """Default reason code and organisation of waiting for a service, by its kind."""
-
-FIXED_CAUSES = ("assessment", "discharge_window")
-"""Delay causes that are not a service (each service is a cause of its own)."""
 
 
 class Readmission(Strict):
@@ -631,6 +605,13 @@ class Scenario(Strict):
     def is_system(self) -> bool:
         """Written in the system form (``trusts``), not the single-site form (``acute``)."""
         return self.trusts is not None
+
+    def single_site(self) -> tuple[Arrivals, Acute, Pathways]:
+        """The single-site form's ``arrivals``, ``acute`` and ``pathways`` blocks (for code that
+        models one trust only; a ValueError on the system form)."""
+        if self.arrivals is None or self.acute is None or self.pathways is None:
+            raise ValueError("needs the single-site form (arrivals, acute, pathways); this scenario has trusts")
+        return self.arrivals, self.acute, self.pathways
 
     @field_validator("age_bands")
     @classmethod

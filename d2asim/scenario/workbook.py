@@ -109,7 +109,7 @@ def _style_header(sheet: Worksheet, rows: int) -> None:
             cell.font = Font(bold=cell.row == 1)
             cell.fill = fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = sheet.cell(row=rows + 1, column=2)
+    sheet.freeze_panes = sheet.cell(row=rows + 1, column=2).coordinate
 
 
 def _doc_of(parts: Path_, data: Mapping[str, Any] | None = None) -> FieldDoc:
@@ -157,7 +157,7 @@ def _write_form(book: Workbook, title: str, names: list[str], data: Mapping[str,
 def _write_table(book: Workbook, name: str, data: Mapping[str, Any]) -> None:
     annotation = fields_of(Scenario)[name].annotation
     keyed = is_keyed(annotation)
-    items = data.get(name) or ({} if keyed else [])
+    items: Any = data.get(name) or ({} if keyed else [])  # a mapping if keyed, else a list
     entries = list(items.items()) if keyed else [(str(i), item) for i, item in enumerate(items)]
     columns: list[Path_] = []
     for _, item in entries:
@@ -203,7 +203,7 @@ def scenario_workbook(data: Mapping[str, Any]) -> Workbook:
     """The workbook of a scenario mapping (e.g. :func:`scenario_to_dict` of a loaded
     scenario; ``{}`` for an empty template)."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the new workbook's empty sheet
     _write_readme(book)
     names = list(fields_of(Scenario))
     _write_form(book, TOP_SHEET, [n for n in names if _sheet_kind(n) == "top"], data, strip=0)
@@ -275,7 +275,7 @@ def _read_table(sheet: Worksheet, name: str, where: Callable[[str], str], cells:
         key = str(row[0].value).strip() if keyed and row[0].value is not None else None
         if keyed and not key:
             raise ScenarioError([f"{where(row[0].coordinate)}: a row without a key in column A"])
-        at = key if keyed else str(len(items))
+        at = key if key is not None else str(len(items))
         pairs = []
         for cell, column in zip(row[1 if keyed else 0:], columns, strict=False):
             if cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):

@@ -25,7 +25,8 @@ import numpy as np
 
 from d2asim.model.calendar import daily_rates
 from d2asim.scenario.errors import ScenarioError
-from d2asim.scenario.schema import PATHWAYS, TERMINAL_OUTCOMES, Scenario
+from d2asim.scenario.names import PATHWAYS, TERMINAL_OUTCOMES
+from d2asim.scenario.schema import Scenario
 from d2asim.system.registry import SiteEntry, SystemRegistry, registry_of
 
 HOME, READMISSION, DEATH = TERMINAL_OUTCOMES

@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, TERMINAL_OUTCOMES, Pathway
 from d2asim.scenario.schedule import as_json, base_value, max_value
 from d2asim.scenario.schema import (
-    FIXED_CAUSES,
     KIND_DELAY_REASONS,
-    PATHWAYS,
-    TERMINAL_OUTCOMES,
     Acute,
     ArrivalStream,
     DelayAttribution,
@@ -80,9 +78,9 @@ class BoroughEntry:
     name: str
     modelled: bool
     population: Population
-    shares: dict[str, float]
-    shares_by_age_band: dict[str, dict[str, float]]
-    settings: dict[str, PathwaySettings]  # by pathway, resolved over the system's defaults
+    shares: dict[Pathway, float]
+    shares_by_age_band: dict[str, dict[Pathway, float]]
+    settings: dict[Pathway, PathwaySettings]  # by pathway, resolved over the system's defaults
     delay_reasons: dict[str, DelayAttribution]  # by cause name, resolved
 
 
@@ -327,7 +325,7 @@ def _borough(
     if by_band is None:
         by_band = system.shares_by_age_band if system is not None else {}
     defaults = system.settings if system is not None else {p: PathwaySettings() for p in PATHWAYS}
-    settings = {p: (mine.settings.get(p) if mine is not None else None) or defaults[p] for p in PATHWAYS}  # type: ignore[index, call-overload]
+    settings = {p: (mine.settings.get(p) if mine is not None else None) or defaults[p] for p in PATHWAYS}
     reasons = {**sc.delay_reasons, **getattr(own, "delay_reasons", {})}
     return BoroughEntry(code, name, modelled, population, dict(shares), dict(by_band), settings, reasons)
 

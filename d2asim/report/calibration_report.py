@@ -18,7 +18,6 @@ import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.axes import Axes
 
-from d2asim.calibration.aggregates import LOSS_WARNING_SHARE, data_loss_text
 from d2asim.report import style
 from d2asim.report.captions import Caption
 from d2asim.report.document import Block, Code, Document, Figure, Heading, Para, Table, render_html, render_markdown
@@ -26,6 +25,24 @@ from d2asim.report.owned import report_files, write_text
 from d2asim.scenario.errors import ScenarioError
 
 CHARTS_DIR = "charts"
+LOSS_WARNING_SHARE = 0.10  # a target missing more than this share of its days or months is flagged
+
+
+def data_loss_text(loss: dict[str, dict[str, object]]) -> list[str]:
+    """One sentence per target whose data loss is above the warning share."""
+    lines = []
+    for target, entry in loss.items():
+        if not entry["warning"]:
+            continue
+        parts = [f"{entry['months_lost_share']:.0%} of its months ({entry['valid_months']} of {entry['months']} "
+                 "valid)"]
+        if "days" in entry:
+            parts.insert(0, f"{entry['days_lost_share']:.0%} of its days ({entry['valid_days']} of {entry['days']} "
+                            "valid)")
+        parts_text = " and ".join(parts)
+        lines.append(f"{target} has no valid value for {parts_text} in the fit and test periods, more than the "
+                     f"{LOSS_WARNING_SHARE:.0%} d2asim accepts without a warning")
+    return lines
 
 
 def footer(document: dict[str, Any]) -> str:
