@@ -223,7 +223,7 @@ class Acute(Strict):
         """The board round's confirmed share on each weekday, Monday first."""
         v = self.board_round_confirms
         if isinstance(v, dict):
-            return tuple(v.get(d, 1.0) for d in WEEKDAYS)  # type: ignore[call-overload]
+            return tuple(v.get(d, 1.0) for d in WEEKDAYS)
         return (v,) * 7
 
     @field_validator("discharge_window", "discharge_ready_window")
