@@ -140,6 +140,14 @@ def test_bad_board_round_confirms(confirms: object, message: str) -> None:
     assert message in str(err.value) and "acute.board_round_confirms" in str(err.value)
 
 
+def test_board_round_confirms_zero_on_every_round_day_is_refused() -> None:
+    data = _ward(WEEKDAY_ROUND)  # rounds Mon-Fri only
+    data["acute"]["board_round_confirms"] = {d: 0 for d in WEEKDAYS[:5]}
+    with pytest.raises(ScenarioError) as err:
+        validate_mapping(data, "s.yaml")
+    assert "no weekday with a board round" in str(err.value) and "s.yaml" in str(err.value)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -26,7 +26,7 @@ from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
-from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind
+from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind, as_windows
 from d2asim.scenario.schedule import Schedule, Scheduled, base_value, scaled
 
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -246,6 +246,15 @@ class Acute(Strict):
         if any(not 0 <= p <= 1 for p in values):
             raise ValueError("probabilities must be between 0 and 1")
         return v
+
+    @model_validator(mode="after")
+    def _a_round_confirms_someone(self) -> Acute:
+        open_days = {d for w in as_windows(self.discharge_ready_window) for d in w.days}
+        shares = self.confirms_by_weekday()
+        if not any(shares[i] > 0 for i, d in enumerate(WEEKDAYS) if d in open_days):
+            raise ValueError("board_round_confirms: no weekday with a board round (discharge_ready_window) "
+                             "confirms anyone: nobody could ever become discharge ready")
+        return self
 
 
 class AssessmentTeam(Strict):
