@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from d2asim.metrics.replication import metric_ceiling, replication_metrics, whole_log_metrics
-from d2asim.metrics.scope import place_scopes, scoped_log
+from d2asim.metrics.scope import place_scopes, scoped_logs
 from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
 from d2asim.metrics.stability import growth_warnings
 from d2asim.model.engine import DischargeModel, sim_start_date
@@ -62,12 +62,14 @@ def place_metrics(
     registry = registry_of(scenario)
     start = sim_start_date(scenario)
     metrics, dailies = {}, {}
-    for scope in place_scopes(registry):
-        whole = len(registry.trusts if scope.column == "trust" else registry.boroughs) == 1
-        if whole:
+    scopes = place_scopes(registry)
+    whole = {s.key for s in scopes if len(registry.trusts if s.column == "trust" else registry.boroughs) == 1}
+    logs = scoped_logs(log, [s for s in scopes if s.key not in whole])
+    for scope in scopes:
+        if scope.key in whole:
             metrics[scope.key] = whole_log_metrics(system, scope)
             continue
-        mine = scoped_log(log, scope)
+        mine = logs[scope.key]
         trusts = [scope.code] if scope.column == "trust" else None
         dailies[scope.key] = daily = daily_series(mine, scenario, start, trusts)
         metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)

@@ -23,6 +23,7 @@ from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, wri
 from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, start_multi
+from d2asim.experiments.optimise import Optimiser, Request, check_request, optimise, read_folder, start_folder
 from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
 from d2asim.experiments.sweep import grid_points, point_scenarios, sweep_table
 from d2asim.run_folder import new_run_dir, safe_name, summary_document, write_run
@@ -149,6 +150,29 @@ def find_capacity(base: Scenario, service: str, target: Target, replications: in
     folder = new_run_dir(f"capacity-{safe_name(base.name)}-{service}", out)
     search.table().to_csv(folder / "capacity_search.csv", index=False, float_format="%.6g")
     return answer, folder
+
+
+def plan_optimise(base: Scenario, request: Request, out: Path | None, source: str) -> Path:
+    """A new optimise folder with its request written; bad input is refused before the
+    folder is made (see :func:`d2asim.experiments.optimise.check_request`)."""
+    check_request(request, base)
+    folder = new_run_dir(f"optimise-{safe_name(base.name)}", out)
+    start_folder(folder, base, request, source)
+    return folder
+
+
+def run_optimise(folder: Path, backend: Backend, report: bool = True,
+                 on_progress: Any = None) -> tuple[Optimiser, dict[str, Any]]:
+    """Run (or finish: every kept replication is read back) the optimisation recorded in
+    ``folder``; writes optimise.csv, frontier.csv, best.json and, with ``report``, the
+    frontier chart and report.md/report.html."""
+    base, request = read_folder(folder)
+    opt, best = optimise(base, request, folder, backend, on_progress or (lambda _text: None))
+    if report:
+        from d2asim.report.optimise_report import build_optimise_report
+
+        build_optimise_report(folder)
+    return opt, best
 
 
 def unique_names(names: list[str]) -> list[str]:

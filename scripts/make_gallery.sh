@@ -46,7 +46,7 @@ echo "== d2asim report TMP/sweep --target \"$target\"" >&2
 
 out=outputs/examples
 mkdir -p "$out"
-rm -rf "$out/compare" "$out/sweep"   # only the folders this script writes
+rm -rf "$out/compare" "$out/sweep"   # only the folders this script writes (optimise/: scripts/optimise_example.sh)
 
 copy_report() {  # copy_report SRC DEST [md-only]: report.md, charts/*.png and (unless md-only) report.html
   local src="$1" dest="$2"
@@ -85,6 +85,7 @@ SVG charts are written by the commands above but not kept here.
 | --- | --- |
 | [\`compare/\`](compare/report.md) | Baseline against Discharge to Assess (\`d2a\`), three capacity options (\`p1_plus20\`, \`p2_plus5\`, \`p3_plus10\`) and D2A with 20 more reablement places (\`d2a_p1_plus20\`): paired differences with 95% CIs, bed days saved, cost against bed days saved, and the baseline's own run charts (\`compare/baseline/\`). |
 | [\`sweep/\`](sweep/report.md) | Delayed bed days and the DTOC rate against P1 (reablement) capacity, 62 to 86 places, with 95% CI bands and the smallest capacity meeting the target. |
+| [\`optimise/\`](optimise/report.md) | The best mix of Haringey reablement places, shared intermediate-care beds and care-home assessment beds in the North Central London system (\`scenarios/ncl/baseline.yaml\` on block contracts, \`optimise/ncl_block_contracts.yaml\`) for £1.5m a year more than today: the frontier of cost against delayed bed days with 95% CIs and the budget line. Made by \`bash scripts/optimise_example.sh\` (not by this script: it takes longer). |
 
 The sweep's target, a DTOC rate of at most 27 delayed patients a day per 100,000
 adults, is an illustrative local target. The 2017 Better Care Fund expectation of 9.4

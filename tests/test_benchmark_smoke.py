@@ -76,3 +76,35 @@ def test_agreement_statistics() -> None:
     diff, lo, hi = welch(a, b, 0.99)
     assert lo < diff < hi
     assert welch(a + 5, b, 0.99)[1] > 0
+
+
+def test_system_case_tiny() -> None:
+    """The system case in a tiny form (2 trusts x 4 boroughs of the small flow): the
+    admission matrix gives every trust the flow's arrivals, the boroughs' places add up
+    to the flow's times the trusts, two shared pools; each trust's outputs plausible;
+    the harness's system table is built from it."""
+    from benchmarks import system_flow
+    from benchmarks.run import REFERENCE as RUN_REFERENCE
+    from benchmarks.run import system_case, system_report
+
+    assert RUN_REFERENCE == REFERENCE
+    matrix = system_flow.admission_matrix(2, 4, SMALL.arrivals_per_day)
+    assert [sum(col) for col in zip(*matrix, strict=True)] == pytest.approx([SMALL.arrivals_per_day] * 2)
+    assert [sum(row) for row in matrix] == pytest.approx([SMALL.arrivals_per_day / 2] * 4)
+    sc = system_flow.system_scenario(SMALL, 2, 4)
+    places = {key: sum(s.capacity for n, s in sc.services.items() if key in n) for key in ("p1", "p2", "p3")}
+    assert places == {"p1": 2 * SMALL.capacity[0], "p2": 2 * SMALL.capacity[1], "p3": 2 * SMALL.capacity[2]}
+    assert [len(s.shared_by) for s in sc.services.values() if s.shared_by] == [2, 2]
+    runs = [system_flow.run(SMALL, 1, rep, 2, 4) for rep in range(3)]
+    for out in runs[0].values():
+        plausible(out)
+    assert sorted(runs[0]) == ["trust_0", "trust_1"]
+    singles = [d2asim_flow.run(SMALL, 1, rep) for rep in range(3)]
+    rounds = {name: {"wall": [0.2, 0.1], "cpu": [0.1, 0.1]}
+              for name in ("d2asim", "single_1", "single_2", "single_3", "single_4", "d2asim_engine", "system_engine")}
+    rounds["system"] = {"wall": [0.6, 0.55], "cpu": [0.5, 0.5]}
+    result = system_case(rounds, {"peak_rss_delta_mb": 20.0}, singles, runs, {"peak_rss_delta_mb": 10.0})
+    assert result["ratio_to_singles"] == pytest.approx(0.55 / 0.5)
+    assert result["memory_ratio_to_single"] == pytest.approx(2.0)
+    assert {r["output"] for r in result["per_trust_capacity_free"]["rows"]} == set(d2asim_flow.CAPACITY_FREE)
+    assert "system / sum of singles = 1.100" in "\n".join(system_report(result))

@@ -23,6 +23,7 @@ COMMANDS = {
     "sweep": ("d2asim.cli.experiments", "sweep_command"),
     "capacity-needed": ("d2asim.cli.experiments", "capacity_needed_command"),
     "warmup": ("d2asim.cli.experiments", "warmup_command"),
+    "optimise": ("d2asim.cli.experiments", "optimise_command"),
     "report": ("d2asim.report.command", "report_command"),
     "diagram": ("d2asim.cli.diagram", "diagram"),
     "calibrate": ("d2asim.calibration.command", "calibrate_command"),

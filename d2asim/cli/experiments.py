@@ -20,7 +20,7 @@ from d2asim.metrics.stability import warning_lines
 from d2asim.report.command import report_option, write_report
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
-from d2asim.scenario.loader import load_scenario
+from d2asim.scenario.loader import load_scenario, scenario_to_dict
 from d2asim.service import find_capacity, plan_compare, plan_sweep, reopen, run_job
 
 
@@ -180,3 +180,68 @@ def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, 
     lines += [f"{r.stock:24s} {r.truncation_days:>10d} {r.day0:>9.1f} {r.level_after:>10.1f} "
               f"{r.second_half_change:>+16.1f}  {'yes' if r.settled else 'no'}" for r in stocks.itertuples()]
     return "\n".join(lines)
+
+
+@click.command("optimise")
+@click.argument("scenario_file", type=click.Path(path_type=Path), required=False)
+@click.option("--vary", "varies", multiple=True, metavar="FIELD=LO:HI[:STEP]",
+              help="a decision variable: a numeric scenario field (dotted path, as sweep --set) and its range; "
+                   "repeat for each")
+@click.option("--budget-gbp-per-year", "budget", type=float, default=None,
+              help="most the mix may cost: annual commissioning cost of the block-priced places, GBP")
+@click.option("--objective", default=None, metavar="METRIC[@SCOPE]",
+              help="metric to minimise, e.g. delayed_bed_days, dtoc_rate_per_100k_adults@borough:haringey, "
+                   "or total_cost (commissioning + delayed acute bed days, GBP a year)")
+@click.option("--maximise", is_flag=True, help="maximise the objective instead")
+@click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=V",
+              help="a metric constraint met by its whole 95% CI (also <, >=, >); repeat for several")
+@reps_option("replications of every mix in the search [default: 10]")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="master seed [default: run.seed]")
+@click.option("--trials", type=click.IntRange(min=1), default=40, show_default=True,
+              help="distinct mixes within budget to simulate in the search")
+@click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True,
+              help="mixes proposed and simulated together (the answer does not depend on --workers)")
+@click.option("--delta", type=float, default=None,
+              help="indifference zone in the objective's units [default: 1% of the best search mean]")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
+              help="best mixes of the search taken into the selection stage")
+@click.option("--max-reps", type=click.IntRange(min=2), default=None,
+              help="replication cap per candidate in the selection stage [default: 5 x --reps]")
+@click.option("--fill-budget", is_flag=True,
+              help="assume more of any variable never makes the objective worse: top each proposed mix up, one "
+                   "step of each variable in turn, until no step fits the budget")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="folder [default: outputs/optimise-TIME]")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="finish an interrupted optimisation")
+@backend_options
+@reports_bad_input
+def optimise_command(scenario_file: Path | None, varies: tuple[str, ...], budget: float | None,
+                     objective: str | None, maximise: bool, constraints: tuple[str, ...], reps: int | None,
+                     seed: int | None, trials: int, batch: int, delta: float | None, top: int,
+                     max_reps: int | None, fill_budget: bool, out: Path | None, resume: Path | None,
+                     workers: int | None, dask_address: str | None, quiet: bool) -> None:
+    """The best mix of capacities for a budget: a seeded TPE search (Optuna) on common random
+    numbers, then KN ranking and selection; writes optimise.csv, frontier.csv, best.json,
+    the frontier chart and report.md/report.html."""
+    from d2asim.experiments.optimise import Request, parse_vary
+    from d2asim.report.optimise_report import best_text
+    from d2asim.service import plan_optimise, run_optimise
+
+    if resume is not None:
+        folder = resume
+        if (folder / "best.json").exists():
+            raise ScenarioError([f"{folder}: --resume: this optimisation is already complete (best.json exists)"])
+    else:
+        if scenario_file is None:
+            raise ScenarioError(["optimise: give a SCENARIO_FILE (or --resume DIR)"])
+        if budget is None or objective is None:
+            raise ScenarioError(["optimise: give --budget-gbp-per-year and --objective"])
+        base = load_scenario(scenario_file)
+        request = Request(parse_vary(varies, base), budget, objective, maximise, list(constraints), reps or 10,
+                          base.run.seed if seed is None else seed, trials, batch, delta, top, max_reps, fill_budget)
+        folder = plan_optimise(base, request, out, str(scenario_file))
+    backend = Backend(workers, dask_address, progress=False)
+    say = (lambda _text: None) if quiet else (lambda text: click.echo(text, err=True))
+    with keeps_finished_work(folder, f"d2asim optimise --resume {folder}"):
+        opt, best = run_optimise(folder, backend, on_progress=say)
+    click.echo(best_text(best, scenario_to_dict(opt.base)))
+    click.echo(f"\nFolder: {folder}")

@@ -59,16 +59,34 @@ def place_scopes(registry: SystemRegistry) -> list[Scope]:
 
 def scoped_log(log: EventLog, scope: Scope) -> EventLog:
     """The log's rows that belong to ``scope`` (the log itself for the system)."""
-    if scope.column is None:
-        return log
-    out = EventLog(horizon=log.horizon)
-    for name in TABLE_COLUMNS:
-        table = log.table(name)
-        if scope.column in table:
-            keep = table[scope.column] == scope.code
-            out._tables[name] = {k: v[keep] for k, v in table.items()}
-        else:
-            out._tables[name] = table
+    return scoped_logs(log, [scope])[scope.key]
+
+
+def scoped_logs(log: EventLog, scopes: list[Scope]) -> dict[str, EventLog]:
+    """The log's rows of each scope, by scope key, in their order in the log. Each
+    table is sorted once by a scope column (stable), so that a scope's rows are one
+    slice of it; a table without the column is the whole table."""
+    by_code: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}  # (column, table) -> sorted rows, codes
+    out = {}
+    for scope in scopes:
+        if scope.column is None:
+            out[scope.key] = log
+            continue
+        blocks = {}
+        for name, columns in TABLE_COLUMNS.items():
+            data = log.block(name)
+            if scope.column not in columns:
+                blocks[name] = data
+                continue
+            if (scope.column, name) not in by_code:
+                codes = data[:, columns.index(scope.column)]
+                order = np.argsort(codes, kind="stable")
+                by_code[scope.column, name] = data[order], codes[order]
+            rows, codes = by_code[scope.column, name]
+            lo = int(np.searchsorted(codes, scope.code, side="left"))
+            hi = int(np.searchsorted(codes, scope.code, side="right"))
+            blocks[name] = rows[lo:hi]
+        out[scope.key] = EventLog.of_blocks(log.horizon, blocks)
     return out
 
 

@@ -72,8 +72,8 @@ def daily_series(
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{name}_waiting"] = _delayed(delays, bounds, delays["cause"] == service.cause)
         if spec.capacity is not None:
-            capacity = daily_values(spec.capacity, sim_start, n_days)
-            cols[capacity_column(name)] = np.array([spec.places_for(c) for c in capacity], dtype=float)
+            values, day_value = np.unique(daily_values(spec.capacity, sim_start, n_days), return_inverse=True)
+            cols[capacity_column(name)] = np.array([spec.places_for(c) for c in values], dtype=float)[day_value]
     frame = pd.DataFrame(cols)
     frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
     frame.insert(1, "day", np.arange(n_days))

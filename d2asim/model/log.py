@@ -70,6 +70,7 @@ class EventLog:
     escalation_open: list[tuple] = field(default_factory=list)
     horizon: float = 0.0
     _tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    _blocks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _chunks: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
     def flush(self) -> None:
@@ -87,8 +88,28 @@ class EventLog:
 
         Converted once and cached: call only after the run has finished."""
         if name not in self._tables:
-            self._tables[name] = self._convert(name)
+            self._set_block(name, self._convert(name))
         return self._tables[name]
+
+    def block(self, name: str) -> np.ndarray:
+        """Table ``name`` as one read-only 2-D float array: a row per entry, the
+        columns in ``TABLE_COLUMNS`` order (:meth:`table`'s columns are views of it)."""
+        self.table(name)
+        return self._blocks[name]
+
+    @classmethod
+    def of_blocks(cls, horizon: float, blocks: dict[str, np.ndarray]) -> EventLog:
+        """A finished log holding these 2-D blocks, one per table (e.g. some rows of another log)."""
+        log = cls(horizon=horizon)
+        for name in TABLE_COLUMNS:
+            log._set_block(name, blocks[name])
+            setattr(log, name, ())
+        return log
+
+    def _set_block(self, name: str, data: np.ndarray) -> None:
+        data.flags.writeable = False
+        self._blocks[name] = data
+        self._tables[name] = {c: data[:, i] for i, c in enumerate(TABLE_COLUMNS[name])}
 
     def finish(self, horizon: float) -> None:
         """End of the run: convert every table to columns and drop the rows."""
@@ -98,12 +119,10 @@ class EventLog:
             setattr(self, name, ())  # appending after the run is an error
         self._chunks.clear()
 
-    def _convert(self, name: str) -> dict[str, np.ndarray]:
-        columns = TABLE_COLUMNS[name]
-        blocks = [*self._chunks.get(name, []), _flatten(getattr(self, name), len(columns))]
-        data = np.concatenate(blocks).reshape(-1, len(columns))
-        data.flags.writeable = False
-        return {c: data[:, i] for i, c in enumerate(columns)}
+    def _convert(self, name: str) -> np.ndarray:
+        width = len(TABLE_COLUMNS[name])
+        blocks = [*self._chunks.get(name, []), _flatten(getattr(self, name), width)]
+        return np.concatenate(blocks).reshape(-1, width)
 
 
 def _flatten(rows: list[tuple], width: int) -> np.ndarray:

@@ -53,6 +53,10 @@ def _build_kind(folder: Path, target: str | float | None) -> dict[str, Path]:
 
     if is_calibration_folder(folder):
         return build_calibration_report(folder)
+    if (folder / "best.json").is_file() and (folder / "frontier.csv").is_file():
+        from d2asim.report.optimise_report import build_optimise_report
+
+        return build_optimise_report(folder)
     kind = folder_kind(folder)
     if kind == "compare":
         from d2asim.report.compare_report import build_comparison_report
