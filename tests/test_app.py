@@ -131,7 +131,7 @@ def test_bundled_options_apply_their_own_changes_to_any_baseline() -> None:
     layer = inputs.option_layer("d2a_p1_plus20.yaml")  # extends d2a.yaml, which extends baseline.yaml
     base = load_scenario("scenarios/baseline.yaml", {"services.p1.capacity": 70})
     option = inputs.with_option(base, layer, "d2a_p1_plus20")
-    assert option.pathways.settings["P1"].assessment.mode == "d2a" and option.services["p1"].capacity == 86
+    assert option.pathways.settings["P1"].assessment.mode == "d2a" and option.services["p1"].capacity == 94
 
 
 def _wait(job: jobs.JobState, seconds: float = 120) -> None:

@@ -25,7 +25,14 @@ import pandas as pd
 import yaml
 
 from d2asim.calibration import backtest as bt
-from d2asim.calibration.aggregates import Observed, check_enough, data_loss, load_observed
+from d2asim.calibration.aggregates import (
+    BED_BASE,
+    Observed,
+    bed_schedule,
+    check_enough,
+    data_loss,
+    load_observed,
+)
 from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
 from d2asim.calibration.simfit import (
     Evaluator,
@@ -278,10 +285,26 @@ class Plan:
         return "\n".join(lines)
 
 
+def follow_bed_base(base: Scenario, observed: Observed, config: CalibrationConfig, fixed: dict[str, Any],
+                    config_path: Path) -> Scenario:
+    """The base with the fitted trust's core beds (``acute.beds``, or ``trusts.NAME.beds``
+    of a system-form base) following the observed monthly beds available
+    (:func:`bed_schedule`; recorded in ``fixed``), so a fit and its backtest run on the
+    trust's real bed base. Unchanged without that series, or when the config sets or
+    fits those beds itself."""
+    beds = f"trusts.{config.trust}.beds" if base.is_system else "acute.beds"
+    if BED_BASE not in observed.series or beds in fixed or beds in config.parameters:
+        return base
+    fixed[beds] = bed_schedule(observed.monthly(BED_BASE))
+    return validate_mapping(set_paths(scenario_to_dict(base), {beds: fixed[beds]}),
+                            f"{config_path}: the observed bed base")
+
+
 def plan(config_path: Path, quick: bool = False) -> Plan:
     """Every check a calibration makes before simulating; one line per problem (ScenarioError)."""
     config, base_path, base, fixed = prepare(config_path)
     observed = load_observed(config, config_path, data_code(config, base))
+    base = follow_bed_base(base, observed, config, fixed, config_path)
     problem = Problem(config, base, check_enough(config, observed, config_path))
     check_parameters(problem, config_path)
     opt = config.optimiser.model_copy(update=QUICK) if quick else config.optimiser
