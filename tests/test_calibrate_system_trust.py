@@ -20,11 +20,12 @@ import yaml
 from click.testing import CliRunner
 from helpers import exponential, lognormal
 
-from d2asim.calibration.command import calibrate
+from d2asim.calibration.command import calibrate, plan
 from d2asim.calibration.simfit import ModelSpec, model_series
 from d2asim.cli import main
 from d2asim.model.engine import DischargeModel
 from d2asim.scenario.loader import load_scenario
+from d2asim.scenario.schedule import Schedule
 
 PATHWAYS = ("P0", "P1", "P2", "P3")
 TTR = {p: lognormal(3.0, 2.0) for p in PATHWAYS}
@@ -137,3 +138,19 @@ def test_validate_accepts_the_system_trust_config(project: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(project / "cal.yaml")])
     assert result.exit_code == 0, result.output
     assert "trust ts" in result.output and "80 beds" in result.output
+
+
+def test_the_fitted_trusts_beds_follow_its_observed_bed_base(project: Path) -> None:
+    """Beds available of that trust (RTS), stepping 80 -> 90 on 2022-05-01, become a
+    schedule of ``trusts.ts.beds``; the other trust's beds are untouched."""
+    beds = pd.read_csv(project / "beds.csv")
+    beds["available"] = [90 if day >= "2022-05-01" else 80 for day in beds["day"]]
+    beds.loc[beds["org"] == "RTN", "available"] = 500  # the other trust's rows: filtered out
+    beds.to_csv(project / "beds_available.csv", index=False)
+    data = {"beds": {**CONFIG["data"]["beds"], "file": "beds_available.csv",
+                     "columns": {"occupied": "occupied", "beds_available": "available"}}}
+    p = plan(_write_config(project, data=data))
+    assert p.fixed["trusts.ts.beds"] == {"base": 80, "changes": [{"from": "2022-05-01", "value": 90}]}
+    assert p.base.trusts is not None and p.base.trusts["tn"].beds == 80
+    ts_beds = p.base.trusts["ts"].beds
+    assert isinstance(ts_beds, Schedule) and [(str(c.from_), c.value) for c in ts_beds.changes] == [("2022-05-01", 90)]
