@@ -27,7 +27,7 @@ import numpy as np
 
 from d2asim.experiments.compare import run_scenarios
 from d2asim.experiments.executor import Backend
-from d2asim.experiments.optimise import Request, annual_commissioning_cost, parse_vary
+from d2asim.experiments.optimise_space import Request, annual_commissioning_cost, parse_vary
 from d2asim.experiments.sweep import grid_points, point_scenarios
 from d2asim.scenario.loader import validate_mapping
 from d2asim.scenario.schema import Scenario

@@ -23,7 +23,8 @@ from d2asim.experiments.checkpoint import CheckpointStore, read_run_request, wri
 from d2asim.experiments.compare import compare, run_scenarios
 from d2asim.experiments.executor import Backend
 from d2asim.experiments.folders import finish_multi, read_multi, start_multi
-from d2asim.experiments.optimise import Optimiser, Request, check_request, optimise, read_folder, start_folder
+from d2asim.experiments.optimise import Optimiser, optimise, read_folder, start_folder
+from d2asim.experiments.optimise_space import Request, check_request
 from d2asim.experiments.precision import PrecisionRule, replicate_until_precise
 from d2asim.experiments.sweep import grid_points, point_scenarios, sweep_table
 from d2asim.run_folder import new_run_dir, safe_name, summary_document, write_run
@@ -154,7 +155,7 @@ def find_capacity(base: Scenario, service: str, target: Target, replications: in
 
 def plan_optimise(base: Scenario, request: Request, out: Path | None, source: str) -> Path:
     """A new optimise folder with its request written; bad input is refused before the
-    folder is made (see :func:`d2asim.experiments.optimise.check_request`)."""
+    folder is made (see :func:`d2asim.experiments.optimise_space.check_request`)."""
     check_request(request, base)
     folder = new_run_dir(f"optimise-{safe_name(base.name)}", out)
     start_folder(folder, base, request, source)

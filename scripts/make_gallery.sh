@@ -5,7 +5,7 @@
 #
 # 1. compares the baseline with D2A and the capacity options (10 replications,
 #    seed 1) and writes the comparison report (--report);
-# 2. sweeps the baseline's P1 (reablement) capacity from 56 to 86 places (10
+# 2. sweeps the baseline's P1 (reablement) capacity from 62 to 86 places (10
 #    replications, seed 1) and writes the sweep report with an illustrative local
 #    target, dtoc_rate_per_100k_adults<=27;
 # 3. copies ONLY the report files (report.html, report.md, charts/*.png; no SVG,
@@ -33,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 
 compare_cmd=(compare scenarios/baseline.yaml scenarios/d2a.yaml scenarios/p1_plus20.yaml scenarios/p2_plus5.yaml
              scenarios/p3_plus10.yaml scenarios/d2a_p1_plus20.yaml --reps 10 --seed 1 --quiet --report)
-sweep_cmd=(sweep scenarios/baseline.yaml --set services.p1.capacity=56,61,66,71,76,81,86 --reps 10 --seed 1
+sweep_cmd=(sweep scenarios/baseline.yaml --set services.p1.capacity=62,66,70,74,78,82,86 --reps 10 --seed 1
            --quiet)
 target="dtoc_rate_per_100k_adults<=27"
 
@@ -84,13 +84,13 @@ SVG charts are written by the commands above but not kept here.
 | folder | what it shows |
 | --- | --- |
 | [\`compare/\`](compare/report.md) | Baseline against Discharge to Assess (\`d2a\`), three capacity options (\`p1_plus20\`, \`p2_plus5\`, \`p3_plus10\`) and D2A with 20 more reablement places (\`d2a_p1_plus20\`): paired differences with 95% CIs, bed days saved, cost against bed days saved, and the baseline's own run charts (\`compare/baseline/\`). |
-| [\`sweep/\`](sweep/report.md) | Delayed bed days and the DTOC rate against P1 (reablement) capacity, 56 to 86 places, with 95% CI bands and the smallest capacity meeting the target. |
-| [\`optimise/\`](optimise/report.md) | The best mix of Haringey reablement places, shared intermediate-care beds and care-home assessment beds in the North Central London system (\`scenarios/ncl/baseline.yaml\` on block contracts, \`optimise/ncl_block_contracts.yaml\`) for £1.5m a year more than today: the frontier of cost against delayed bed days with 95% CIs and the budget line. Made by \`bash scripts/optimise_example.sh\` (not by this script: it takes longer). |
+| [\`sweep/\`](sweep/report.md) | Delayed bed days and the DTOC rate against P1 (reablement) capacity, 62 to 86 places, with 95% CI bands and the smallest capacity meeting the target. |
+| [\`optimise/\`](optimise/report.md) | The best mix of Haringey reablement places, shared intermediate-care beds and care-home assessment beds in the North Central London system (\`scenarios/ncl/block_contracts.yaml\`: the baseline on block contracts) for £1.5m a year more than today: the frontier of cost against delayed bed days with 95% CIs and the budget line. Made by \`bash scripts/optimise_example.sh\` (not by this script: it takes longer). |
 
 The sweep's target, a DTOC rate of at most 27 delayed patients a day per 100,000
 adults, is an illustrative local target. The 2017 Better Care Fund expectation of 9.4
 is out of reach by reablement capacity alone in this scenario: the DTOC rate levels off
-at about 23 once waits for P1 vanish, because the rest of the delay is assessment on the
+at about 18 once waits for P1 vanish, because the rest of the delay is assessment on the
 ward and waits for P2 and P3 beds (see the comparison).
 EOF
 

@@ -19,7 +19,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 out=outputs/examples/optimise
-cmd=(optimise "$out/ncl_block_contracts.yaml"
+cmd=(optimise scenarios/ncl/block_contracts.yaml
      --vary services.haringey_reablement.capacity=55:85:5
      --vary services.intermediate_care_beds.capacity=65:95:5
      --vary services.care_home_assessment_beds.capacity=80:110:5

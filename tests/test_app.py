@@ -131,7 +131,7 @@ def test_bundled_options_apply_their_own_changes_to_any_baseline() -> None:
     layer = inputs.option_layer("d2a_p1_plus20.yaml")  # extends d2a.yaml, which extends baseline.yaml
     base = load_scenario("scenarios/baseline.yaml", {"services.p1.capacity": 70})
     option = inputs.with_option(base, layer, "d2a_p1_plus20")
-    assert option.pathways.settings["P1"].assessment.mode == "d2a" and option.services["p1"].capacity == 86
+    assert option.pathways.settings["P1"].assessment.mode == "d2a" and option.services["p1"].capacity == 94
 
 
 def _wait(job: jobs.JobState, seconds: float = 120) -> None:
@@ -202,7 +202,8 @@ def test_the_system_scenarios_are_bundled_with_the_options_that_fit_them(tmp_pat
     assert set(layer) == {"boroughs"} and layer["boroughs"]["haringey"]["pathways"]["settings"]["P1"] == {
         "assessment": {"mode": "d2a"}}
     for_system = inputs.applicable_options(system, "ncl/baseline.yaml")
-    assert {"ncl/haringey_d2a.yaml", "ncl/islington_d2a.yaml", "ncl/both_d2a.yaml", "ncl/split_shared.yaml"} <= set(
+    assert {"ncl/haringey_d2a.yaml", "ncl/islington_d2a.yaml", "ncl/both_d2a.yaml", "ncl/split_shared.yaml",
+            "ncl/block_contracts.yaml"} <= set(
         for_system) and "p1_plus20.yaml" not in for_system  # p1 is not a service of the system
     single = inputs.applicable_options(load_scenario("scenarios/baseline.yaml"), "baseline.yaml")
     assert "p1_plus20.yaml" in single and not [n for n in single if n.startswith("ncl/")]
@@ -247,3 +248,92 @@ def test_each_boroughs_dtoc_rate_is_shown_side_by_side_as_in_comparison_csv() ->
         assert row["baseline"] == rate.text(csv["baseline"]) and row["option value"] == rate.text(csv["option_value"])
         assert row["difference"] == rate.text(csv["difference"], signed=True)
     assert tables.borough_dtoc_rows(table[table["scope"] == "system"]).empty
+
+
+OPT_VARY = ["services.p1.capacity=60:90:10", "services.p2.capacity=30:40:5"]
+
+
+def _opt_settings(budget: float, **changes: object) -> dict:
+    return {"vary": OPT_VARY, "budget": budget, "objective": "delayed_bed_days", "maximise": False,
+            "constraints": [], "trials": 3, "delta": None, "fill_budget": False, **changes}
+
+
+def test_an_optimise_job_runs_through_the_service_and_reports_mixes_then_selection(tmp_path: Path) -> None:
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
+
+    data = _short()
+    base = validate_mapping(data, "short")
+    budget = annual_commissioning_cost(base)
+    seen: list[tuple] = []
+    out = jobs.run_payload("optimise", {"scenarios": [data]}, 3, 2, _opt_settings(budget, trials=2),
+                           tmp_path / "opt", lambda *a: seen.append(a))
+    best = json.loads((tmp_path / "opt" / "best.json").read_text())
+    assert out == {"kind": "optimise", "best": best} and best["chosen"]["cost_gbp_per_year"] <= budget
+    assert (tmp_path / "opt" / "report.html").is_file() and (tmp_path / "opt" / "charts" / "frontier.png").is_file()
+    assert {total for _, total, _ in seen} == {2}
+    assert any(note.startswith("search: ") for *_, note in seen) and seen[-1][2].startswith("selection: ")
+    assert seen[-1][0] == 2  # the search is over in the selection stage
+    with pytest.raises(ScenarioError) as caught:
+        jobs.optimise_request(base, _opt_settings(budget, vary=["services.p1.capacity=90:60"]), 2, 3)
+    assert caught.value.lines == ["--vary services.p1.capacity: LO must be at most HI (got '90:60')"]
+    with pytest.raises(ScenarioError, match=r"--trials: 41; the app tries 1 to 40 mixes"):
+        jobs.optimise_request(base, _opt_settings(budget, trials=41), 2, 3)
+
+
+def test_optimise_page_shows_the_best_mix_of_best_json() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
+    from d2asim.report.optimise_report import best_text, money
+
+    data = _short()
+    base = validate_mapping(data, "short")
+    app = AppTest.from_file(str(PAGE), default_timeout=60)
+    app.session_state["loaded"] = inputs.Loaded(base, scenario_to_dict(base), "baseline.yaml")
+    app.session_state["edits"] = {}
+    app.run()
+    app.sidebar.radio[0].set_value("Optimise").run()
+    assert not app.exception
+    assert f"{money(annual_commissioning_cost(base))} a year" in [m.value for m in app.metric]
+    app.multiselect(key="opt_fields").set_value(["services.p1.capacity", "services.p2.capacity"]).run()
+    app.number_input(key="opt_lo:services.p1.capacity").set_value(50).run()
+    app.button(key="opt_button").click().run()
+    assert app.error[0].value == ("error: --vary (the optimise mix: services.p1.capacity=50, services.p2.capacity=30): "
+                                  "initial_state.services_occupied.p1: 60 people but services.p1 has 50 places at "
+                                  "the start")
+    for name, (lo, hi, step) in {"services.p1.capacity": (60, 90, 10), "services.p2.capacity": (30, 40, 5)}.items():
+        app.number_input(key=f"opt_lo:{name}").set_value(lo)
+        app.number_input(key=f"opt_hi:{name}").set_value(hi)
+        app.number_input(key=f"opt_step:{name}").set_value(step)
+    app.number_input(key="opt_trials").set_value(3)
+    app.number_input(key="opt_reps").set_value(2)
+    app.number_input(key="opt_seed").set_value(3).run()
+    app.button(key="opt_button").click().run()
+    assert not app.exception and not app.error
+    job = app.session_state["opt_job"]
+    _wait(job, 180)
+    assert job.status == "done", job.errors
+    app.run()
+    best = json.loads((job.folder / "best.json").read_text())
+    shown = [m.value for m in app.markdown]
+    assert best_text(best, scenario_to_dict(base)).splitlines()[0] in shown
+    assert any(m.startswith(f"For {money(best['chosen']['cost_gbp_per_year'])} a year") for m in shown)
+    assert "Image" in [type(e).__name__ for e in app.main.children.values()]
+    frontier, table = (d.value for d in app.dataframe)
+    assert frontier.equals(pd.read_csv(job.folder / "frontier.csv")) and table.equals(
+        pd.read_csv(job.folder / "optimise.csv"))
+
+
+def test_a_cancelled_optimise_job_stops_before_its_choice() -> None:
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
+
+    data = _short()
+    budget = annual_commissioning_cost(validate_mapping(data, "short"))
+    job = jobs.start("optimise", {"scenarios": [data]}, 3, 3, _opt_settings(budget, trials=12))
+    end = time.time() + 120
+    while not job.note and job.status == "running" and time.time() < end:
+        time.sleep(0.1)
+    assert job.note.startswith("search: ") and job.total == 12
+    job.cancel()
+    _wait(job)
+    assert job.status == "cancelled" and job.folder is not None and not (job.folder / "best.json").exists()

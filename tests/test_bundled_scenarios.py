@@ -41,11 +41,16 @@ SPLIT = (
     "initial_state.services_occupied.haringey_care_home_assessment_beds",
     "initial_state.services_occupied.islington_care_home_assessment_beds",
 )  # fmt: skip
+BLOCK_PRICED = ("islington_reablement", "haringey_reablement", "enfield_reablement", "intermediate_care_beds",
+                "enfield_intermediate_care_beds", "care_home_assessment_beds")
+BLOCK = tuple(f"services.{s}.{price}" for s in BLOCK_PRICED
+              for price in ("cost_per_day_gbp", "cost_per_place_per_day_gbp"))  # fmt: skip
 OPTIONS = {
     "ncl/haringey_d2a.yaml": ("baseline.yaml", HARINGEY_D2A),
     "ncl/islington_d2a.yaml": ("baseline.yaml", ISLINGTON_D2A),
     "ncl/both_d2a.yaml": ("haringey_d2a.yaml", ISLINGTON_D2A),
     "ncl/split_shared.yaml": ("baseline.yaml", SPLIT),
+    "ncl/block_contracts.yaml": ("baseline.yaml", BLOCK),
     "d2a.yaml": ("baseline.yaml", D2A_ONLY),
     "p1_plus20.yaml": ("baseline.yaml", CAPACITY_ONLY),
     "p2_plus5.yaml": ("baseline.yaml", CAPACITY_ONLY),
@@ -117,6 +122,15 @@ def test_option_changes_only_what_it_says(option: str) -> None:
     assert diff, f"{option} does not differ from {parent}"
     unexpected = {k: v for k, v in diff.items() if not k.startswith(allowed)}
     assert not unexpected, f"{option} changes more than {allowed}: {unexpected}"
+
+
+def test_block_contracts_pay_the_baselines_daily_price_per_place_instead_of_per_occupied_day() -> None:
+    base = load_scenario(SCENARIOS / "ncl" / "baseline.yaml").services
+    block = load_scenario(SCENARIOS / "ncl" / "block_contracts.yaml").services
+    for name in BLOCK_PRICED:
+        assert base[name].cost_per_day_gbp > 0 and base[name].cost_per_place_per_day_gbp == 0
+        assert block[name].cost_per_place_per_day_gbp == base[name].cost_per_day_gbp
+        assert block[name].cost_per_day_gbp == 0
 
 
 def test_d2a_moves_assessment_off_the_ward_for_p1_to_p3_only() -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from helpers import build, exponential, fixed, scenario_dict, simulate
@@ -158,3 +159,30 @@ def test_growth_by_age_band_moves_the_rate_and_the_age_mix() -> None:
 def test_growth_by_an_unknown_age_band_is_refused() -> None:
     with pytest.raises(ScenarioError, match="growth_per_year: unknown age band 'old'"):
         validate_mapping(_p1(None, growth_per_year={"old": 0.1}), "s.yaml")
+
+
+def test_occupancy_chart_marks_each_date_of_change() -> None:
+    """The report's occupancy panel draws a dotted line and the new value at each date
+    the core beds change, and none when they are constant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from d2asim.report.charts import capacity_steps, occupancy_panel
+
+    dates = pd.date_range("2023-04-01", periods=120, freq="D")
+    beds = [200 if d < pd.Timestamp("2023-06-01") else 230 if d < pd.Timestamp("2023-07-15") else 210 for d in dates]
+    daily = pd.DataFrame({"date": dates, "acute_beds": beds})
+    band = pd.DataFrame({"date": dates, "mean": 190.0, "low": 185.0, "high": 195.0})
+    steps = capacity_steps(daily, "acute_beds")
+    assert steps is not None
+    fig, ax = plt.subplots()
+    occupancy_panel(ax, band, 200, 10, steps)
+    vertical = sorted(pd.Timestamp(line.get_xdata()[0]).date()
+                      for line in ax.lines if line.get_linestyle() == ":" and len(set(line.get_xdata())) == 1)
+    assert vertical == [dt.date(2023, 6, 1), dt.date(2023, 7, 15)]
+    assert [t.get_text() for t in ax.texts if " from " in t.get_text()] == ["230 from 01 Jun 2023",
+                                                                            "210 from 15 Jul 2023"]
+    plt.close(fig)
+    assert capacity_steps(daily.assign(acute_beds=200), "acute_beds") is None

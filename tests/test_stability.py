@@ -79,8 +79,9 @@ def test_bundled_baseline_has_no_overload_warning(monkeypatch):
     assert result.exit_code == 0
     assert "warning" not in result.stdout
     rho = {s.stage: s.rho for s in stage_loads(load_scenario("scenarios/baseline.yaml"))}
-    assert rho["services.p1"] == pytest.approx(0.92, abs=0.01)  # the header's arithmetic (60.6 / 66)
-    assert rho["services.p3"] == pytest.approx(0.95, abs=0.01)  # 44.6 / 47
+    assert rho["services.p1"] == pytest.approx(0.82, abs=0.01)  # the file's arithmetic (60.9 / 74)
+    assert rho["services.p3"] == pytest.approx(0.89, abs=0.01)  # 44.6 / 50
+    assert max(rho.values()) < 0.9  # every stage with a margin (retuned for stability, issue 12)
 
 
 # ---- the growth test ---------------------------------------------------------------------

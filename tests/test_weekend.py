@@ -101,6 +101,53 @@ def test_bad_start_limits(limit: object, message: str) -> None:
     assert message in str(err.value) and "services.p1.max_starts_per_day" in str(err.value)
 
 
+def test_board_round_confirms_a_share_and_the_rest_wait_for_the_next_days_round() -> None:
+    """Treatment ends at 10:00 (day 0 Monday, fixed 2-day stays from admissions at
+    08:00-12:00 windows): a share p = 0.5 confirmed at each weekday round gives
+    geometric waits, 1/2 on the day, 1/4 the next day...; Friday (p = 1) confirms
+    everyone; at weekends (p = 0) nobody."""
+    data = _ward(WEEKDAY_ROUND)
+    data["acute"]["time_to_discharge_ready_days"] = {p: fixed(2.0) for p in ("P0", "P1", "P2", "P3")}
+    data["acute"]["death_probability"] = 0.0
+    data["acute"]["board_round_confirms"] = {"Mon": 0.5, "Tue": 0.5, "Wed": 0.5, "Thu": 0.5, "Sat": 0, "Sun": 0}
+    _, log, _, _ = simulate(build(data), 3, 0)
+    acute = log.table("acute")
+    done = np.isfinite(acute["ready"])
+    admit, ready = acute["admit"][done], acute["ready"][done]
+    ended = admit + 2.0
+    first_round = np.array([OpenWindow(Window(**WEEKDAY_ROUND), 0).next_open(t) for t in ended])
+    extra = np.floor(ready).astype(int) - np.floor(first_round).astype(int)
+    weekday = np.floor(first_round).astype(int) % 7
+    ready_weekday = np.floor(ready).astype(int) % 7
+    assert not np.isin(ready_weekday, [5, 6]).any()  # p = 0 at weekends
+    assert (extra[weekday == 4] == 0).all()  # Friday confirms everyone
+    monday = extra[weekday == 0]  # Mon, Tue, Wed, Thu rounds at 0.5: geometric, 1 day a step
+    n = monday.size
+    assert n > 2000
+    for k, p in ((0, 0.5), (1, 0.25), (2, 0.125)):
+        half = 3.29 * np.sqrt(p * (1 - p) / n)  # 99.9% binomial interval
+        assert abs(np.mean(monday == k) - p) < half, (k, np.mean(monday == k), p)
+    assert (monday <= 4).all()  # by Friday everyone is confirmed
+
+
+@pytest.mark.parametrize(("confirms", "message"), [({"Sat": 1.5}, "between 0 and 1"), (0, "no board round"),
+                                                   ({d: 0 for d in WEEKDAYS}, "no board round")])
+def test_bad_board_round_confirms(confirms: object, message: str) -> None:
+    data = _ward(WEEKDAY_ROUND)
+    data["acute"]["board_round_confirms"] = confirms
+    with pytest.raises(ScenarioError) as err:
+        validate_mapping(data, "s.yaml")
+    assert message in str(err.value) and "acute.board_round_confirms" in str(err.value)
+
+
+def test_board_round_confirms_zero_on_every_round_day_is_refused() -> None:
+    data = _ward(WEEKDAY_ROUND)  # rounds Mon-Fri only
+    data["acute"]["board_round_confirms"] = {d: 0 for d in WEEKDAYS[:5]}
+    with pytest.raises(ScenarioError) as err:
+        validate_mapping(data, "s.yaml")
+    assert "no weekday with a board round" in str(err.value) and "s.yaml" in str(err.value)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,7 +163,10 @@ def _observed_weekly_shares() -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_bundled_baseline_weekend_discharges_within_the_observed_profile() -> None:
+def test_bundled_baseline_discharges_by_weekday_within_the_observed_profile() -> None:
+    """Every weekday's simulated share of the week's discharges lies in the 95% t interval
+    of RKE's 2023 weekly shares (51 full weeks), so the shape matches too: the Friday
+    peak, Monday the lowest weekday, the weekend dip."""
     shares = _observed_weekly_shares()
     assert len(shares) >= 50
     scenario = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.yaml"),
@@ -125,9 +175,10 @@ def test_bundled_baseline_weekend_discharges_within_the_observed_profile() -> No
     daily = daily[daily["reported"]]
     per = daily.groupby(["replication", daily["date"].dt.day_of_week])["discharges"].sum().unstack()
     simulated = per.div(per.sum(axis=1), axis=0).mean()
-    for day in (5, 6):  # Saturday, Sunday
-        mean, low, high = t_interval(shares[day].to_numpy(), 0.95)
+    for day in range(7):
+        _, low, high = t_interval(shares[day].to_numpy(), 0.95)
         assert low <= simulated[day] <= high, (WEEKDAYS[day], simulated[day], low, high)
+    assert simulated.idxmax() == 4 and simulated[:5].idxmin() == 0  # Friday peak, Monday trough
     weekend = shares[5] + shares[6]
     _, low, high = t_interval(weekend.to_numpy(), 0.95)
     assert low <= simulated[5] + simulated[6] <= high

@@ -12,7 +12,8 @@ Safety (the limits are stated on the app's home page):
   (``/``, ``\\``, ``..``) is refused before a file is read, so no other file of the
   machine is read, and errors never show its contents;
 * a run may ask for at most :data:`MAX_REPLICATIONS` replications and
-  :data:`MAX_SIMULATED_DAYS` simulated days (warm-up + reported period).
+  :data:`MAX_SIMULATED_DAYS` simulated days (warm-up + reported period), and an
+  optimisation at most :data:`MAX_OPTIMISE_TRIALS` mixes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ MAX_FILES = 20
 MAX_REPLICATIONS = 50
 MAX_SIMULATED_DAYS = 1_100
 MAX_SWEEP_POINTS = 12
+MAX_OPTIMISE_TRIALS = 40  # distinct mixes an optimise job simulates in its search
 BUNDLED = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".xlsx")
 FORM = "form"  # the source named in the form's error lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from d2asim.app.inputs import new_folder
+from d2asim.app.inputs import MAX_OPTIMISE_TRIALS, MAX_REPLICATIONS, new_folder
 from d2asim.scenario.loader import scenario_to_dict
 
 _CONTEXT = mp.get_context("spawn")  # a fresh interpreter: never a fork of the server's threads
@@ -60,6 +61,7 @@ class JobState:
     folder: Path | None = None
     result: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    note: str = ""  # the latest progress line (the optimiser's stage)
     cached: bool = False
     started: float = field(default_factory=time.time)
     _cancel: Any = None
@@ -76,8 +78,8 @@ class JobState:
 
 def start(kind: str, payload: dict[str, Any], seed: int, replications: int,
           settings: dict[str, Any] | None = None) -> JobState:
-    """Start a job (or return the cached result): ``kind`` run, compare, sweep or
-    capacity; ``payload['scenarios']`` the resolved scenario mappings (baseline first)."""
+    """Start a job (or return the cached result): ``kind`` run, compare, sweep,
+    capacity or optimise; ``payload['scenarios']`` the resolved scenario mappings (baseline first)."""
     key = cache_key(kind, payload["scenarios"], seed, replications, settings)
     with _LOCK:
         cached = _CACHE.get(key)
@@ -108,7 +110,7 @@ def _follow(job: JobState, queue: Any, folder: Path) -> None:
             continue
         what = message[0]
         if what == "progress":
-            job.done, job.total = message[1], message[2]
+            job.done, job.total, job.note = message[1], message[2], message[3]
             continue
         job.folder = folder
         if what == "done":
@@ -127,8 +129,8 @@ def _work(kind: str, payload: dict[str, Any], seed: int, replications: int, sett
           folder: Path, queue: Any, cancel: Any) -> None:  # pragma: no cover - runs in the worker process
     from d2asim.scenario.errors import ScenarioError
 
-    def listener(done: int, total: int) -> None:
-        queue.put(("progress", done, total))
+    def listener(done: int, total: int, note: str = "") -> None:
+        queue.put(("progress", done, total, note))
         if cancel.is_set():
             raise Cancelled
 
@@ -161,6 +163,8 @@ def run_payload(kind: str, payload: dict[str, Any], seed: int, replications: int
         answer, out = service.find_capacity(scenarios[0], settings["service"], target, replications, seed, folder,
                                             backend)
         return {"answer": answer}
+    if kind == "optimise":
+        return run_optimise(scenarios[0], settings, replications, seed, folder, listener)
     if kind == "run":
         job = service.plan_run(scenarios[0], replications, seed, folder)
     elif kind == "compare":
@@ -170,6 +174,56 @@ def run_payload(kind: str, payload: dict[str, Any], seed: int, replications: int
     service.run_job(job, backend)
     build_any(folder)
     return {"kind": kind}
+
+
+_SEARCHED = re.compile(r"search: (\d+) of (\d+) mixes")
+
+
+def optimise_request(base: Any, settings: dict[str, Any], replications: int, seed: int) -> Any:
+    """The optimise request of the app's form (``settings``: vary, budget, objective,
+    maximise, constraints, trials, delta, fill_budget), checked as the command line
+    checks it (a ScenarioError in its words) and within the app's limits."""
+    from d2asim.experiments.optimise_space import Request, check_request, parse_vary
+    from d2asim.scenario.errors import ScenarioError
+
+    trials = int(settings["trials"])
+    if not 1 <= trials <= MAX_OPTIMISE_TRIALS:
+        raise ScenarioError([f"--trials: {trials}; the app tries 1 to {MAX_OPTIMISE_TRIALS} mixes"])
+    request = Request(parse_vary(settings["vary"], base), float(settings["budget"]), settings["objective"],
+                      bool(settings["maximise"]), list(settings["constraints"]), replications, seed, trials,
+                      delta=settings.get("delta"), max_reps=max(replications, min(5 * replications, MAX_REPLICATIONS)),
+                      fill_budget=bool(settings["fill_budget"]))
+    check_request(request, base)
+    return request
+
+
+def run_optimise(base: Any, settings: dict[str, Any], replications: int, seed: int, folder: Path,
+                 listener: Any = None) -> dict[str, Any]:
+    """An optimise job: progress is mixes simulated of ``trials`` (the search), then
+    the selection stage's latest line; returns best.json's content."""
+    from d2asim import service
+    from d2asim.experiments.executor import Backend
+
+    request = optimise_request(base, settings, replications, seed)
+    state: dict[str, Any] = {"done": 0, "total": request.trials, "note": "search: starting"}
+
+    def beat(*_counts: int) -> None:  # every finished replication: report the stage (and see a cancel)
+        if listener is not None:
+            listener(state["done"], state["total"], state["note"])
+
+    def on_progress(text: str) -> None:
+        found = _SEARCHED.match(text)
+        if found:
+            state["done"], state["total"] = int(found.group(1)), int(found.group(2))
+        elif text.startswith("selection"):  # the search is over
+            state["done"] = state["total"]
+        state["note"] = text
+        beat()
+
+    service.plan_optimise(base, request, folder, "app optimise form")
+    _opt, best = service.run_optimise(folder, Backend(settings.get("workers", 1), progress=False, listener=beat),
+                                      on_progress=on_progress)
+    return {"kind": "optimise", "best": best}
 
 
 def scenario_payload(*scenarios: Any) -> dict[str, Any]:

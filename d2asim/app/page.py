@@ -1,7 +1,7 @@
 """The d2asim web app (Streamlit): ``d2asim app`` serves this script.
 
 Pages (sidebar): Home, Scenario (load and edit), Run, Compare options, Sweep and
-capacity. Each browser session has its own folder, scenario and jobs; runs happen
+capacity, Optimise. Each browser session has its own folder, scenario and jobs; runs happen
 in worker processes (:mod:`d2asim.app.jobs`).
 """
 
@@ -22,7 +22,7 @@ from d2asim.headline import distinguishable_words, headline_rows
 from d2asim.metrics.registry import SWEEP_KEYS, describe
 from d2asim.scenario.errors import ScenarioError
 
-PAGES = ("Home", "Scenario", "Run", "Compare options", "Sweep and capacity")
+PAGES = ("Home", "Scenario", "Run", "Compare options", "Sweep and capacity", "Optimise")
 TOP_WORDS = ("delayed_bed_days", "dtoc_rate_per_100k_adults", "acute_occupancy_pct", "admission_wait_mean_hours",
              "cost_total_gbp")
 
@@ -87,7 +87,8 @@ small for this many replications to show.
 **Limits of this app** (use the command line beyond them): uploads up to
 {inputs.MAX_UPLOAD_BYTES:,} bytes per file and {inputs.MAX_FILES} files; up to
 {inputs.MAX_REPLICATIONS} replications; up to {inputs.MAX_SIMULATED_DAYS:,} simulated days
-(warm-up + reported period); sweeps up to {inputs.MAX_SWEEP_POINTS} points. An uploaded
+(warm-up + reported period); sweeps up to {inputs.MAX_SWEEP_POINTS} points; optimisations up to
+{inputs.MAX_OPTIMISE_TRIALS} mixes in the search. An uploaded
 scenario may only `extends:` a bundled scenario or a file uploaded with it (and its `csv:`
 files likewise). Your files and results stay in your session's own folder on this server,
 which is deleted when the server stops: download what you want to keep.
@@ -263,11 +264,17 @@ def job_progress(slot: str) -> None:
         return
     if job.status != "running":  # finished since the last look: show the results
         st.rerun()
-    st.progress(job.fraction, text=f"{job.done} of {job.total or '?'} replications finished")
+    words = job.note or f"{job.done} of {job.total or '?'} {unit(job)} finished"
+    st.progress(job.fraction, text=words)
     if st.button("Cancel", key=f"{slot}_cancel"):
         job.cancel()
     if job.status != "running":
         st.rerun()
+
+
+def unit(job: jobs.JobState) -> str:
+    """What a job's progress counts: mixes simulated (optimise) or replications."""
+    return "mixes simulated" if job.kind == "optimise" else "replications"
 
 
 def start_job(slot: str, kind: str, scenarios: list[Any], seed: int, reps: int,
@@ -287,7 +294,7 @@ def job_status(slot: str) -> jobs.JobState | None:
         job_progress(slot)
         return None
     if job.status == "cancelled":
-        st.warning(f"Cancelled after {job.done} of {job.total} replications.")
+        st.warning(f"Cancelled after {job.done} of {job.total} {unit(job)}.")
     elif job.status == "failed":
         show_errors(job.errors)
     elif job.cached:
@@ -441,8 +448,7 @@ def sweep_page() -> None:
     if scenario is None:
         st.write("Load a scenario on the Scenario page first.")
         return
-    numeric = [f.path for f in inputs.form_fields(inputs.scenario_to_dict(scenario))
-               if f.widget in ("whole", "number") and f.path.split(".")[-1] in ("capacity", "beds", "per_day")]
+    numeric = capacity_fields(scenario)
     st.subheader("Sweep")
     field = st.selectbox("Input to vary", numeric, key="sweep_field")
     values_text = st.text_input("Values (comma-separated)", key="sweep_values", value="")
@@ -495,11 +501,124 @@ def sweep_results(folder: Path, field: str) -> None:
     downloads(folder, "sweep")
 
 
+def capacity_fields(scenario: Any) -> list[str]:
+    """The scenario's numeric capacity inputs (dotted paths; per-borough services by their own names)."""
+    return [f.path for f in inputs.form_fields(inputs.scenario_to_dict(scenario))
+            if f.widget in ("whole", "number") and f.path.split(".")[-1] in ("capacity", "beds", "per_day")]
+
+
+# ------------------------------------------------------------------- optimise
+def objective_keys() -> list[str]:
+    """Objectives: the registry's metrics (not families) and total_cost."""
+    from d2asim.experiments.optimise_space import TOTAL_COST
+    from d2asim.metrics.registry import METRICS, is_family
+
+    return [TOTAL_COST, *(k for k in METRICS if not is_family(k))]
+
+
+def objective_label(key: str) -> str:
+    from d2asim.experiments.optimise_space import metric_words
+
+    return f"{metric_words(key)[0]} ({key})"
+
+
+def variable_rows(scenario: Any, chosen: list[str]) -> list[str]:
+    """LO, HI and STEP of each chosen field; the ``FIELD=LO:HI[:STEP]`` expressions
+    (STEP 0: continuous)."""
+    data = inputs.scenario_to_dict(scenario)
+    values = {f.path: f.value for f in inputs.form_fields(data)}
+    out = []
+    for name in chosen:
+        now = values[name]
+        whole = isinstance(now, int)
+        lo_col, hi_col, step_col = st.columns(3)
+        kind: Any = int if whole else float
+        lo = lo_col.number_input(f"{name}: LO", value=kind(now), key=f"opt_lo:{name}")
+        hi = hi_col.number_input(f"{name}: HI", value=kind(now * 3 // 2 if whole else now * 1.5),
+                                 key=f"opt_hi:{name}")
+        step = step_col.number_input(f"{name}: STEP", value=kind(max(1, now // 10) if whole else 0.0),
+                                     key=f"opt_step:{name}", help="0: any value between LO and HI")
+        out.append(f"{name}={lo:g}:{hi:g}" + (f":{step:g}" if step else ""))
+    return out
+
+
+def optimise_page() -> None:
+    from d2asim.experiments.optimise_space import annual_commissioning_cost
+    from d2asim.report.optimise_report import money
+
+    st.title("Optimise")
+    scenario = edited_scenario()
+    if scenario is None:
+        st.write("Load a scenario on the Scenario page first (and fix any problem in the form).")
+        return
+    st.write("The best mix of capacities for an annual budget: a seeded search (Optuna TPE) on the same "
+             "patients for every mix, then KN ranking and selection among the best; as `d2asim optimise`.")
+    chosen = st.multiselect("Decision variables", capacity_fields(scenario), key="opt_fields")
+    vary = variable_rows(scenario, chosen)
+    current = annual_commissioning_cost(scenario)
+    left, right = st.columns(2)
+    budget = left.number_input("Annual budget (GBP/year)", min_value=0.0, value=float(round(current)), step=10_000.0,
+                               key="opt_budget", help="most the mix may cost: annual commissioning cost of its "
+                                                      "block-priced places")
+    right.metric("The scenario's own mix costs", f"{money(current)} a year")
+    keys = objective_keys()
+    metric = st.selectbox("Objective", keys, index=keys.index("delayed_bed_days"), key="opt_metric",
+                          format_func=objective_label)
+    from d2asim.system.registry import registry_of
+
+    registry = registry_of(scenario)
+    scopes = ["system", *(f"trust:{t.name}" for t in registry.trusts),
+              *(f"borough:{b.name}" for b in registry.modelled_boroughs)]
+    scope = st.selectbox("Scope", scopes, key="opt_scope", help="the whole system, one trust or one borough")
+    maximise = st.radio("Direction", ("minimise", "maximise"), horizontal=True, key="opt_direction") == "maximise"
+    constraints_text = st.text_input("Constraints (optional, comma-separated, e.g. acute_occupancy_pct<=92)",
+                                     key="opt_constraints", help="met when the whole 95% CI is on the allowed side")
+    reps, seed = reps_and_seed("opt", scenario)
+    left, mid, right = st.columns(3)
+    trials = left.number_input("Trials (mixes to simulate)", 1, inputs.MAX_OPTIMISE_TRIALS,
+                               min(20, inputs.MAX_OPTIMISE_TRIALS), step=1, key="opt_trials")
+    delta = mid.number_input("δ, indifference zone (0: 1% of the best mean)", min_value=0.0, value=0.0,
+                             key="opt_delta", help="in the objective's units")
+    fill = right.toggle("Fill the budget (more of a variable never worse)", key="opt_fill")
+    if st.button("Optimise", key="opt_button", type="primary"):
+        objective = metric if scope == "system" else f"{metric}@{scope}"
+        settings = {"vary": vary, "budget": float(budget), "objective": objective, "maximise": maximise,
+                    "constraints": [c.strip() for c in constraints_text.split(",") if c.strip()],
+                    "trials": int(trials), "delta": float(delta) or None, "fill_budget": bool(fill)}
+        try:
+            jobs.optimise_request(scenario, settings, reps, seed)
+        except ScenarioError as exc:
+            st.session_state.pop("opt_job", None)
+            show_errors(exc.lines)
+        else:
+            start_job("opt_job", "optimise", [scenario], seed, reps, settings)
+    job = job_status("opt_job")
+    if job is not None and job.folder is not None:
+        optimise_results(job.folder, scenario)
+
+
+def optimise_results(folder: Path, scenario: Any) -> None:
+    from d2asim.report.optimise_report import best_text
+
+    best = json.loads((folder / "best.json").read_text())
+    st.subheader("The best mix")
+    for line in best_text(best, inputs.scenario_to_dict(scenario)).splitlines():
+        st.markdown(line)
+    chart = folder / "charts" / "frontier.png"
+    if chart.is_file():
+        st.image(str(chart))
+    st.subheader("The frontier (frontier.csv)")
+    st.dataframe(pd.read_csv(folder / "frontier.csv"), hide_index=True, key="opt_frontier_table")
+    st.subheader("Every mix simulated (optimise.csv)")
+    st.dataframe(pd.read_csv(folder / "optimise.csv"), hide_index=True, key="opt_table")
+    downloads(folder, "optimise")
+
+
 def main() -> None:
     st.set_page_config(page_title="d2asim", layout="wide")
     page = st.sidebar.radio("Page", PAGES, key="page") or PAGES[0]
     {"Home": home_page, "Scenario": scenario_page, "Run": run_page, "Compare options": compare_page,
-     "Sweep and capacity": sweep_page}[page]()
+     "Sweep and capacity": sweep_page, "Optimise": optimise_page}[page]()
     current = loaded()
     st.sidebar.caption(f"Scenario: {current.scenario.name}" if current else "No scenario loaded")
 

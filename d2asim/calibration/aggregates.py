@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -202,13 +203,14 @@ def _check_columns(source: Source, where: str, path: Path, present: list[str]) -
             raise ScenarioError([f"{field_path}: {column!r} is not a column of {path.name} (allowed: {shown})"])
 
 
-def load_observed(config: CalibrationConfig, config_path: Path) -> Observed:
-    """Read every source of ``config`` and compute its derived series."""
+def load_observed(config: CalibrationConfig, config_path: Path, code: str | None = None) -> Observed:
+    """Read every source of ``config`` and compute its derived series (``code`` fills
+    ``{trust}`` in the filters; default the config's ``trust``)."""
     periods = [p for p in (config.fit_period, config.test_period) if p is not None]
     window = (pd.Timestamp(periods[0].first_day()), pd.Timestamp(periods[-1].last_day()))
     observed = Observed()
     for key, source in config.data.items():
-        got = read_source(source, f"{config_path}: data.{key}", config_path.parent, config.trust, window)
+        got = read_source(source, f"{config_path}: data.{key}", config_path.parent, code or config.trust, window)
         observed.bad_rows[got.file] = got.bad_rows
         observed.rows[got.file] = got.rows
         for name, s in got.series.items():
@@ -278,3 +280,23 @@ def check_enough(config: CalibrationConfig, observed: Observed, config_path: Pat
 def _bad_text(bad: dict[str, dict[str, int]]) -> str:
     parts = [f"{file} {reason} {n}" for file, reasons in bad.items() for reason, n in reasons.items()]
     return "; ".join(parts) or "none"
+
+
+BED_BASE = "beds_available"  # the observed series a calibration's acute beds follow
+
+
+def bed_schedule(monthly: pd.Series) -> dict[str, Any]:
+    """``acute.beds`` as a dated schedule following observed monthly beds available
+    (``YYYY-MM`` index, beds): the first month's value (rounded) as the base, and a
+    change on the 1st of every later month whose rounded value differs."""
+    values = [(month, round(float(v))) for month, v in monthly.sort_index().items() if pd.notna(v) and v >= 1]
+    if not values:
+        raise ValueError("no month with beds available")
+    base = last = values[0][1]
+    changes = []
+    for month, beds in values[1:]:
+        if beds != last:
+            changes.append({"from": f"{month}-01", "value": beds})
+            last = beds
+    return {"base": base, "changes": changes}
+

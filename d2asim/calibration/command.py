@@ -25,7 +25,14 @@ import pandas as pd
 import yaml
 
 from d2asim.calibration import backtest as bt
-from d2asim.calibration.aggregates import Observed, check_enough, data_loss, load_observed
+from d2asim.calibration.aggregates import (
+    BED_BASE,
+    Observed,
+    bed_schedule,
+    check_enough,
+    data_loss,
+    load_observed,
+)
 from d2asim.calibration.config import CalibrationConfig, Optimiser, load_config
 from d2asim.calibration.simfit import (
     Evaluator,
@@ -85,6 +92,8 @@ def prepare(config_path: Path) -> tuple[CalibrationConfig, Path, Scenario, dict[
     if not base_path.is_file():
         raise ScenarioError([f"{config_path}: base_scenario: file not found: {base_path}"])
     base = load_scenario(base_path)
+    if base.is_system:
+        check_system_trust(config, base, config_path)
     fixed: dict[str, Any] = {}
     if config.spells is not None:
         fixed.update(spells_overrides(config.spells, config_path.parent, base, str(config_path)))
@@ -92,6 +101,36 @@ def prepare(config_path: Path) -> tuple[CalibrationConfig, Path, Scenario, dict[
     if fixed:
         base = validate_mapping(set_paths(scenario_to_dict(base), fixed), f"{config_path}: overrides")
     return config, base_path, base, fixed
+
+
+def check_system_trust(config: CalibrationConfig, base: Scenario, where: Path) -> None:
+    """A system-form base: ``trust`` names one of its trusts, and every parameter is one of
+    that trust's fields (``trusts.NAME.*``); one line per problem."""
+    trusts = base.trusts or {}
+    if config.trust not in trusts:
+        raise ScenarioError([f"{where}: trust: {config.trust!r} is not a trust of the base scenario "
+                             f"(allowed: {', '.join(trusts)})"])
+    own = f"trusts.{config.trust}."
+    problems = []
+    for name, p in config.parameters.items():
+        if p.pathway_share is not None:
+            problems.append(f"{where}: parameters.{name}.pathway_share: in the system form the shares are the "
+                            f"boroughs'; calibrating trust {config.trust} varies only {own}* fields")
+            continue
+        field, paths = ("scale", p.scale) if p.scale is not None else ("path", [config.parameter_path(name)])
+        problems += [f"{where}: parameters.{name}.{field}: {path!r} is not a field of trust {config.trust} "
+                     f"(calibrating one trust of a system varies only {own}* fields)"
+                     for path in paths if path is None or not path.startswith(own)]
+    if problems:
+        raise ScenarioError(problems)
+
+
+def data_code(config: CalibrationConfig, base: Scenario) -> str:
+    """What fills ``{trust}`` in the data filters: the config's trust, or the ODS code of the
+    system trust it names (its name when the scenario gives no ods_code)."""
+    if base.is_system and base.trusts is not None:
+        return base.trusts[config.trust].ods_code or config.trust
+    return config.trust
 
 
 def check_parameters(problem: Problem, where: Path) -> None:
@@ -137,7 +176,7 @@ class FitOutcome:
 def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
         progress: Callable[[str], None]) -> FitOutcome:
     """Search, simulate the fitted scenario over ``total_days`` and estimate the uncertainty."""
-    with Simulator(specs_from(problem.config), workers) as sim:
+    with Simulator(specs_from(problem.config, problem.trust_code), workers) as sim:
         evaluator = Evaluator(problem, sim, opt.seed, opt.replications)
         best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress, opt.patience)
         progress(f"final: {opt.final_replications} replications over {total_days} days")
@@ -228,7 +267,7 @@ class Plan:
         """What would run, in a few lines (``--dry-run``, ``d2asim validate``)."""
         c, o = self.config, self.opt
         lines = [f"{self.config_path}: ok (calibration config {c.run_name()!r}, trust {c.trust}; base scenario "
-                 f"{self.base.name!r}, {describe(self.base.single_site()[1].beds)} beds)",
+                 f"{self.base.name!r}, {describe(self.problem.acute.beds)} beds)",
                  f"  fit {c.fit_period.label()}, test {c.test_period.label() if c.test_period else 'none'}; "
                  f"{self.total_days()} days simulated after {self._warmup()} days of warm-up"]
         for name, months in self.problem.observed.items():
@@ -246,10 +285,26 @@ class Plan:
         return "\n".join(lines)
 
 
+def follow_bed_base(base: Scenario, observed: Observed, config: CalibrationConfig, fixed: dict[str, Any],
+                    config_path: Path) -> Scenario:
+    """The base with the fitted trust's core beds (``acute.beds``, or ``trusts.NAME.beds``
+    of a system-form base) following the observed monthly beds available
+    (:func:`bed_schedule`; recorded in ``fixed``), so a fit and its backtest run on the
+    trust's real bed base. Unchanged without that series, or when the config sets or
+    fits those beds itself."""
+    beds = f"trusts.{config.trust}.beds" if base.is_system else "acute.beds"
+    if BED_BASE not in observed.series or beds in fixed or beds in config.parameters:
+        return base
+    fixed[beds] = bed_schedule(observed.monthly(BED_BASE))
+    return validate_mapping(set_paths(scenario_to_dict(base), {beds: fixed[beds]}),
+                            f"{config_path}: the observed bed base")
+
+
 def plan(config_path: Path, quick: bool = False) -> Plan:
     """Every check a calibration makes before simulating; one line per problem (ScenarioError)."""
     config, base_path, base, fixed = prepare(config_path)
-    observed = load_observed(config, config_path)
+    observed = load_observed(config, config_path, data_code(config, base))
+    base = follow_bed_base(base, observed, config, fixed, config_path)
     problem = Problem(config, base, check_enough(config, observed, config_path))
     check_parameters(problem, config_path)
     opt = config.optimiser.model_copy(update=QUICK) if quick else config.optimiser

@@ -236,7 +236,8 @@ class CalibrationConfig(Strict):
     """A complete calibration config."""
 
     name: str | None = Field(None, description="short identifier (default: calibration-<trust>)")
-    trust: str = Field(description="organisation code, e.g. RKE; fills {trust} in preset filters")
+    trust: str = Field(description="organisation code, e.g. RKE; fills {trust} in preset filters. With a "
+                       "system-form base_scenario: the name of the trust fitted (its ods_code fills {trust})")
     description: str = ""
     base_scenario: str = Field(description="scenario file the fit starts from")
     data: dict[str, Source]

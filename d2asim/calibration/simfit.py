@@ -58,7 +58,7 @@ from d2asim.model.engine import DischargeModel
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.loader import deep_merge, scenario_to_dict, validate_mapping
 from d2asim.scenario.schedule import value_on
-from d2asim.scenario.schema import Scenario
+from d2asim.scenario.schema import Acute, Scenario
 from d2asim.system.registry import registry_of
 
 _KEY = 1e5  # patient * _KEY + time (days) orders acute episodes by patient, then admission
@@ -72,6 +72,7 @@ class ModelSpec:
     model: str
     at_hour: float | None = None
     min_los_days: float | None = None
+    trust: int | None = None  # a system's trust (registry code): count its episodes only (None: every trust)
 
 
 #: The admission queue (time average), recorded at every evaluation for the stability check.
@@ -81,10 +82,11 @@ LAST_DAYS = 30
 NOISE_FLOOR = 0.01  # of the series' mean
 
 
-def specs_from(config: CalibrationConfig) -> tuple[ModelSpec, ...]:
-    """The targets' model quantities, and the admission queue for the stability check."""
-    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days) for n, t in config.targets.items()) + (
-        ModelSpec(QUEUE, "admission_queue"),)
+def specs_from(config: CalibrationConfig, trust: int | None = None) -> tuple[ModelSpec, ...]:
+    """The targets' model quantities, and the admission queue for the stability check
+    (``trust``: of that trust of a system only)."""
+    return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days, trust) for n, t in config.targets.items()) + (
+        ModelSpec(QUEUE, "admission_queue", trust=trust),)
 
 
 def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
@@ -114,9 +116,20 @@ def noise_scale(monthly: pd.Series) -> float:
 
 
 # ------------------------------------------------------------------ model series
-def _intervals(log: EventLog, spec: ModelSpec, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+Table = dict[str, np.ndarray]
+
+
+def _tables(log: EventLog, trust: int | None) -> tuple[Table, Table]:
+    """The acute and delay tables, of one trust's episodes when ``trust`` is given."""
+    acute, delays = log.table("acute"), log.table("delays")
+    if trust is None:
+        return acute, delays
+    return ({c: v[acute["trust"] == trust] for c, v in acute.items()},
+            {c: v[delays["trust"] == trust] for c, v in delays.items()})
+
+
+def _intervals(a: Table, d: Table, spec: ModelSpec, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) days of every episode counted by a stock, with the LoS condition."""
-    a = log.table("acute")
     admitted = ~np.isnan(a["admit"])
     if spec.model == "admission_queue":
         return a["arrival"], np.where(admitted, a["admit"], a["leave"])
@@ -126,7 +139,6 @@ def _intervals(log: EventLog, spec: ModelSpec, scenario: Scenario) -> tuple[np.n
         ready = admitted & ~np.isnan(a["ready"])
         start, end, admit = a["ready"][ready], a["leave"][ready], a["admit"][ready]
     else:  # waiting_p1/p2/p3: discharge-ready in an acute bed, waiting for the service of pathway P1/P2/P3
-        d = log.table("delays")
         mine = (d["place"] == ACUTE_PLACE) & np.isin(d["cause"], _pathway_causes(scenario, spec.model))
         start, end = d["start"][mine], d["end"][mine]
         admit = _episode_admit(a, d["patient"][mine], start)
@@ -163,8 +175,7 @@ def _open_at(start: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndarra
     return (np.searchsorted(s, times, side="right") - np.searchsorted(e, times, side="right")).astype(float)
 
 
-def _flow_times(log: EventLog, model: str) -> np.ndarray:
-    a = log.table("acute")
+def _flow_times(a: Table, model: str) -> np.ndarray:
     if model == "admissions":
         return a["admit"][~np.isnan(a["admit"])]
     if model == "deaths_in_hospital":
@@ -180,11 +191,13 @@ def model_series(log: EventLog, scenario: Scenario, specs: Sequence[ModelSpec]) 
     first, days = scenario.run.warmup_days, scenario.run.duration_days
     bounds = np.arange(first, first + days + 1, dtype=float)
     cols: dict[str, np.ndarray] = {}
+    tables = {trust: _tables(log, trust) for trust in {spec.trust for spec in specs}}
     for spec in specs:
+        a, d = tables[spec.trust]
         if spec.model.startswith(("admissions", "discharges", "deaths")):
-            cols[spec.name] = count_in(_flow_times(log, spec.model), bounds).astype(float)
+            cols[spec.name] = count_in(_flow_times(a, spec.model), bounds).astype(float)
             continue
-        start, end = _intervals(log, spec, scenario)
+        start, end = _intervals(a, d, spec, scenario)
         if spec.at_hour is None:
             cols[spec.name] = interval_integrals(start, end, bounds)
         else:
@@ -294,6 +307,8 @@ class Problem:
     low: np.ndarray = field(init=False)
     high: np.ndarray = field(init=False)
     integer: np.ndarray = field(init=False)
+    trust_code: int | None = field(init=False)  # the trust fitted, a system's (registry code); None: single-site
+    acute: Acute = field(init=False)  # the fitted trust's acute block
 
     def __post_init__(self) -> None:
         params = self.config.parameters
@@ -302,6 +317,9 @@ class Problem:
         self.high = np.array([params[n].bounds[1] for n in self.names], dtype=float)
         self.integer = np.array([params[n].integer for n in self.names])
         self._base_dict = scenario_to_dict(self.base)
+        registry = registry_of(self.base)
+        self.trust_code = registry.code("trusts", self.config.trust) if self.base.is_system else None
+        self.acute = registry.trusts[self.trust_code or 0].acute
         by_noise = self.config.optimiser.error_scale == "noise"
         self.scales = {t: (noise_scale(o) if by_noise else float(np.abs(o).mean()) or 1.0)
                        for t, o in self.observed.items()}
@@ -393,7 +411,7 @@ class Problem:
 
     def beds(self) -> int:
         """Core acute beds at the start of the fit period (a bed schedule's value then)."""
-        return int(value_on(self.base.single_site()[1].beds, self.config.fit_period.first_day()))
+        return int(value_on(self.acute.beds, self.config.fit_period.first_day()))
 
 
 def nested(dotted: dict[str, Any]) -> dict[str, Any]:

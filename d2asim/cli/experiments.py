@@ -190,7 +190,7 @@ def warmup_text(scenario: Any, stocks: pd.DataFrame, suggested: int, reps: int, 
 @click.option("--budget-gbp-per-year", "budget", type=float, default=None,
               help="most the mix may cost: annual commissioning cost of the block-priced places, GBP")
 @click.option("--objective", default=None, metavar="METRIC[@SCOPE]",
-              help="metric to minimise, e.g. delayed_bed_days, dtoc_rate_per_100k_adults@borough:haringey, "
+              help="metric to minimise, e.g. delayed_bed_days, dtoc_rate_per_100k_adults@borough:NAME, "
                    "or total_cost (commissioning + delayed acute bed days, GBP a year)")
 @click.option("--maximise", is_flag=True, help="maximise the objective instead")
 @click.option("--constraint", "constraints", multiple=True, metavar="METRIC<=V",
@@ -222,7 +222,7 @@ def optimise_command(scenario_file: Path | None, varies: tuple[str, ...], budget
     """The best mix of capacities for a budget: a seeded TPE search (Optuna) on common random
     numbers, then KN ranking and selection; writes optimise.csv, frontier.csv, best.json,
     the frontier chart and report.md/report.html."""
-    from d2asim.experiments.optimise import Request, parse_vary
+    from d2asim.experiments.optimise_space import Request, parse_vary
     from d2asim.report.optimise_report import best_text
     from d2asim.service import plan_optimise, run_optimise
 

@@ -17,6 +17,7 @@ from d2asim.experiments.checkpoint import CheckpointStore, read_request, read_sc
 from d2asim.run_folder import write_run
 from d2asim.runner import RunResult
 from d2asim.scenario.errors import ScenarioError
+from d2asim.scenario.fields import value_at
 from d2asim.scenario.loader import scenario_to_dict
 from d2asim.scenario.schema import Scenario
 from d2asim.version import __version__
@@ -67,22 +68,13 @@ def _check_points(folder: Path, points: list[Any], scenarios: list[Scenario], su
     for i, (point, scenario, sub) in enumerate(zip(points, scenarios, subfolders, strict=True)):
         data = scenario_to_dict(scenario)
         if not isinstance(point, dict) or any(
-                _is_scalar(v) and _field(data, str(k)) != v for k, v in point.items()):
+                _is_scalar(v) and value_at(data, str(k), _ABSENT) != v for k, v in point.items()):
             raise ScenarioError([f"{folder / 'run.json'}: --resume: points[{i}] does not match {sub}/scenario.yaml; "
                                  f"this folder cannot be resumed: start a new run"])
 
 
 def _is_scalar(value: object) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _field(data: Any, dotted: str) -> Any:
-    """The value at a dotted path of a mapping (a unique object when absent)."""
-    for key in dotted.split("."):
-        if not isinstance(data, dict) or key not in data:
-            return _ABSENT
-        data = data[key]
-    return data
 
 
 _ABSENT = object()

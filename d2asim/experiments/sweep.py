@@ -42,12 +42,14 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(fields, combo, strict=True)) for combo in itertools.product(*(grid[f] for f in fields))]
 
 
-def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source: str) -> list[Scenario]:
-    """A validated scenario per point (bad values name the field and the point)."""
+def point_scenarios(base: Scenario, points: Sequence[Mapping[str, Any]], source: str,
+                    what: str = "sweep point {i}") -> list[Scenario]:
+    """A validated scenario per point (bad values name the field and the point: ``what``
+    with ``{i}`` its number)."""
     out = []
     for i, point in enumerate(points):
         label = ", ".join(f"{k}={v}" for k, v in point.items())
-        where = f"{source} (sweep point {i}: {label})"
+        where = f"{source} ({what.format(i=i)}: {label})"
         out.append(with_overrides(base, {**point, "name": f"{base.name}[{label}]"}, where))
     return out
 

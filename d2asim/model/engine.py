@@ -76,7 +76,7 @@ class DischargeModel:
         self.log = EventLog()
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
-        self.trusts = [TrustRuntime(t, self.start_date) for t in registry.trusts]
+        self.trusts = [TrustRuntime(t, self.start_date, self.streams) for t in registry.trusts]
         self.services = {s.name: ServiceRuntime(s, self.streams, self.start_date) for s in registry.services}
         self.by_index = list(self.services.values())
         for service in self.by_index:
@@ -224,9 +224,8 @@ class DischargeModel:
         p.admit = now
         p.location = ACUTE
         ready_at = now + p.time_to_ready
-        ready_window = self.trusts[p.trust].ready_window
-        if not (p.dies or ready_window.always):
-            ready_at = ready_window.next_open(ready_at)
+        if not p.dies:
+            ready_at = self.trusts[p.trust].confirmed_ready(ready_at)
         self.after(ready_at - now, self._treated, p)
 
     def _treated(self, p: Patient) -> None:

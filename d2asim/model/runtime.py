@@ -19,7 +19,7 @@ class TrustRuntime:
     """An acute trust during a run: its bed pool (one for every borough's patients),
     core and escalation beds in force, and its discharge and board-round calendars."""
 
-    def __init__(self, entry: TrustEntry, start_date: dt.date) -> None:
+    def __init__(self, entry: TrustEntry, start_date: dt.date, streams: Streams) -> None:
         acute = entry.acute
         self.code = entry.code
         self.name = entry.name
@@ -30,6 +30,22 @@ class TrustRuntime:
         self.beds: Pool[Patient] = Pool(self.core_beds)
         self.discharge_window = OpenWindow(acute.discharge_window, start_date.weekday())
         self.ready_window = OpenWindow(acute.discharge_ready_window, start_date.weekday())
+        self.first_weekday = start_date.weekday()
+        confirms = acute.confirms_by_weekday()
+        self.confirms = None if min(confirms) == 1 else confirms
+        self.draw_confirm = streams.uniform(f"{entry.name}.board_round") if self.confirms else None
+
+    def confirmed_ready(self, t: float) -> float:
+        """When a patient whose treatment ends at ``t`` (days) is declared discharge
+        ready: the next board round (``discharge_ready_window``), or, if that round does
+        not confirm them (``board_round_confirms``), a round of a later day."""
+        t = self.ready_window.next_open(t)
+        confirms, draw = self.confirms, self.draw_confirm
+        if confirms is None or draw is None:
+            return t
+        while draw() >= confirms[(self.first_weekday + math.floor(t)) % 7]:
+            t = self.ready_window.next_open(math.floor(t) + 1.0)
+        return t
 
     def set_core_beds(self, beds: int) -> None:
         """A dated change of core beds (escalation beds stay open if they were)."""

@@ -47,8 +47,17 @@ def variable_words(field: str, value: Any, scenario: dict[str, Any] | None) -> s
         spec = (scenario.get("services") or {}).get(m.group(1)) or {}
         unit = ("visits a day" if spec.get("capacity_unit") == "visits_per_day"
                 else "beds" if spec.get("setting", "bed") == "bed" else "places")
-        return f"{value:g} {unit} of {service_label(scenario, m.group(1))}"
+        return f"{value:g} {unit} of {label_in_sentence(scenario, service_label(scenario, m.group(1)))}"
     return f"{field} = {value:g}"
+
+
+def label_in_sentence(scenario: dict[str, Any], label: str) -> str:
+    """A service label mid-sentence: lower-case first letter ('bedded intermediate care'),
+    unless it begins with the name of one of the scenario's boroughs or trusts ('Haringey
+    reablement') or is an acronym."""
+    places = {str(name).lower() for block in ("boroughs", "trusts") for name in scenario.get(block) or {}}
+    first = label.split(" ", 1)[0].lower()
+    return label if first in places else in_sentence(label)
 
 
 def _mix_words(variables: dict[str, Any], scenario: dict[str, Any] | None) -> str:

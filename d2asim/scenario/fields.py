@@ -207,3 +207,13 @@ def schema_leaves(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Itera
             yield from schema_leaves(inner[0], (*prefix, name))
         else:
             yield (*prefix, name), _doc(field)
+
+
+def value_at(data: Any, dotted: str, missing: Any = None) -> Any:
+    """The value at a dotted path (``services.p1.capacity``) of a scenario mapping, or
+    ``missing`` when the path is absent."""
+    for key in dotted.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return missing
+        data = data[key]
+    return data

@@ -26,7 +26,7 @@ from d2asim.scenario.checks import check_scenario
 from d2asim.scenario.distributions import Distribution
 from d2asim.scenario.feasibility import check_peak_rate
 from d2asim.scenario.legacy import LEGACY_PATHWAY_SERVICES, legacy_services
-from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind
+from d2asim.scenario.names import PATHWAYS, Pathway, ServiceKind, as_windows
 from d2asim.scenario.schedule import Schedule, Scheduled, base_value, scaled
 
 REASON_CODES = ("A", "B", "C", "Di", "Dii", "E", "F", "G", "H", "I", "O")
@@ -199,10 +199,32 @@ class Acute(Strict):
         "treatment ending outside it is confirmed at its next opening; a list of windows "
         "gives other hours on other weekdays",
     )
+    board_round_confirms: float | dict[Weekday, float] = Field(
+        1.0, description="share (0-1) of the patients whose treatment has ended that a board round "
+        "confirms as discharge ready: one share, or by weekday (days not named: 1); the others wait for "
+        "the next day's round (e.g. fewer confirmed at weekends, everyone before the weekend on Friday)"
+    )
     bed_day_cost_gbp: lim.Money = Field(0.0, description="cost of one acute bed day, GBP")
     delayed_bed_day_cost_gbp: lim.Money | None = Field(
         None, description="cost of one delayed acute bed day, GBP (default: bed_day_cost_gbp)"
     )
+
+    @field_validator("board_round_confirms")
+    @classmethod
+    def _some_round_confirms(cls, v: float | dict[str, float]) -> float | dict[str, float]:
+        shares = list(v.values()) if isinstance(v, dict) else [v]
+        if any(not 0 <= s <= 1 for s in shares):
+            raise ValueError("shares must be between 0 and 1")
+        if max(shares) == 0 and (not isinstance(v, dict) or len(v) == 7):
+            raise ValueError("no board round confirms anyone: nobody could ever become discharge ready")
+        return v
+
+    def confirms_by_weekday(self) -> tuple[float, ...]:
+        """The board round's confirmed share on each weekday, Monday first."""
+        v = self.board_round_confirms
+        if isinstance(v, dict):
+            return tuple(v.get(d, 1.0) for d in WEEKDAYS)
+        return (v,) * 7
 
     @field_validator("discharge_window", "discharge_ready_window")
     @classmethod
@@ -224,6 +246,15 @@ class Acute(Strict):
         if any(not 0 <= p <= 1 for p in values):
             raise ValueError("probabilities must be between 0 and 1")
         return v
+
+    @model_validator(mode="after")
+    def _a_round_confirms_someone(self) -> Acute:
+        open_days = {d for w in as_windows(self.discharge_ready_window) for d in w.days}
+        shares = self.confirms_by_weekday()
+        if not any(shares[i] > 0 for i, d in enumerate(WEEKDAYS) if d in open_days):
+            raise ValueError("board_round_confirms: no weekday with a board round (discharge_ready_window) "
+                             "confirms anyone: nobody could ever become discharge ready")
+        return self
 
 
 class AssessmentTeam(Strict):

@@ -1,0 +1,74 @@
+"""A calibration follows the trust's observed bed base: the monthly beds available
+become an ``acute.beds`` schedule, so the fit and its backtest run on the real beds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from d2asim.calibration.aggregates import bed_schedule
+from d2asim.calibration.command import plan
+from d2asim.runner import run_replication
+from d2asim.scenario.loader import with_overrides
+from d2asim.scenario.schedule import Schedule, value_on
+
+ROOT = Path(__file__).resolve().parents[1]
+BEDS = ROOT / "calibration" / "data" / "trust_ga_beds_monthly_2022_2025_rke.csv"
+
+
+def test_bed_schedule_steps_on_the_first_of_each_changed_month() -> None:
+    monthly = pd.Series({"2022-05": 224.4, "2022-04": 231.0, "2022-06": 223.6, "2022-07": 239.0})
+    assert bed_schedule(monthly) == {"base": 231, "changes": [{"from": "2022-05-01", "value": 224},
+                                                              {"from": "2022-07-01", "value": 239}]}
+
+
+def _config_with_beds(tmp_path: Path, step_month: str, low: float, high: float) -> Path:
+    """rke.yaml with absolute paths and an adult bed base of ``low`` before ``step_month``
+    and ``high`` from it."""
+    beds = pd.read_csv(BEDS)
+    month = pd.to_datetime(beds["date"], format="%B %Y")
+    beds["adult_general_acute_beds_available"] = [high if m >= pd.Timestamp(step_month) else low for m in month]
+    beds.to_csv(tmp_path / "beds.csv", index=False)
+    config = yaml.safe_load((ROOT / "calibration" / "rke.yaml").read_text())
+    config["base_scenario"] = str(ROOT / "scenarios" / "baseline.yaml")
+    config["data"] = {k: {**v, "file": str(ROOT / "calibration" / v["file"])} for k, v in config["data"].items()}
+    config["data"]["beds"]["file"] = str(tmp_path / "beds.csv")
+    (tmp_path / "cal.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path / "cal.yaml"
+
+
+def test_the_fit_follows_a_step_in_the_observed_bed_base(tmp_path: Path) -> None:
+    p = plan(_config_with_beds(tmp_path, "2022-10-01", 200, 260))
+    beds = p.base.acute.beds
+    assert isinstance(beds, Schedule)
+    assert beds.base == 200 and [(str(c.from_), c.value) for c in beds.changes] == [("2022-10-01", 260)]
+    assert p.fixed["acute.beds"] == {"base": 200, "changes": [{"from": "2022-10-01", "value": 260}]}
+    # the simulated daily capacity (core beds in force) follows it, and so does the bed pool
+    scenario = with_overrides(p.problem.scenario(p.problem.start_values()), {"run.warmup_days": 28})
+    daily = run_replication(scenario, 1, 0).daily
+    daily = daily[daily["reported"]]
+    escalation = scenario.acute.escalation.beds
+    core = daily["date"].map(lambda d: value_on(beds, d.date()))
+    assert set(core) == {200, 260}
+    assert (daily["acute_beds"] == core).all()
+    before, after = daily[core == 200], daily[core == 260]
+    assert before["acute_occupied"].max() <= 200 + escalation < 260  # occupancy held by the smaller base
+    assert after["acute_occupied"].mean() > before["acute_occupied"].mean()
+
+
+def test_a_config_that_fits_or_sets_the_beds_keeps_its_own(tmp_path: Path) -> None:
+    path = _config_with_beds(tmp_path, "2022-10-01", 200, 260)
+    config = yaml.safe_load(path.read_text())
+    config["overrides"] = {**config.get("overrides", {}), "acute.beds": 250}
+    path.write_text(yaml.safe_dump(config))
+    p = plan(path)
+    assert p.base.acute.beds == 250 and p.fixed["acute.beds"] == 250
+
+
+@pytest.mark.parametrize("months", [{}, {"2022-04": float("nan")}])
+def test_no_observed_month_is_a_clear_error(months: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="no month with beds available"):
+        bed_schedule(pd.Series(months, dtype=float))
