@@ -7,7 +7,7 @@ patient-days (bed days when the intervals are bed stays).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -22,23 +22,38 @@ def interval_integrals(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndar
     starts = np.asarray(starts, dtype=float)
     if starts.size == 0:  # no intervals (a scope without rows of this kind): zeros, as below
         return np.zeros(len(boundaries) - 1)
-    ends = np.asarray(ends, dtype=float)
-    keep = ~np.isnan(starts)
     lo, hi = boundaries[0], boundaries[-1]
-    s = np.clip(starts[keep], lo, hi)
-    e = np.clip(np.nan_to_num(ends[keep], nan=hi, posinf=hi), lo, hi)
+    s, e, _ = _clipped(starts, ends, lo, hi)
     valid = e > s
     if _whole_days(boundaries):
         return _per_day(s[valid] - lo, e[valid] - lo, len(boundaries) - 1)
-    times = np.concatenate([s[valid], e[valid]])
-    weights = np.concatenate([np.ones(valid.sum()), -np.ones(valid.sum())])
-    order = np.argsort(times, kind="stable")
-    times, weights = times[order], weights[order]
-    cum_w = np.concatenate([[0.0], np.cumsum(weights)])
-    cum_wt = np.concatenate([[0.0], np.cumsum(weights * times)])
-    j = np.searchsorted(times, boundaries, side="right")
-    integral = boundaries * cum_w[j] - cum_wt[j]
-    return np.diff(integral)
+    return selected_integrals(starts, ends, boundaries)(np.ones(starts.size, dtype=bool))
+
+
+def selected_integrals(
+    starts: np.ndarray, ends: np.ndarray, boundaries: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``of(keep)``: ``interval_integrals`` of the intervals the mask ``keep`` selects
+    (by ``I(x)``, not by whole days), with the edges sorted once for every selection: a
+    selection keeps its edges in that order (a stable sort of a subset is the subset of
+    the stable sort), so its sums run in the same order and give the same bits."""
+    s, e, rows = _clipped(np.asarray(starts, dtype=float), ends, boundaries[0], boundaries[-1])
+    valid = e > s
+    order = np.argsort(np.concatenate([s[valid], e[valid]]), kind="stable")
+    times = np.concatenate([s[valid], e[valid]])[order]
+    weights = np.concatenate([np.ones(valid.sum()), -np.ones(valid.sum())])[order]
+    rows = rows[valid]
+
+    def of(selected: np.ndarray) -> np.ndarray:
+        chosen = selected[rows]
+        mine = np.concatenate([chosen, chosen])[order]
+        t, w = times[mine], weights[mine]
+        cum_w = np.concatenate([[0.0], np.cumsum(w)])
+        cum_wt = np.concatenate([[0.0], np.cumsum(w * t)])
+        j = np.searchsorted(t, boundaries, side="right")
+        return np.diff(boundaries * cum_w[j] - cum_wt[j])
+
+    return of
 
 
 def rows_by_code(codes: np.ndarray, wanted: Iterable[int]) -> dict[int, np.ndarray]:
@@ -62,6 +77,16 @@ def count_in(times: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
         return np.bincount(np.floor(inside - lo).astype(np.int64), minlength=len(boundaries) - 1)
     times = np.sort(times)
     return np.diff(np.searchsorted(times, boundaries, side="left"))
+
+
+def _clipped(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starts and ends (days) of the intervals with a start, clipped to ``[lo, hi]``
+    (``nan``/``inf`` ends at ``hi``), and their row numbers."""
+    keep = ~np.isnan(starts)
+    ends = np.asarray(ends, dtype=float)
+    s = np.clip(starts[keep], lo, hi)
+    e = np.clip(np.nan_to_num(ends[keep], nan=hi, posinf=hi), lo, hi)
+    return s, e, np.flatnonzero(keep)
 
 
 def _whole_days(boundaries: np.ndarray) -> bool:

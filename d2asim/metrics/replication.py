@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import bed_days_by_trust, capacity_column, cost_metrics
-from d2asim.metrics.intervals import interval_integrals, rows_by_code
+from d2asim.metrics.intervals import rows_by_code, selected_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
 from d2asim.metrics.series import delay_attribution, dtoc_segments
 from d2asim.metrics.weekdays import delayed_by_ready_weekday
@@ -150,8 +150,10 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
     bounds = np.array(window)
     days = float(window[1] - window[0])
 
+    integrals = selected_integrals(dtoc["start"], dtoc["end"], bounds)
+
     def total(keep: np.ndarray) -> float:
-        return float(interval_integrals(dtoc["start"][keep], dtoc["end"][keep], bounds)[0])
+        return float(integrals(keep)[0])
 
     everything = np.ones(dtoc["start"].size, dtype=bool)
     delayed = total(everything)
