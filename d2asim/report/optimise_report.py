@@ -102,16 +102,14 @@ def best_text(best: dict[str, Any], scenario: dict[str, Any] | None = None) -> s
     if sel["separated"] or not others:
         lines.append(f"It is better than the other {len(sel['candidates']) - 1} best mixes by more than the "
                      f"indifference zone of {delta} with probability at least {1 - sel['alpha']:.0%} (KN selection"
-                     f"; bootstrap probability of being best {sel['probability_best'][chosen['mix']]:.0%}).")
+                     f"; {_p_best(sel, chosen['mix'])}).")
     else:
         words = "; ".join(f"{_mix_words(m['variables'], scenario)} at {money(m['cost_gbp_per_year'])} "
                           f"({_ci(m['objective'])})" for m in others)
         n = len(others)
         lines.append(f"{'This other mix is' if n == 1 else f'These {n} other mixes are'} statistically as good "
                      f"(not separated within {delta} after {sel['replications_per_candidate_at_stop']} "
-                     f"replications each): {words}. Bootstrap probability that the chosen mix is best: "
-                     f"{sel['probability_best'][chosen['mix']]:.0%} (resampling "
-                     f"{sel['common_replications']} common replications).")
+                     f"replications each): {words}. {_p_best(sel, chosen['mix'], first=True)}.")
     essential = best.get("economically_essential_delay")
     if essential:
         lo, least = essential["cost_minimising"], essential["least_delay"]
@@ -261,3 +259,17 @@ def _document(request: dict[str, Any], best: dict[str, Any], table: pd.DataFrame
     return Document(title=f"Best mix for {money(best['budget_gbp_per_year'])} a year: scenario "
                           f"{scenario.get('name', '?')}", meta=footer, findings=answer.splitlines()[:1],
                     blocks=blocks, footer=footer)
+
+
+FEW_FOR_BOOTSTRAP = 10  # common replications below which a bootstrap probability is flagged as rough
+
+
+def _p_best(sel: dict[str, Any], mix: str, first: bool = False) -> str:
+    """The bootstrap probability that ``mix`` is best, in words; flagged as rough when
+    it rests on fewer than :data:`FEW_FOR_BOOTSTRAP` common replications (resampling so
+    few overstates certainty)."""
+    n = sel["common_replications"]
+    share = sel["probability_best"][mix]
+    text = f"{'B' if first else 'b'}ootstrap probability that the chosen mix is best {share:.0%} (resampling {n} "
+    rough = ": only a rough figure, so few replications overstate certainty" if n < FEW_FOR_BOOTSTRAP else ""
+    return f"{text}common replications{rough})"
