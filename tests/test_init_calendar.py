@@ -147,3 +147,18 @@ def test_bad_daily_data_fall_back_with_a_comment_never_a_crash() -> None:
         assert scenario.arrivals.non_elective.month_of_year is None or words.startswith("too few")
     fallback = trust_calendar(dataclasses.replace(trust, discharged_daily=no_sundays)).weekdays
     assert fallback.confirms == (1.0,) * 7 and fallback.delay_days == pytest.approx(ic.board_round_delay((1.0,) * 7))
+
+
+def test_the_busiest_month_fits_the_scenarios_beds() -> None:
+    """R1F's 2022-23 NCTR discharges peak 16% above the mean in winter; init's constant beds
+    (core + escalation) take 5.2% above its mean occupancy, so the profile is scaled to that
+    (at +16% the mean admission wait over a year was 14 h against 0.04 h flat)."""
+    trust = load_trust("R1F", "2022-04", "2023-03")
+    free = ic.season(trust.discharged_daily, "2023-03").month_of_year
+    assert free is not None and max(free) > 1.15
+    text = scenario_text(trust, [], "t")
+    profile = validate_mapping(yaml.safe_load(text), "t").arrivals.non_elective.month_of_year
+    assert profile is not None and 1.04 < max(profile) <= 1.0521 and np.mean(profile) == pytest.approx(1, abs=1e-3)
+    assert "must fit the 271 core and escalation beds" in " ".join(line.lstrip("# ") for line in text.splitlines())
+    # the shape is kept: the same months are above and below the mean
+    assert np.array_equal(np.sign(np.asarray(profile) - 1), np.sign(np.asarray(free) - 1))

@@ -245,6 +245,27 @@ def season(discharged: pd.Series, end: str) -> Season:
     return fitted
 
 
+def capped(s: Season, peak: float, why: str) -> Season:
+    """``s`` with its month profile scaled (on the log scale, then renormalised to mean 1)
+    so that no multiplier exceeds ``peak``; ``why`` is said in the note."""
+    if s.month_of_year is None or max(s.month_of_year) <= peak:
+        return s
+    logs = np.log(np.asarray(s.month_of_year))
+
+    def profile(k: float) -> np.ndarray:
+        m = np.exp(k * logs)
+        return m / m.mean()
+
+    low, high = 0.0, 1.0
+    for _ in range(60):  # bisection on the scale: the largest with max <= peak
+        mid = (low + high) / 2
+        low, high = (mid, high) if profile(mid).max() <= peak else (low, mid)
+    values = tuple(float(v) for v in np.floor(profile(low) * 1e4) / 1e4)
+    values = tuple(float(v) for v in np.round(np.asarray(values) / np.mean(values), 4))
+    return _with_note(Season(**{**s.__dict__, "month_of_year": values}),
+                      f"the profile's peak {max(s.month_of_year):.4f} is scaled to {max(values):.4f}: {why}")
+
+
 def _with_note(s: Season, note: str) -> Season:
     return Season(**{**s.__dict__, "notes": [*s.notes, note]})
 
@@ -267,13 +288,17 @@ class Calendar:
     factor: float  # mean month x growth multiplier over the init months (per_day = admissions / factor)
 
 
-def calendar_for(discharged: pd.Series, start: str, end: str, smeared: float = 0.0) -> Calendar:
+def calendar_for(discharged: pd.Series, start: str, end: str, smeared: float = 0.0,
+                 peak: tuple[float, str] | None = None) -> Calendar:
     """The calendar from NCTR discharges a day (the file's first day to ``end`` or beyond:
-    nothing after ``end`` is read): weekdays from ``start..end``, the season up to ``end``."""
+    nothing after ``end`` is read): weekdays from ``start..end``, the season up to ``end``,
+    its month profile capped at ``peak`` (the largest multiplier, and why)."""
     first = pd.Period(start, freq="M").start_time
     last = pd.Period(end, freq="M").end_time.normalize()
     in_period = discharged[(discharged.index >= first) & (discharged.index <= last)]
     s = season(discharged, end)
+    if peak is not None:
+        s = capped(s, *peak)
     return Calendar(weekday_profile(in_period, smeared), s, period_factor(s, start, end))
 
 

@@ -397,7 +397,14 @@ def trust_calendar(trust: Trust) -> Calendar:
     """The weekday rounds and admission season of ``trust`` (d2asim.calibration.init_calendar)."""
     s = size(trust)
     smeared = 1 - s.shares["P0"] * (1 - DEATH_SHARE)  # P1-P3 and deaths: spread over the week
-    return calendar_for(trust.discharged_daily, trust.start, trust.end, smeared)
+    # The busiest month must fit the beds the scenario has all year (core + escalation, less
+    # one Poisson sd), as the mean month fits beds - sqrt(beds): no winter beds in init.
+    beds = round(trust.beds) + max(0, round(trust.peak_beds - trust.beds))
+    peak = (beds - math.sqrt(beds)) / s.occupied_target
+    why = (f"its occupancy, {s.occupied_target:.1f} x the multiplier, must fit the {beds} core and escalation beds "
+           f"less sqrt(beds) = {beds - math.sqrt(beds):.1f} (a stable admission queue; the model's beds do not rise "
+           "in winter; a calibration follows the observed bed base)")
+    return calendar_for(trust.discharged_daily, trust.start, trust.end, smeared, (max(1.0, peak), why))
 
 
 def external_per_day(s: Sizing, cal: Calendar) -> float:
