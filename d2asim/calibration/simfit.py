@@ -52,6 +52,8 @@ from scipy.optimize import Bounds, minimize
 from scipy.stats import qmc
 
 from d2asim.calibration.config import CalibrationConfig
+from d2asim.experiments.executor import stop_workers
+from d2asim.experiments.orphans import watch_parent
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.metrics.stability import is_growing, queue_trend
 from d2asim.model.engine import DischargeModel
@@ -218,7 +220,7 @@ class Simulator:
 
     def __init__(self, specs: tuple[ModelSpec, ...], workers: int = 1) -> None:
         self.specs = specs
-        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=watch_parent) if workers > 1 else None
         self.replications_run = 0
 
     def run(self, jobs: Sequence[tuple[Scenario, int, Sequence[int]]]) -> list[list[pd.DataFrame]]:
@@ -231,15 +233,21 @@ class Simulator:
         self.replications_run += len(tasks)
         return [[d[r] for r in sorted(d)] for d in out]
 
-    def close(self) -> None:
-        if self.pool is not None:
+    def close(self, failed: bool = False) -> None:
+        """Shut the workers down; after an error, stop them at once (a pool whose task
+        could not be sent may never finish a clean shutdown)."""
+        if self.pool is None:
+            return
+        if failed:
+            stop_workers(self.pool)
+        else:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Simulator:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -251,8 +259,12 @@ def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 # ---------------------------------------------------------------------- problem
 def scale_distribution(dist: dict[str, Any], factor: float) -> dict[str, Any]:
-    """A duration distribution (YAML mapping) with every duration multiplied by ``factor``."""
+    """A duration distribution (YAML mapping) with every duration multiplied by ``factor``
+    (a mixture's components each, its weights kept)."""
     out = dict(dist)
+    if out.get("type") == "mixture":
+        out["components"] = {k: scale_distribution(v, factor) for k, v in out["components"].items()}
+        return out
     for key in ("mean", "sd", "median", "scale", "value"):
         if out.get(key) is not None:
             out[key] = round(float(out[key]) * factor, 6)
