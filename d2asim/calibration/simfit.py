@@ -17,14 +17,15 @@ flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative error
 
 **Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
 without limit can still match occupancy and NCTR. Every evaluation also records the
-admission queue; a point where any replication's daily queue over the fit period
-**grows** (the run-wide test :func:`d2asim.metrics.stability.is_growing`: last third of
-the period at least 10 patients and twice the first third, the middle between) or
-ends high (mean over the last 30 days above 5% of the beds: a queue already at the
-cliff from the start does not grow) is **unstable** (:func:`queue_unstable`) and its
-objective gets a penalty of ``100 + 1000 x (largest last-30-day queue) / beds``, so the
-search moves away from it (one replication in a few blowing up is how a system at the
-cliff edge shows).
+admission queue and the waits in acute beds for P1-P3 places. A point where any
+replication's daily admission queue over the fit period **grows** (the run-wide test
+:func:`d2asim.metrics.stability.is_growing`: last third of the period at least 10
+patients and twice the first third, the middle between) or ends high (mean over the
+last 30 days above 5% of the beds: a queue already at the cliff from the start does not
+grow), or whose wait for a place grows (a long steady wait is allowed), is **unstable**
+(:func:`unstable_queues`) and its objective gets a penalty of ``100 + 1000 x (largest
+last-30-day queue) / beds``, so the search moves away from it (one replication in a few
+blowing up is how a system at the cliff edge shows).
 
 Every evaluation simulates the same replication numbers with the same seed (common
 random numbers), so the surface is deterministic: two nearby inputs see the same patients.
@@ -79,16 +80,19 @@ class ModelSpec:
 
 #: The admission queue (time average), recorded at every evaluation for the stability check.
 QUEUE = "admission_queue_check"
+#: The waits in acute beds for each P1-P3 service (time averages), checked for growth too.
+WAITING_CHECKS = {f"{model}_check": model for model in ("waiting_p1", "waiting_p2", "waiting_p3")}
 UNSTABLE_QUEUE_SHARE = 0.05  # of the beds: the last 30 days' mean admission queue
 LAST_DAYS = 30
 NOISE_FLOOR = 0.01  # of the series' mean
 
 
 def specs_from(config: CalibrationConfig, trust: int | None = None) -> tuple[ModelSpec, ...]:
-    """The targets' model quantities, and the admission queue for the stability check
-    (``trust``: of that trust of a system only)."""
+    """The targets' model quantities, and the admission queue and the waits for places
+    for the stability check (``trust``: of that trust of a system only)."""
     return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days, trust) for n, t in config.targets.items()) + (
-        ModelSpec(QUEUE, "admission_queue", trust=trust),)
+        ModelSpec(QUEUE, "admission_queue", trust=trust),
+        *(ModelSpec(name, model, trust=trust) for name, model in WAITING_CHECKS.items()))
 
 
 def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
@@ -98,14 +102,29 @@ def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
     return is_growing(queue_trend(values)) or float(values[-LAST_DAYS:].mean()) > UNSTABLE_QUEUE_SHARE * beds
 
 
+def unstable_queues(frame: pd.DataFrame, beds: int) -> dict[str, float]:
+    """The queues of one replication's daily series that fail the stability check, each
+    with its last-30-day mean: the admission queue (:func:`queue_unstable`) and any wait
+    for a P1-P3 place that grows (a long but steady wait is allowed)."""
+    failing = {}
+    for name in (QUEUE, *WAITING_CHECKS):
+        if name not in frame:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        if values.size and (queue_unstable(values, beds) if name == QUEUE else is_growing(queue_trend(values))):
+            failing[name] = float(values[-LAST_DAYS:].mean())
+    return failing
+
+
 def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int) -> float:
-    """0 when every replication's admission queue between ``first`` and ``last`` is stable,
-    else ``100 + 1000 x (largest last-30-day mean queue) / beds``."""
+    """0 when every replication's queues between ``first`` and ``last`` are stable
+    (:func:`unstable_queues`), else ``100 + 1000 x (largest last-30-day mean of a failing
+    queue) / beds``."""
     worst = None
     for frame in frames:
-        queue = frame.loc[pd.Timestamp(first):pd.Timestamp(last), QUEUE].to_numpy(dtype=float)
-        if queue.size and queue_unstable(queue, beds):
-            worst = max(worst or 0.0, float(queue[-LAST_DAYS:].mean()))
+        failing = unstable_queues(frame.loc[pd.Timestamp(first):pd.Timestamp(last)], beds)
+        if failing:
+            worst = max(worst or 0.0, *failing.values())
     return 0.0 if worst is None else 100 + 1000 * worst / beds
 
 

@@ -8,6 +8,8 @@ the run folder) with the NHS England presets, matches the same targets as the bu
 
 - admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy);
 - a length-of-stay scale (0.7-1.4) and an on-ward assessment scale (0.3-2.5);
+- when init needed them, a scale of P0's multi-day waits for other reasons (0.3-3), which
+  sets the level of NCTR that the P1-P3 assessments and queues do not explain;
 - the P1, P2 and P3 capacities, within 0.7-1.4 x the init value (whole places), never
   below the offered load (the people init starts in the service);
 - the P1, P2 and P3 shares of discharge-ready patients (0.5-1.6 x the init value; P0 is
@@ -62,6 +64,10 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         "assessment_scale": {"scale": [f"pathways.settings.{p}.assessment.delay_days" for p in ("P1", "P2", "P3")],
                              "bounds": [0.3, 2.5], "label": "multiplier of the P1-P3 on-ward assessment times"},
     }
+    if s.multi_day_share > 0:
+        parameters["multi_day_wait_scale"] = {
+            "scale": ["pathways.settings.P0.assessment.delay_days.components.multi_day"], "bounds": [0.3, 3.0],
+            "label": "multiplier of P0's multi-day waits for other reasons (NCTR level)"}
     for service in PATHWAY_SERVICES.values():
         # Never below the people init starts in the service (its offered load): fewer places
         # is not a valid scenario, and could not be a stable one.

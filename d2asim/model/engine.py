@@ -235,13 +235,18 @@ class DischargeModel:
         p.ready = self.env._now
         plan = self.plans[p.site][p.pathway]
         if plan.on_ward and p.assessment_days > 0:
-            self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
-            if plan.team is not None:
-                plan.team.request(p, self._assess)
-            else:
-                self._assess(p)
+            self.wait_on_ward(p, plan)
         else:
             self.ask_for_place(p)
+
+    def wait_on_ward(self, p: Patient, plan: PathwayPlan) -> None:
+        """Start a discharge-ready patient's on-ward wait (``p.assessment_days``), by the
+        pathway's team when it has one; then it asks for a place."""
+        self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
+        if plan.team is not None:
+            plan.team.request(p, self._assess)
+        else:
+            self._assess(p)
 
     def _assess(self, p: Patient) -> None:
         self.after(p.assessment_days, self._assessed, p)
