@@ -300,7 +300,9 @@ def parameter_entries(problem: Problem, best: tuple[float, ...], curv: dict[str,
         low, high = p.bounds
         out[name] = {
             "value": best[j], "start": start[j], "bounds": list(p.bounds), "integer": p.integer,
-            "sets": problem.config.parameter_path(name) or {"scale": p.scale}, "label": p.label,
+            "sets": problem.config.parameter_path(name) or ({"scale": p.scale} if p.step is None else
+                                                             p.step.model_dump(mode="json", by_alias=True)),
+            "label": p.label,
             "se": se, "se_curvature": curv["se"][j], "refit_sd": refit_sd if refits else None,
             "refit_values": values[1:], "prior_sd": curv["prior_sd"][j],
             "ci90": [max(low, best[j] - Z90 * se), min(high, best[j] + Z90 * se)],

@@ -385,6 +385,8 @@ class Problem:
             return self._with_p0({path: value})
         if path is not None:
             return {path: int(value) if p.integer else value}
+        if p.step is not None:
+            return self._stepped(name, value, {})
         out = {}
         for target in p.scale or []:
             try:
@@ -396,9 +398,31 @@ class Problem:
     def overrides(self, values: Sequence[float]) -> dict[str, Any]:
         """Dotted-key scenario overrides for ``values`` (scaled distributions written out)."""
         out: dict[str, Any] = {}
+        steps = []
         for name, value in zip(self.names, values, strict=True):
-            out.update(self.override(name, value))
-        return self._with_p0(out) if "pathways.shares.P0" in out else out
+            if self.config.parameters[name].step is not None:
+                steps.append((name, value))  # applied to the other parameters' values
+            else:
+                out.update(self.override(name, value))
+        out = self._with_p0(out) if "pathways.shares.P0" in out else out
+        for name, value in steps:
+            out.update(self._stepped(name, value, out))
+        return out
+
+    def _stepped(self, name: str, factor: float, out: dict[str, Any]) -> dict[str, Any]:
+        """Each field of step parameter ``name`` as a schedule: its value (in ``out``, else the
+        base's) until the step, ``factor`` times it from the step's date (``ValueError``: a
+        field that is not a plain number)."""
+        step = self.config.parameters[name].step
+        assert step is not None
+        stepped = {}
+        for target in step.paths:
+            value = out[target] if target in out else get_path(self._base_dict, target)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{target!r} is not a plain number (a step needs one; got {value!r})")
+            after = round(value * factor) if isinstance(value, int) else round(value * factor, 6)
+            stepped[target] = {"base": value, "changes": [{"from": step.from_.isoformat(), "value": after}]}
+        return stepped
 
     def _with_p0(self, out: dict[str, Any]) -> dict[str, Any]:
         """``out`` with P0's share set to 1 minus the other pathways' (fitted or the base's)."""

@@ -125,6 +125,7 @@ class DischargeModel:
             leave_windows=[w for w in windows if not w.always],
             trust=trust,
             start_limit=service.start_limit if service else None,
+            delay_scale=[float(value_on(assessment.delay_scale, self.start_date))],
         )
 
     def run(self) -> EventLog:
@@ -241,7 +242,11 @@ class DischargeModel:
 
     def wait_on_ward(self, p: Patient, plan: PathwayPlan) -> None:
         """Start a discharge-ready patient's on-ward wait (``p.assessment_days``), by the
-        pathway's team when it has one; then it asks for a place."""
+        pathway's team when it has one, times the pathway's ``delay_scale`` in force; then
+        it asks for a place."""
+        scale = plan.delay_scale[0]
+        if scale != 1.0:
+            p.assessment_days *= scale
         self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
         if plan.team is not None:
             plan.team.request(p, self._assess)

@@ -287,6 +287,10 @@ class Assessment(Strict):
     delay_reason: DelayAttribution | None = Field(
         None, description="reason and organisation of this pathway's assessment delays (default: delay_reasons)"
     )
+    delay_scale: lim.Multiplier | Schedule[lim.Multiplier] = Field(
+        1.0, description="on_ward: multiplier of delay_days for waits starting on a date (a number or a dated "
+        "schedule: e.g. a step change in the waits that the data show)"
+    )
 
 
 class PathwaySettings(Strict):
