@@ -448,3 +448,20 @@ def test_initial_nctr_patients_wait_when_their_service_starts_full() -> None:
     acute = log.table("acute")
     waited = acute["leave"][acute["ready"] == 0]
     assert waited.size == 2 and np.all(waited > 0.5)  # the first residual stay ends after time 0
+
+
+def test_initial_p0_patients_are_part_way_through_their_wait() -> None:
+    """A census's discharge-ready P0 patients (no service to wait for) are in the middle of
+    their on-ward wait: they leave after its residual time, mean E[X^2] / (2 E[X]) for a
+    wait X (length-biased: mostly the multi-day component), not after a fresh wait."""
+    mixture = {"type": "mixture", "weights": {"same_day": 0.9, "multi_day": 0.1},
+               "components": {"same_day": fixed(0.25), "multi_day": exponential(5.0)}}
+    data = scenario_dict(per_day=0.0, beds=2500, ttr=fixed(1.0), warmup_days=0, duration_days=200,
+                         settings={"P0": {"assessment": {"mode": "on_ward", "delay_days": mixture}}},
+                         initial_state={"nctr_waiting": {"P0": 2000}})
+    log = DischargeModel(validate_mapping(data, "census"), 3, 0).run()
+    left = log.table("acute")["leave"]
+    assert left.size == 2000 and np.all(np.isfinite(left))
+    # E[X] = 0.9 x 0.25 + 0.1 x 5; E[X^2] = 0.9 x 0.25^2 + 0.1 x 2 x 5^2
+    expected = (0.9 * 0.25**2 + 0.1 * 2 * 25) / (2 * (0.9 * 0.25 + 0.1 * 5))
+    assert abs(left.mean() - expected) <= 3.29 * left.std(ddof=1) / math.sqrt(left.size)

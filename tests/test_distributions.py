@@ -23,6 +23,7 @@ from d2asim.scenario.distributions import (
     Fixed,
     Gamma,
     Lognormal,
+    Mixture,
     Weibull,
 )
 
@@ -87,6 +88,10 @@ def empirical_moment(values: list[float]):
     return lambda r: sum(v**r for v in values) / len(values)
 
 
+def mixture_moment(parts: list[tuple[float, object]]):
+    return lambda r: sum(w * m(r) for w, m in parts)  # type: ignore[operator]
+
+
 EMPIRICAL_VALUES = [0.5, 1.0, 2.0, 2.0, 3.0, 5.0, 8.0, 13.0, 30.0]
 IPACS_SIGMA = math.sqrt(2.0 * (math.log(15.0) - math.log(7.0)))
 
@@ -120,10 +125,18 @@ CASES = [
         {"type": "empirical", "values": EMPIRICAL_VALUES},
         Empirical,
         empirical_moment(EMPIRICAL_VALUES),
+    ),    (
+        "mixture",
+        {"type": "mixture", "weights": {"same_day": 0.9, "multi_day": 0.1},
+         "components": {"same_day": {"type": "lognormal", "mean": 0.25, "sd": 0.12},
+                        "multi_day": {"type": "gamma", "mean": 6.0, "sd": 8.0}}},
+        Mixture,
+        mixture_moment([(0.9, lognormal_moment(*lognormal_from_mean_sd(0.25, 0.12))),
+                        (0.1, gamma_moment((6.0 / 8.0) ** 2, 8.0**2 / 6.0))]),
     ),
 ]
 IDS = [c[0] for c in CASES]
-GENERIC = ("weibull", "empirical")  # no closed-form length-biased override: resampling path
+GENERIC = ("weibull", "empirical", "mixture")  # no closed-form length-biased override: resampling path
 GENERIC_POOL = 20 * N  # pool size _Spec.length_biased draws for n = N
 
 
@@ -333,6 +346,13 @@ def test_mean_alias_and_field_name_both_accepted():
         ({"type": "empirical"}, "give values"),
         ({"type": "empirical", "values": [1, -2]}, "greater than or equal to 0"),
         ({"type": "lognormal", "mean": 6, "sd": 5, "shape": 2}, "Extra inputs"),
+        ({"type": "mixture", "weights": {"a": 0.5, "b": 0.4},
+          "components": {"a": {"type": "fixed", "value": 1}, "b": {"type": "fixed", "value": 2}}}, "sum to 1"),
+        ({"type": "mixture", "weights": {"a": 1.0},
+          "components": {"b": {"type": "fixed", "value": 1}}}, "must name the same components"),
+        ({"type": "mixture", "weights": {"a": 1.0}, "components": {"a": {
+            "type": "mixture", "weights": {"x": 1.0}, "components": {"x": {"type": "fixed", "value": 1}}}}},
+         "does not match any of the expected tags"),
         ({"type": "triangular", "mode": 3}, "does not match any of the expected tags"),
         ({"mean": 3}, "Unable to extract tag"),
     ],
@@ -347,3 +367,24 @@ def test_invalid_spec_raises_validation_error(fields, fragment):
 def test_lognormal_class_rejects_mean_sd_median_directly():
     with pytest.raises(ValidationError):
         Lognormal(type="lognormal", mean=6, sd=5, median=4)
+
+
+def test_mixture_draws_each_component_with_its_weight():
+    """Two fixed components: the share of draws equal to the first is binomial(n, 0.3)."""
+    dist = spec(type="mixture", weights={"short": 0.3, "long": 0.7},
+                components={"short": {"type": "fixed", "value": 1.0}, "long": {"type": "fixed", "value": 9.0}})
+    draws = dist.sample(np.random.default_rng(SEED), N)
+    assert set(np.unique(draws)) == {1.0, 9.0}
+    share = float((draws == 1.0).mean())
+    assert abs(share - 0.3) <= Z_999 * math.sqrt(0.3 * 0.7 / N)
+
+
+def test_scaling_a_mixture_scales_each_component_and_keeps_the_weights():
+    from d2asim.calibration.simfit import scale_distribution
+
+    fields = {"type": "mixture", "weights": {"a": 0.9, "b": 0.1},
+              "components": {"a": {"type": "lognormal", "mean": 0.25, "sd": 0.12},
+                             "b": {"type": "exponential", "mean": 6.0}}}
+    scaled = scale_distribution(fields, 2.0)
+    assert scaled["weights"] == fields["weights"]
+    assert spec(**scaled).mean() == pytest.approx(2.0 * spec(**fields).mean(), rel=1e-9)

@@ -113,3 +113,25 @@ def test_default_period_is_the_last_twelve_months_of_table_4(tmp_path: Path) -> 
     rc, output, out = _init(tmp_path, "--trust", "RKE")
     assert rc == 0 and "2023-02..2024-01" in output
     assert yaml.safe_load(out.read_text())["run"]["start_date"].isoformat() == "2023-02-01"
+
+
+@pytest.mark.parametrize("code", ["RKE", "RAL", "RTH"])
+def test_init_reaches_the_trusts_nctr_level(tmp_path: Path, code: str) -> None:
+    """The NCTR the P1-P3 assessments and queues leave unexplained becomes P0 patients
+    waiting days for other reasons, so the first scenario's NCTR remaining at 23:59 lies
+    within the trust's own monthly range (RAL: 19 explained of 94 observed)."""
+    from d2asim.calibration.simfit import ModelSpec, model_series
+    from d2asim.calibration.trust_data import daily_series
+
+    rc, output, out = _init(tmp_path, "--trust", code, "--period", "2022-04:2023-03")
+    assert rc == 0, output
+    data = yaml.safe_load(out.read_text())
+    delay = data["pathways"]["settings"]["P0"]["assessment"]["delay_days"]
+    assert delay["type"] == "mixture" and 0 < delay["weights"]["multi_day"] <= 0.5
+    data["run"].update(warmup_days=180, duration_days=180)
+    scenario = validate_mapping(data, "short")
+    log = DischargeModel(scenario, 1, 0).run()
+    simulated = model_series(log, scenario, (ModelSpec("nctr", "nctr", 23.99),))["nctr"].mean()
+    day = daily_series(code)["2022-04-01":"2023-03-31"]
+    monthly = (day["nctr"] - day["discharged"]).resample("MS").mean()
+    assert monthly.min() <= simulated <= monthly.max(), (simulated, monthly.min(), monthly.max())

@@ -14,6 +14,7 @@ import yaml
 from helpers import build, exponential, fixed, scenario_dict, simulate
 from scipy import stats
 
+from d2asim.model.engine import DischargeModel
 from d2asim.runner import run_replications
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import load_scenario, scenario_to_dict, validate_mapping
@@ -186,3 +187,20 @@ def test_occupancy_chart_marks_each_date_of_change() -> None:
                                                                             "210 from 15 Jul 2023"]
     plt.close(fig)
     assert capacity_steps(daily.assign(acute_beds=200), "acute_beds") is None
+
+
+def test_on_ward_wait_multiplier_steps_on_its_date() -> None:
+    """``assessment.delay_scale`` multiplies each on-ward wait by the value in force on
+    the day the wait starts: a fixed 1-day P0 wait before 2023-05-01, 3 days from then."""
+    data = scenario_dict(per_day=5, beds=400, ttr=fixed(0.5), warmup_days=0, duration_days=60,
+                         settings={"P0": {"assessment": {"mode": "on_ward", "delay_days": fixed(1.0), "delay_scale": {
+                             "base": 1.0, "changes": [{"from": "2023-05-01", "value": 3.0}]}}}})
+    data["run"]["start_date"] = START.isoformat()
+    log = DischargeModel(validate_mapping(data, "scaled waits"), 2, 0).run()
+    acute = log.table("acute")
+    done = np.isfinite(acute["leave"])
+    ready, waited = acute["ready"][done], (acute["leave"] - acute["ready"])[done]
+    step = (dt.date(2023, 5, 1) - START).days
+    np.testing.assert_allclose(waited[ready < step - 1e-9], 1.0)
+    np.testing.assert_allclose(waited[ready >= step], 3.0)
+    assert (ready < step).sum() > 50 and (ready >= step).sum() > 50

@@ -40,12 +40,13 @@ from d2asim.calibration.aggregates import Observed, in_period
 from d2asim.calibration.config import CalibrationConfig, Period
 from d2asim.calibration.simfit import (
     QUEUE,
+    WAITING_CHECKS,
     Evaluator,
     Problem,
     Simulator,
     local_search,
     monthly_by_rep,
-    queue_unstable,
+    unstable_queues,
 )
 
 Z90 = 1.6449  # two-sided 90% normal quantile
@@ -299,7 +300,9 @@ def parameter_entries(problem: Problem, best: tuple[float, ...], curv: dict[str,
         low, high = p.bounds
         out[name] = {
             "value": best[j], "start": start[j], "bounds": list(p.bounds), "integer": p.integer,
-            "sets": problem.config.parameter_path(name) or {"scale": p.scale}, "label": p.label,
+            "sets": problem.config.parameter_path(name) or ({"scale": p.scale} if p.step is None else
+                                                             p.step.model_dump(mode="json", by_alias=True)),
+            "label": p.label,
             "se": se, "se_curvature": curv["se"][j], "refit_sd": refit_sd if refits else None,
             "refit_values": values[1:], "prior_sd": curv["prior_sd"][j],
             "ci90": [max(low, best[j] - Z90 * se), min(high, best[j] + Z90 * se)],
@@ -326,15 +329,20 @@ def parameter_draws(problem: Problem, best: Sequence[float], curv: dict[str, Any
 
 
 def stability(frames: Sequence[pd.DataFrame], beds: int) -> dict[str, Any]:
-    """The admission-queue check (``simfit.queue_unstable``) on the fitted scenario's final
-    replications over the whole simulated period (fit and test): the mean queue in the
-    first and last month and how many replications are unstable; stable when none is."""
+    """The stability check (``simfit.unstable_queues``) on the fitted scenario's final
+    replications over the whole simulated period (fit and test): the mean admission queue
+    in the first and last month, how many replications are unstable and, per queue, in how
+    many replications it fails; stable when none is."""
     months = monthly_by_rep(frames)[QUEUE].mean(axis=1)
-    unstable = sum(queue_unstable(f[QUEUE].to_numpy(dtype=float), beds) for f in frames)
+    failing = [unstable_queues(f, beds) for f in frames]
+    by_queue = {name: sum(name in fails for fails in failing) for name in (QUEUE, *WAITING_CHECKS)}
+    unstable = sum(bool(fails) for fails in failing)
     return {"rule": "the daily admission queue grows (d2asim.metrics.stability.is_growing: last third at least 10 "
                     "patients and twice the first, middle between) or averages above 5% of the beds over the last "
-                    "30 days, in any replication (d2asim.calibration.simfit.queue_unstable)",
+                    "30 days, or a wait in acute beds for a P1-P3 place grows, in any replication "
+                    "(d2asim.calibration.simfit.unstable_queues)",
             "beds": beds, "queue_first_month": float(months.iloc[0]), "queue_last_month": float(months.iloc[-1]),
+            "replications_failing_by_queue": {name.removesuffix("_check"): n for name, n in by_queue.items()},
             "replications_unstable": int(unstable), "replications": len(frames), "stable": unstable == 0}
 
 
@@ -348,7 +356,9 @@ def verdict(document: dict[str, Any]) -> dict[str, Any]:
     and the median 90% coverage over the backtest targets is at least 80%."""
     reasons = []
     if not document["stability"]["stable"]:
-        reasons.append("the fitted scenario's admission queue grows")
+        failing = [name.replace("_", " ") for name, n in
+                   document["stability"].get("replications_failing_by_queue", {"admission_queue": 1}).items() if n]
+        reasons.append(f"the fitted scenario's queues grow ({', '.join(failing)})")
     drifting = [t for t, d in document["simulated_drift"].items() if d["warning"]]
     if drifting:
         reasons.append(f"simulated {', '.join(drifting)} drift{'s' if len(drifting) == 1 else ''} "

@@ -117,7 +117,8 @@ def check_system_trust(config: CalibrationConfig, base: Scenario, where: Path) -
             problems.append(f"{where}: parameters.{name}.pathway_share: in the system form the shares are the "
                             f"boroughs'; calibrating trust {config.trust} varies only {own}* fields")
             continue
-        field, paths = ("scale", p.scale) if p.scale is not None else ("path", [config.parameter_path(name)])
+        field, paths = (("scale", p.scale) if p.scale is not None else ("step", p.step.paths) if p.step is not None
+                        else ("path", [config.parameter_path(name)]))
         problems += [f"{where}: parameters.{name}.{field}: {path!r} is not a field of trust {config.trust} "
                      f"(calibrating one trust of a system varies only {own}* fields)"
                      for path in paths if path is None or not path.startswith(own)]
@@ -139,7 +140,7 @@ def check_parameters(problem: Problem, where: Path) -> None:
     problems = []
     for j, name in enumerate(problem.names):
         p = problem.config.parameters[name]
-        field = "path" if p.scale is None else "scale"
+        field = "scale" if p.scale is not None else "step" if p.step is not None else "path"
         for value in (problem.low[j], problem.high[j]):
             try:
                 validate_mapping(set_paths(scenario_to_dict(problem.base), problem.override(name, value)),

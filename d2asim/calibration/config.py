@@ -168,16 +168,28 @@ class Target(Strict):
         return self
 
 
+class Step(Strict):
+    """A step change: from ``from`` on, each field at ``paths`` is the parameter times what
+    it was (the field becomes a dated schedule; whole numbers stay whole)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first day of the new level")
+    paths: list[str] = Field(min_length=1, description="dotted numeric fields, e.g. services.NAME.capacity")
+
+
 class Parameter(Strict):
     """A scenario input to fit: ``path`` sets a field (default: the parameter's name as
     a dotted path); ``scale`` multiplies every duration distribution at those paths;
     ``pathway_share`` sets that pathway's share of discharge-ready patients, P0 taking
-    the rest (so shares still sum to 1 and a change in the P1-P3 flows can be followed)."""
+    the rest (so shares still sum to 1 and a change in the P1-P3 flows can be followed);
+    ``step`` multiplies numeric fields from a date (a level shift the data show)."""
 
     path: str | None = Field(None, description="dotted scenario field, e.g. services.NAME.capacity")
     scale: list[str] | None = Field(None, description="dotted paths of distributions (or mappings of them)")
     pathway_share: Literal["P1", "P2", "P3"] | None = Field(
         None, description="share of discharge-ready patients on this pathway (P0 is the rest)")
+    step: Step | None = Field(None, description="a multiplier of numeric fields from a date")
     bounds: tuple[float, float] = Field(description="lowest and highest value searched")
     integer: bool = Field(False, description="round to a whole number (beds, places)")
     start: float | None = Field(None, description="first guess (default: the base scenario's value, or 1)")
@@ -185,15 +197,15 @@ class Parameter(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Parameter:
-        if sum(x is not None for x in (self.path, self.scale, self.pathway_share)) > 1:
-            raise ValueError("give one of path, scale and pathway_share")
+        if sum(x is not None for x in (self.path, self.scale, self.pathway_share, self.step)) > 1:
+            raise ValueError("give one of path, scale, pathway_share and step")
         low, high = self.bounds
         if self.pathway_share is not None and not 0 <= low < high < 1:
             raise ValueError(f"bounds of a pathway share must lie in [0, 1) (got {list(self.bounds)})")
         if not low < high:
             raise ValueError(f"bounds must be [low, high] with low < high (got {list(self.bounds)})")
-        if self.scale is not None and low <= 0:
-            raise ValueError(f"bounds of a scale multiplier must be > 0 (got {list(self.bounds)})")
+        if (self.scale is not None or self.step is not None) and low <= 0:
+            raise ValueError(f"bounds of a multiplier must be > 0 (got {list(self.bounds)})")
         if self.start is not None and not low <= self.start <= high:
             raise ValueError(f"start must lie within bounds {list(self.bounds)} (got {self.start})")
         return self
@@ -277,11 +289,12 @@ class CalibrationConfig(Strict):
         return self.targets[target].observed or target
 
     def parameter_path(self, name: str) -> str | None:
-        """The dotted field a ``path`` or ``pathway_share`` parameter sets (None for ``scale``)."""
+        """The dotted field a ``path`` or ``pathway_share`` parameter sets (None for ``scale``
+        and ``step``)."""
         p = self.parameters[name]
         if p.pathway_share is not None:
             return f"pathways.shares.{p.pathway_share}"
-        return None if p.scale is not None else (p.path or name)
+        return None if p.scale is not None or p.step is not None else (p.path or name)
 
     def run_name(self) -> str:
         return self.name or f"calibration-{self.trust}"

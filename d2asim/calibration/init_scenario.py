@@ -49,6 +49,12 @@ BOARD_ROUND_DAYS = 0.35  # a board round confirming everyone adds ~0.37 d (the t
 TTR_SPLIT = {"P1": 9.0, "P2": 12.0, "P3": 14.0}  # baseline ASSUMPTION: days to ready, P1-P3
 TTR_CV = {"P0": 1.64, "P1": 0.92, "P2": 0.86, "P3": 0.88}  # baseline sd / mean
 MIN_P0_TTR = 1.0
+#: On-ward assessment times of P1-P3 before D2A (days; the baseline's lognormal means and sds).
+ASSESSMENT = {"P1": (2.0, 2.0), "P2": (4.0, 3.0), "P3": (7.0, 6.0)}
+SAME_DAY_WAIT = (0.25, 0.12)  # P0 process wait after the board round (TTOs, transport), days (baseline)
+MULTI_DAY_WAIT = 5.0  # mean of a P0 wait for other reasons (family, housing, equipment), days: ASSUMPTION
+MAX_MULTI_DAY_SHARE = 0.5  # above it the mean wait grows instead
+READY_HOUR, WINDOW_HOURS = 10.0, (8.0, 22.0)  # readiness at the morning board round; discharges 08-22
 #: The services the written scenario declares for pathways P1-P3 (by these names).
 PATHWAY_SERVICES = {"P1": "p1", "P2": "p2", "P3": "p3"}
 #: IPACS Bristol baseline lognormals (median, mean), days [ipacs los]; P1 capped at 42 days.
@@ -98,7 +104,13 @@ TEMPLATE = """\
 #   => admissions              = {target} / {stay} = {admissions} a day
 #   NCTR remaining at 23:59    = {nctr} NCTR - {nctr_gone} discharged = {remaining} a day
 #                                ({days} days; {missing} not submitted)  [nctr]
-#   => time to discharge ready = ({target} - {remaining_used}) / {admissions} = {ttr_mean} days
+#   NCTR bed days a day        = {nctr_beds} (the 23:59 count, plus P0's same-day waits it misses)
+#   => time to discharge ready = ({target} - {nctr_beds}) / {admissions} = {ttr_mean} days
+#
+# Where the NCTR remaining at 23:59 comes from (Little's law, patients a day x days):
+#   P1-P3 on-ward assessments  {assess_terms} = {assess_beds}
+#   waits for P1-P3 places     (M/G/c queues, below)                   {queue_beds}
+#   => explained {explained} of the {remaining_used} observed; {multi_day_note}
 # Admissions = external arrivals + readmissions from the services ({readmissions} a day, from
 # the readmission outcomes below), so external arrivals = {external} a day over the init months.
 #
@@ -174,9 +186,9 @@ pathways:
   settings:
     P0:
       service: null
-      assessment:          # same-day process wait after the board round, ASSUMPTION (baseline)
+      assessment:          # waits after the board round (header), filed as reason O (other)
         mode: on_ward
-        delay_days: {{type: lognormal, mean: 0.25, sd: 0.12}}
+{p0_delay}
         delay_reason: {{reason: O, org: nhs}}
     P1:                    # pre-D2A on-ward assessments, ASSUMPTION (baseline)
       service: p1
@@ -307,6 +319,10 @@ class Sizing:
     queue: dict[str, float]
     home_care_load: float
     care_home_inflow: float
+    nctr_explained: float  # NCTR at 23:59 from P1-P3 assessments and queues (no P0 multi-day waits)
+    nctr_beds: float  # NCTR bed days a day (time average), used in Little's law
+    multi_day_share: float  # of P0 patients, waiting days for other reasons (0: none needed)
+    multi_day_mean: float  # days
 
 
 def size(trust: Trust) -> Sizing:
@@ -322,10 +338,6 @@ def size(trust: Trust) -> Sizing:
     shares = {p: round(f / survivors, 5) for p, f in flows.items()}
     shares = {"P0": round(1 - sum(shares.values()), 5), **shares}
     remaining = min(trust.nctr_remaining, 0.5 * target)
-    ttr_mean = (target - remaining) / admissions
-    rest = admissions - sum(flows.values())
-    p0 = max(MIN_P0_TTR, (ttr_mean * admissions - sum(flows[p] * TTR_SPLIT[p] for p in flows)) / rest)
-    ttr = {"P0": p0, **TTR_SPLIT}
     loads, cv2, capacity, queue = {}, {}, {}, {}
     for pathway, service in PATHWAY_SERVICES.items():
         median, mean = IPACS[service]
@@ -333,12 +345,50 @@ def size(trust: Trust) -> Sizing:
         loads[service] = flows[pathway] * episode
         capacity[service], queue[service] = places_for(loads[service], cv2[service],
                                                        trust.waiting_los14[pathway])
+    explained = sum(flows[p] * ASSESSMENT[p][0] for p in flows) + sum(queue.values())
+    p0_flow = survivors - sum(flows.values())
+    share, wait = multi_day_waits(remaining - explained, p0_flow)
+    # NCTR bed days a day (time average): the 23:59 count plus the same-day waits it misses
+    nctr_beds = max(explained, remaining) + p0_flow * (1 - share) * SAME_DAY_WAIT[0]
+    ttr_mean = (target - nctr_beds) / admissions
+    rest = admissions - sum(flows.values())
+    p0 = max(MIN_P0_TTR, (ttr_mean * admissions - sum(flows[p] * TTR_SPLIT[p] for p in flows)) / rest)
+    ttr = {"P0": p0, **TTR_SPLIT}
     home_care_in = sum(flows[f"P{s[-1]}"] * HOME_CARE_SHARE[s] for s in HOME_CARE_SHARE)
     care_home_in = sum(flows[f"P{s[-1]}"] * CARE_HOME_SHARE[s] for s in ("p1", "p2", "p3")) \
         + home_care_in * CARE_HOME_SHARE["home_care"]
     readmissions = sum(flows[f"P{s[-1]}"] * READMISSION_SHARE[s] for s in READMISSION_SHARE)
     return Sizing(target, admissions, readmissions, ttr_mean, ttr, flows, shares, loads, cv2, capacity, queue,
-                  home_care_in * HOME_CARE_DAYS, care_home_in)
+                  home_care_in * HOME_CARE_DAYS, care_home_in, explained, nctr_beds, share, wait)
+
+
+def midnights_waited(mean: float) -> float:
+    """Mean number of 23:59 counts a P0 patient is in, waiting a lognormal (mean, sd = mean)
+    from the board round (``READY_HOUR``) and leaving at the next discharge window hour
+    (exact quantile integration: deterministic)."""
+    sigma = math.sqrt(math.log(2.0))
+    q = stats.norm.ppf((np.arange(4000) + 0.5) / 4000)
+    hours = READY_HOUR + 24 * np.exp(math.log(mean) - sigma**2 / 2 + sigma * q)
+    hour_of_day = hours % 24
+    early, late = WINDOW_HOURS
+    leave = np.where(hour_of_day < early, hours - hour_of_day + early,
+                     np.where(hour_of_day >= late, hours - hour_of_day + 24 + early, hours))
+    return float(np.mean(np.floor(leave / 24)))
+
+
+def multi_day_waits(unexplained: float, p0_flow: float) -> tuple[float, float]:
+    """The share of P0 patients waiting days for other reasons, and the mean wait (days),
+    that make ``unexplained`` patients a day at 23:59 (none when it is not positive)."""
+    if unexplained <= 0.5 or p0_flow <= 0:
+        return 0.0, MULTI_DAY_WAIT
+    share = unexplained / (p0_flow * midnights_waited(MULTI_DAY_WAIT))
+    if share <= MAX_MULTI_DAY_SHARE:
+        return round(share, 5), MULTI_DAY_WAIT
+    low, high = MULTI_DAY_WAIT, 365.0  # a longer mean wait for the capped share (bisection)
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if p0_flow * MAX_MULTI_DAY_SHARE * midnights_waited(mid) < unexplained else (low, mid)
+    return MAX_MULTI_DAY_SHARE, round(high, 3)
 
 
 def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
@@ -390,6 +440,7 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
                    f"wait_{pathway}": f"{trust.waiting_los14[pathway]:.1f}",
                    f"queue_{service}": f"{s.queue[service]:.1f}",
                    f"now_{service}": min(math.floor(s.loads[service]), s.capacity[service])}
+    values |= _nctr_values(s, survivors, min(trust.nctr_remaining, 0.5 * s.occupied_target))
     return TEMPLATE.format(**values)
 
 
@@ -411,6 +462,36 @@ def external_per_day(s: Sizing, cal: Calendar) -> float:
     """``arrivals.non_elective.per_day``: external admissions a day over the init months
     divided by the mean month x growth multiplier, so the months' mean stays Little's law's."""
     return (s.admissions_per_day - s.readmissions_per_day) / cal.factor
+
+
+def _nctr_values(s: Sizing, survivors: float, remaining: float) -> dict[str, str]:
+    """The header's NCTR arithmetic and P0's waits (a mixture when multi-day waits are needed)."""
+    p0_flow = survivors - sum(s.flows.values())
+    same = f"{{type: lognormal, mean: {SAME_DAY_WAIT[0]:g}, sd: {SAME_DAY_WAIT[1]:g}}}"
+    assess = sum(s.flows[p] * ASSESSMENT[p][0] for p in s.flows)
+    out = {"assess_terms": " + ".join(f"{s.flows[p]:.2f}x{ASSESSMENT[p][0]:g}" for p in s.flows),
+           "assess_beds": f"{assess:.1f}", "queue_beds": f"{s.nctr_explained - assess:.1f}",
+           "explained": f"{s.nctr_explained:.1f}", "nctr_beds": f"{s.nctr_beds:.1f}"}
+    if s.multi_day_share == 0:
+        out["multi_day_note"] = ("no multi-day P0 waits are needed:\n#   P0 patients wait only the same-day "
+                                 f"process time after the board round (lognormal mean {SAME_DAY_WAIT[0]:g} d, "
+                                 "baseline)")
+        out["p0_delay"] = f"        delay_days: {same}   # same-day process wait, ASSUMPTION (baseline)"
+        return out
+    out["multi_day_note"] = (
+        f"the other {remaining - s.nctr_explained:.1f} are P0 patients waiting\n"
+        "#   days for other reasons (family, housing, equipment, a care package restarting: Table 5's\n"
+        f"#   non-service reasons): {s.multi_day_share:.2%} of the {p0_flow:.2f} P0 patients a day wait a lognormal\n"
+        f"#   mean {s.multi_day_mean:g} d (sd = mean) ASSUMPTION, each in {midnights_waited(s.multi_day_mean):.2f} "
+        f"23:59 counts on average;\n#   the rest leave the same day (lognormal mean {SAME_DAY_WAIT[0]:g} d, baseline)")
+    out["p0_delay"] = (
+        "        delay_days:      # a mixture: same-day process waits and multi-day waits (header)\n"
+        "          type: mixture\n"
+        f"          weights: {{same_day: {1 - s.multi_day_share:.5f}, multi_day: {s.multi_day_share:.5f}}}\n"
+        "          components:\n"
+        f"            same_day: {same}\n"
+        f"            multi_day: {{type: lognormal, mean: {s.multi_day_mean:g}, sd: {s.multi_day_mean:g}}}")
+    return out
 
 
 def _population(boroughs: Sequence[Borough]) -> str:

@@ -17,14 +17,15 @@ flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative error
 
 **Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
 without limit can still match occupancy and NCTR. Every evaluation also records the
-admission queue; a point where any replication's daily queue over the fit period
-**grows** (the run-wide test :func:`d2asim.metrics.stability.is_growing`: last third of
-the period at least 10 patients and twice the first third, the middle between) or
-ends high (mean over the last 30 days above 5% of the beds: a queue already at the
-cliff from the start does not grow) is **unstable** (:func:`queue_unstable`) and its
-objective gets a penalty of ``100 + 1000 x (largest last-30-day queue) / beds``, so the
-search moves away from it (one replication in a few blowing up is how a system at the
-cliff edge shows).
+admission queue and the waits in acute beds for P1-P3 places. A point where any
+replication's daily admission queue over the fit period **grows** (the run-wide test
+:func:`d2asim.metrics.stability.is_growing`: last third of the period at least 10
+patients and twice the first third, the middle between) or ends high (mean over the
+last 30 days above 5% of the beds: a queue already at the cliff from the start does not
+grow), or whose wait for a place grows (a long steady wait is allowed), is **unstable**
+(:func:`unstable_queues`) and its objective gets a penalty of ``100 + 1000 x (largest
+last-30-day queue) / beds``, so the search moves away from it (one replication in a few
+blowing up is how a system at the cliff edge shows).
 
 Every evaluation simulates the same replication numbers with the same seed (common
 random numbers), so the surface is deterministic: two nearby inputs see the same patients.
@@ -52,6 +53,8 @@ from scipy.optimize import Bounds, minimize
 from scipy.stats import qmc
 
 from d2asim.calibration.config import CalibrationConfig
+from d2asim.experiments.executor import stop_workers
+from d2asim.experiments.orphans import watch_parent
 from d2asim.metrics.intervals import count_in, interval_integrals
 from d2asim.metrics.stability import is_growing, queue_trend
 from d2asim.model.engine import DischargeModel
@@ -77,16 +80,19 @@ class ModelSpec:
 
 #: The admission queue (time average), recorded at every evaluation for the stability check.
 QUEUE = "admission_queue_check"
+#: The waits in acute beds for each P1-P3 service (time averages), checked for growth too.
+WAITING_CHECKS = {f"{model}_check": model for model in ("waiting_p1", "waiting_p2", "waiting_p3")}
 UNSTABLE_QUEUE_SHARE = 0.05  # of the beds: the last 30 days' mean admission queue
 LAST_DAYS = 30
 NOISE_FLOOR = 0.01  # of the series' mean
 
 
 def specs_from(config: CalibrationConfig, trust: int | None = None) -> tuple[ModelSpec, ...]:
-    """The targets' model quantities, and the admission queue for the stability check
-    (``trust``: of that trust of a system only)."""
+    """The targets' model quantities, and the admission queue and the waits for places
+    for the stability check (``trust``: of that trust of a system only)."""
     return tuple(ModelSpec(n, t.model, t.at_hour, t.min_los_days, trust) for n, t in config.targets.items()) + (
-        ModelSpec(QUEUE, "admission_queue", trust=trust),)
+        ModelSpec(QUEUE, "admission_queue", trust=trust),
+        *(ModelSpec(name, model, trust=trust) for name, model in WAITING_CHECKS.items()))
 
 
 def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
@@ -96,14 +102,29 @@ def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
     return is_growing(queue_trend(values)) or float(values[-LAST_DAYS:].mean()) > UNSTABLE_QUEUE_SHARE * beds
 
 
+def unstable_queues(frame: pd.DataFrame, beds: int) -> dict[str, float]:
+    """The queues of one replication's daily series that fail the stability check, each
+    with its last-30-day mean: the admission queue (:func:`queue_unstable`) and any wait
+    for a P1-P3 place that grows (a long but steady wait is allowed)."""
+    failing = {}
+    for name in (QUEUE, *WAITING_CHECKS):
+        if name not in frame:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        if values.size and (queue_unstable(values, beds) if name == QUEUE else is_growing(queue_trend(values))):
+            failing[name] = float(values[-LAST_DAYS:].mean())
+    return failing
+
+
 def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int) -> float:
-    """0 when every replication's admission queue between ``first`` and ``last`` is stable,
-    else ``100 + 1000 x (largest last-30-day mean queue) / beds``."""
+    """0 when every replication's queues between ``first`` and ``last`` are stable
+    (:func:`unstable_queues`), else ``100 + 1000 x (largest last-30-day mean of a failing
+    queue) / beds``."""
     worst = None
     for frame in frames:
-        queue = frame.loc[pd.Timestamp(first):pd.Timestamp(last), QUEUE].to_numpy(dtype=float)
-        if queue.size and queue_unstable(queue, beds):
-            worst = max(worst or 0.0, float(queue[-LAST_DAYS:].mean()))
+        failing = unstable_queues(frame.loc[pd.Timestamp(first):pd.Timestamp(last)], beds)
+        if failing:
+            worst = max(worst or 0.0, *failing.values())
     return 0.0 if worst is None else 100 + 1000 * worst / beds
 
 
@@ -218,7 +239,7 @@ class Simulator:
 
     def __init__(self, specs: tuple[ModelSpec, ...], workers: int = 1) -> None:
         self.specs = specs
-        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=watch_parent) if workers > 1 else None
         self.replications_run = 0
 
     def run(self, jobs: Sequence[tuple[Scenario, int, Sequence[int]]]) -> list[list[pd.DataFrame]]:
@@ -231,15 +252,21 @@ class Simulator:
         self.replications_run += len(tasks)
         return [[d[r] for r in sorted(d)] for d in out]
 
-    def close(self) -> None:
-        if self.pool is not None:
+    def close(self, failed: bool = False) -> None:
+        """Shut the workers down; after an error, stop them at once (a pool whose task
+        could not be sent may never finish a clean shutdown)."""
+        if self.pool is None:
+            return
+        if failed:
+            stop_workers(self.pool)
+        else:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Simulator:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(failed=exc_type is not None)
 
 
 def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -251,8 +278,12 @@ def monthly_by_rep(frames: Sequence[pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 # ---------------------------------------------------------------------- problem
 def scale_distribution(dist: dict[str, Any], factor: float) -> dict[str, Any]:
-    """A duration distribution (YAML mapping) with every duration multiplied by ``factor``."""
+    """A duration distribution (YAML mapping) with every duration multiplied by ``factor``
+    (a mixture's components each, its weights kept)."""
     out = dict(dist)
+    if out.get("type") == "mixture":
+        out["components"] = {k: scale_distribution(v, factor) for k, v in out["components"].items()}
+        return out
     for key in ("mean", "sd", "median", "scale", "value"):
         if out.get(key) is not None:
             out[key] = round(float(out[key]) * factor, 6)
@@ -354,6 +385,8 @@ class Problem:
             return self._with_p0({path: value})
         if path is not None:
             return {path: int(value) if p.integer else value}
+        if p.step is not None:
+            return self._stepped(name, value, {})
         out = {}
         for target in p.scale or []:
             try:
@@ -365,9 +398,31 @@ class Problem:
     def overrides(self, values: Sequence[float]) -> dict[str, Any]:
         """Dotted-key scenario overrides for ``values`` (scaled distributions written out)."""
         out: dict[str, Any] = {}
+        steps = []
         for name, value in zip(self.names, values, strict=True):
-            out.update(self.override(name, value))
-        return self._with_p0(out) if "pathways.shares.P0" in out else out
+            if self.config.parameters[name].step is not None:
+                steps.append((name, value))  # applied to the other parameters' values
+            else:
+                out.update(self.override(name, value))
+        out = self._with_p0(out) if "pathways.shares.P0" in out else out
+        for name, value in steps:
+            out.update(self._stepped(name, value, out))
+        return out
+
+    def _stepped(self, name: str, factor: float, out: dict[str, Any]) -> dict[str, Any]:
+        """Each field of step parameter ``name`` as a schedule: its value (in ``out``, else the
+        base's) until the step, ``factor`` times it from the step's date (``ValueError``: a
+        field that is not a plain number)."""
+        step = self.config.parameters[name].step
+        assert step is not None
+        stepped = {}
+        for target in step.paths:
+            value = out[target] if target in out else get_path(self._base_dict, target)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{target!r} is not a plain number (a step needs one; got {value!r})")
+            after = round(value * factor) if isinstance(value, int) else round(value * factor, 6)
+            stepped[target] = {"base": value, "changes": [{"from": step.from_.isoformat(), "value": after}]}
+        return stepped
 
     def _with_p0(self, out: dict[str, Any]) -> dict[str, Any]:
         """``out`` with P0's share set to 1 minus the other pathways' (fitted or the base's)."""

@@ -8,6 +8,12 @@ the run folder) with the NHS England presets, matches the same targets as the bu
 
 - admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy);
 - a length-of-stay scale (0.7-1.4) and an on-ward assessment scale (0.3-2.5);
+- when init needed them, a scale of P0's multi-day waits for other reasons (0.3-3), which
+  sets the level of NCTR that the P1-P3 assessments and queues do not explain;
+- when the fit months' NCTR remaining shows a step (:mod:`d2asim.calibration.steps`), a
+  multiplier (0.2-5, starting at the observed ratio) of every on-ward wait from the first
+  day of the step's month (``assessment.delay_scale`` becomes a dated schedule), so the
+  new level carries into the test period;
 - the P1, P2 and P3 capacities, within 0.7-1.4 x the init value (whole places), never
   below the offered load (the people init starts in the service);
 - the P1, P2 and P3 shares of discharge-ready patients (0.5-1.6 x the init value; P0 is
@@ -25,8 +31,9 @@ import yaml
 
 from d2asim.calibration import trust_data as td
 from d2asim.calibration.init_scenario import PATHWAY_SERVICES, external_per_day, scenario_text, size, trust_calendar
+from d2asim.calibration.steps import LevelShift, level_shift
 
-SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3)
+SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE, STEP_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3), (0.2, 5.0)
 BASE_FILE, CONFIG_FILE = "base_scenario.yaml", "calibration.yaml"
 
 
@@ -63,6 +70,19 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         "assessment_scale": {"scale": [f"pathways.settings.{p}.assessment.delay_days" for p in ("P1", "P2", "P3")],
                              "bounds": [0.3, 2.5], "label": "multiplier of the P1-P3 on-ward assessment times"},
     }
+    shift = nctr_step(code, fit, data_dir)
+    if shift is not None:
+        ratio = min(STEP_RANGE[1], max(STEP_RANGE[0], round(shift.ratio, 3)))
+        parameters["nctr_step"] = {
+            "step": {"from": f"{shift.month}-01", "paths": [f"pathways.settings.{p}.assessment.delay_scale"
+                                                            for p in ("P0", "P1", "P2", "P3")]},
+            "bounds": list(STEP_RANGE), "start": ratio,
+            "label": f"multiplier of every on-ward wait from {shift.month}-01 (NCTR remaining stepped from "
+                     f"{shift.before:.1f} to {shift.after:.1f} a day, t = {shift.t:.1f})"}
+    if s.multi_day_share > 0:
+        parameters["multi_day_wait_scale"] = {
+            "scale": ["pathways.settings.P0.assessment.delay_days.components.multi_day"], "bounds": [0.3, 3.0],
+            "label": "multiplier of P0's multi-day waits for other reasons (NCTR level)"}
     for service in PATHWAY_SERVICES.values():
         # Never below the people init starts in the service (its offered load): fewer places
         # is not a valid scenario, and could not be a stable one.
@@ -99,6 +119,15 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
     if test is not None:
         config["test_period"] = {"start": test[0], "end": test[1]}
     return base, config
+
+
+def nctr_step(code: str, fit: tuple[str, str], data_dir: Path = td.DATA_DIR) -> LevelShift | None:
+    """The level shift of the trust's monthly NCTR remaining over the fit months, if any
+    (:func:`d2asim.calibration.steps.level_shift`)."""
+    day = td.daily_series(code, data_dir)
+    remaining = (day["nctr"] - day["discharged"]).resample("MS").mean()
+    remaining.index = remaining.index.strftime("%Y-%m")
+    return level_shift(remaining.loc[fit[0]:fit[1]])
 
 
 def _around(value: float, factors: tuple[float, float], digits: int) -> list[float]:

@@ -72,12 +72,12 @@ def _run_pool(tasks: list[Task], workers: int, collect: OnResult) -> None:
             for future in done:
                 collect(*future.result())
     except BaseException:
-        _stop_workers(pool)
+        stop_workers(pool)
         raise
     pool.shutdown(wait=True)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and end the worker processes now."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
     pool.shutdown(wait=False, cancel_futures=True)

@@ -125,6 +125,7 @@ class DischargeModel:
             leave_windows=[w for w in windows if not w.always],
             trust=trust,
             start_limit=service.start_limit if service else None,
+            delay_scale=[float(value_on(assessment.delay_scale, self.start_date))],
         )
 
     def run(self) -> EventLog:
@@ -235,13 +236,22 @@ class DischargeModel:
         p.ready = self.env._now
         plan = self.plans[p.site][p.pathway]
         if plan.on_ward and p.assessment_days > 0:
-            self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
-            if plan.team is not None:
-                plan.team.request(p, self._assess)
-            else:
-                self._assess(p)
+            self.wait_on_ward(p, plan)
         else:
             self.ask_for_place(p)
+
+    def wait_on_ward(self, p: Patient, plan: PathwayPlan) -> None:
+        """Start a discharge-ready patient's on-ward wait (``p.assessment_days``), by the
+        pathway's team when it has one, times the pathway's ``delay_scale`` in force; then
+        it asks for a place."""
+        scale = plan.delay_scale[0]
+        if scale != 1.0:
+            p.assessment_days *= scale
+        self._open_delay(p, ACUTE_PLACE, ASSESSMENT)
+        if plan.team is not None:
+            plan.team.request(p, self._assess)
+        else:
+            self._assess(p)
 
     def _assess(self, p: Patient) -> None:
         self.after(p.assessment_days, self._assessed, p)

@@ -41,13 +41,16 @@ class Model(Protocol):
 
     def ask_for_place(self, p: Patient) -> None: ...
 
+    def wait_on_ward(self, p: Patient, plan: PathwayPlan) -> None: ...
+
     def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None: ...
 
 
 def seed_initial_state(model: Model, state: InitialState) -> None:
     """Place the initial patients at time 0: people in services first, then the
     discharge-ready patients (they hold beds, and ask for a place once the services are
-    filled, so they wait when those are full), patients under treatment, then the
+    filled, so they wait when those are full; on a pathway with no service they are
+    part-way through the on-ward wait), patients under treatment, then the
     admission queue. In the single-site form every patient comes from its one site. In
     the system form (one trust when anyone is placed in acute beds) each patient is given
     a site, drawn in proportion to the sites' admissions per day: for a person in a
@@ -58,7 +61,8 @@ def seed_initial_state(model: Model, state: InitialState) -> None:
         _fill_service(model, name, count, rng)
     for pathway, count in state.nctr_waiting.items():
         for _ in range(count):
-            factory = model.factories[site_of()]["initial"]
+            site = site_of()
+            factory = model.factories[site]["initial"]
             p = factory.new()
             p.pathway = PATHWAYS.index(pathway)
             # the factory drew the service stay and assessment time for the pathway it
@@ -69,7 +73,14 @@ def seed_initial_state(model: Model, state: InitialState) -> None:
             p.arrival = p.admit = p.ready = 0.0
             p.location = ACUTE
             model.beds.busy += 1
-            model.ask_for_place(p)
+            plan, wait = model.plans[site][p.pathway], factory.settings[pathway].assessment.delay_days
+            if plan.service is None and plan.on_ward and wait is not None:
+                # no place to wait for: the patient is part-way through the on-ward wait,
+                # so what is left of it is that wait's residual (length-biased) time
+                p.assessment_days = float(wait.residual(rng, 1)[0])
+                model.wait_on_ward(p, plan)
+            else:
+                model.ask_for_place(p)
     for _ in range(state.acute_occupied):
         factory = model.factories[site_of()]["initial"]
         p = factory.new()

@@ -108,3 +108,4 @@ class PathwayPlan(NamedTuple):
     leave_windows: list[OpenWindow]
     trust: TrustRuntime
     start_limit: StartLimit | None
+    delay_scale: list[float]  # [the multiplier of on-ward waits in force]: a cell the schedules set

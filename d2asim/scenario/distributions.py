@@ -286,9 +286,61 @@ def check_bounded(spec: _Spec) -> _Spec:
     return spec
 
 
-Distribution = Annotated[
+Component = Annotated[
     Lognormal | Gamma | Weibull | Exponential | Fixed | Empirical,
     Field(discriminator="type"),
     AfterValidator(check_bounded),
 ]
-DISTRIBUTION_TYPES = ("lognormal", "gamma", "weibull", "exponential", "fixed", "empirical")
+ComponentWeight = Annotated[float, Field(ge=0, le=1)]
+
+
+class Mixture(_Spec):
+    """A mixture of stays: each draw comes from one of the named ``components``, chosen
+    with probability ``weights[name]`` (the weights sum to 1). E.g. most patients leave
+    on the day they are ready and a few wait days for family, housing or equipment."""
+
+    type: Literal["mixture"]
+    weights: dict[str, ComponentWeight] = Field(description="probability of each component, summing to 1")
+    components: dict[str, Component] = Field(description="the stay distribution of each component, days")
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> Mixture:
+        if set(self.weights) != set(self.components) or not self.components:
+            raise ValueError(f"weights ({', '.join(self.weights) or 'none'}) and components "
+                             f"({', '.join(self.components) or 'none'}) must name the same components")
+        total = sum(self.weights.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"weights must sum to 1 (got {total:.6g})")
+        return self
+
+    def _parts(self) -> tuple[list[Component], np.ndarray]:
+        names = list(self.components)
+        weights = np.array([self.weights[n] for n in names])
+        return [self.components[n] for n in names], weights / weights.sum()
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        parts, weights = self._parts()
+        which = rng.choice(len(parts), size=n, p=weights)
+        out = np.empty(n)
+        for k, part in enumerate(parts):
+            chosen = which == k
+            out[chosen] = part.sample(rng, int(chosen.sum()))
+        return out
+
+    def mean(self) -> float:
+        parts, weights = self._parts()
+        return float(sum(w * part.mean() for part, w in zip(parts, weights, strict=True)))
+
+    def log_bounds(self) -> dict[str, float]:
+        # A mixture's quantile is at most its components' largest quantile at that level.
+        used = [part.log_bounds() for part, w in zip(*self._parts(), strict=True) if w > 0]
+        return {"mean": _log(self.mean()), "percentile": max(b["percentile"] for b in used),
+                "in_progress_percentile": max(b["in_progress_percentile"] for b in used)}
+
+
+Distribution = Annotated[
+    Lognormal | Gamma | Weibull | Exponential | Fixed | Empirical | Mixture,
+    Field(discriminator="type"),
+    AfterValidator(check_bounded),
+]
+DISTRIBUTION_TYPES = ("lognormal", "gamma", "weibull", "exponential", "fixed", "empirical", "mixture")

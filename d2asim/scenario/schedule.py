@@ -43,6 +43,11 @@ class Schedule(BaseModel, Generic[V]):
     changes: tuple[ScheduleChange[V], ...] = Field((), description="dated values, in date order")
     csv: str | None = Field(None, description="CSV of date,value rows the changes were read from")
 
+    def __reduce__(self) -> tuple[Callable[[str, dict[str, Any]], Schedule[Any]], tuple[str, dict[str, Any]]]:
+        # A parametrised generic (Schedule[PositivePlaces]) cannot be pickled by name, and
+        # worker processes need it: rebuild from the values as Schedule[int] or [float].
+        return _unpickled, ("int" if isinstance(self.base, int) else "float", self.model_dump(by_alias=True))
+
     @model_validator(mode="after")
     def _in_order(self) -> Schedule[V]:
         dates = [c.from_ for c in self.changes]
@@ -50,6 +55,11 @@ class Schedule(BaseModel, Generic[V]):
             if b <= a:
                 raise ValueError(f"changes must be in date order, each date once ({b} follows {a})")
         return self
+
+
+def _unpickled(kind: str, data: dict[str, Any]) -> Schedule[Any]:
+    """A schedule back from :meth:`Schedule.__reduce__` (values as validated before)."""
+    return (Schedule[int] if kind == "int" else Schedule[float]).model_validate(data)
 
 
 Scheduled = Any  # a number or a Schedule of numbers

@@ -287,6 +287,10 @@ class Assessment(Strict):
     delay_reason: DelayAttribution | None = Field(
         None, description="reason and organisation of this pathway's assessment delays (default: delay_reasons)"
     )
+    delay_scale: lim.Multiplier | Schedule[lim.Multiplier] = Field(
+        1.0, description="on_ward: multiplier of delay_days for waits starting on a date (a number or a dated "
+        "schedule: e.g. a step change in the waits that the data show)"
+    )
 
 
 class PathwaySettings(Strict):
@@ -483,7 +487,9 @@ class InitialState(Strict):
     acute_occupied: lim.People = Field(0, description="patients in acute beds still under treatment")
     admission_queue: lim.People = Field(0, description="patients waiting for an acute bed")
     nctr_waiting: dict[Pathway, lim.People] = Field(
-        default_factory=dict, description="discharge-ready patients in acute beds, by pathway"
+        default_factory=dict, description="discharge-ready patients in acute beds, by pathway: waiting "
+        "for a place (pathways with a service), or part-way through the on-ward wait (pathways without one: "
+        "its residual time)"
     )
     services_occupied: dict[str, lim.People] = Field(
         default_factory=dict, description="people in each downstream service, by service name"
