@@ -318,8 +318,9 @@ def header(c: Calendar) -> str:
             f"{d} {lo:.3f}-{hi:.3f}" for d, (lo, hi) in zip(WEEKDAYS, w.ci, strict=True)) if w.ci else ""
         binding = WEEKDAYS[int(np.argmax(np.asarray(w.confirms)))]
         lines += [f"  share of the week's discharges, {w.days} submitted days: {_days(w.shares)}{ci}.",
-                  f"  P1-P3 and deaths ({w.smeared:.1%} of discharges) are taken as spread evenly over the week "
-                  "(assessments, service calendars); the rest (P0, leaving the day they are ready) is shaped",
+                  f"  P1-P3, deaths and P0's multi-day waits ({w.smeared:.1%} of discharges) are taken as spread "
+                  "evenly over the week (assessments, service calendars, waits of days); the rest (P0, leaving "
+                  "the day they are ready) is shaped",
                   "  where readiness is confirmed: a round meets the treatment ends since the last one "
                   f"({_days(tuple(7 * a for a in w.inflow), 2)} sevenths of a week),",
                   "  and confirms p_d of the X_d pending; with s_d the P0 share (observed - smeared/7) / (1 - "

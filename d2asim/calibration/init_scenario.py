@@ -447,7 +447,8 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
 def trust_calendar(trust: Trust) -> Calendar:
     """The weekday rounds and admission season of ``trust`` (d2asim.calibration.init_calendar)."""
     s = size(trust)
-    smeared = 1 - s.shares["P0"] * (1 - DEATH_SHARE)  # P1-P3 and deaths: spread over the week
+    # P1-P3, deaths and P0's multi-day waits leave on any weekday: spread over the week
+    smeared = 1 - s.shares["P0"] * (1 - DEATH_SHARE) * (1 - s.multi_day_share)
     # The busiest month must fit the beds the scenario has all year (core + escalation, less
     # one Poisson sd), as the mean month fits beds - sqrt(beds): no winter beds in init.
     beds = round(trust.beds) + max(0, round(trust.peak_beds - trust.beds))
