@@ -177,7 +177,7 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
     for org in ORGS:
         out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
     first = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
-    out.update(delayed_by_ready_weekday(log, dtoc, bounds, first.weekday()))
+    out.update(delayed_by_ready_weekday(log, dtoc, integrals, first.weekday()))
     return out
 
 

@@ -7,9 +7,10 @@ service episode ended, which is when the person was ready to move on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from d2asim.metrics.intervals import interval_integrals
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schema import WEEKDAYS
 
@@ -32,14 +33,12 @@ def ready_times(log: EventLog, dtoc: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def delayed_by_ready_weekday(
-    log: EventLog, dtoc: dict[str, np.ndarray], bounds: np.ndarray, first_weekday: int
+    log: EventLog, dtoc: dict[str, np.ndarray], integrals: Callable[[np.ndarray], np.ndarray], first_weekday: int
 ) -> dict[str, float]:
-    """``delayed_bed_days_by_ready_weekday.<Mon..Sun>``: delayed bed days within ``bounds``
-    (one reported period) by the weekday of discharge readiness."""
+    """``delayed_bed_days_by_ready_weekday.<Mon..Sun>``: delayed bed days within one
+    reported period by the weekday of discharge readiness; ``integrals`` is
+    :func:`d2asim.metrics.intervals.selected_integrals` of the segments over that period
+    (its edges sorted once for the seven weekdays)."""
     weekday = (first_weekday + np.floor(ready_times(log, dtoc)).astype(int)) % 7
-    out = {}
-    for i, name in enumerate(WEEKDAYS):
-        keep = weekday == i
-        out[f"delayed_bed_days_by_ready_weekday.{name}"] = float(
-            interval_integrals(dtoc["start"][keep], dtoc["end"][keep], bounds)[0])
-    return out
+    return {f"delayed_bed_days_by_ready_weekday.{name}": float(integrals(weekday == i)[0])
+            for i, name in enumerate(WEEKDAYS)}  # fmt: skip
