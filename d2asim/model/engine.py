@@ -74,6 +74,8 @@ class DischargeModel:
         for handler in BOUND_ONCE:  # else each read of self.<handler> builds a bound method per event
             setattr(self, handler, getattr(self, handler))
         self.log = EventLog()
+        log = self.log  # its rows' appends, bound once (flush clears the lists in place)
+        self._log_acute, self._log_services, self._log_delays = log.acute.append, log.services.append, log.delays.append
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
         self.trusts = [TrustRuntime(t, self.start_date, self.streams) for t in registry.trusts]
@@ -308,11 +310,12 @@ class DischargeModel:
         self.start_service(p, service, stay, p.first_outcome_u)
 
     def _leave_acute(self, p: Patient, died: bool) -> None:
-        now = self.env._now
-        self._close_delay(p)
-        self.log.acute.append(
-            (p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, now, int(died), p.trust, p.borough)
-        )
+        if p.seg_cause >= 0:
+            self._close_delay(p)
+        self._log_acute(
+            (p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, self.env._now, int(died), p.trust,
+             p.borough)
+        )  # fmt: skip
         self.trusts[p.trust].beds.release()
         if died:
             self._die(p)
@@ -358,8 +361,9 @@ class DischargeModel:
             move(p)
 
     def _leave_service(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
-        self._close_delay(p)
-        self.log.services.append(
+        if p.seg_cause >= 0:
+            self._close_delay(p)
+        self._log_services(
             (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome,
              p.trust, p.borough)
         )  # fmt: skip
@@ -408,19 +412,18 @@ class DischargeModel:
         """Start (or switch the cause of) the patient's current delay segment."""
         if p.seg_cause == cause and p.seg_place == place:
             return
-        self._close_delay(p)
+        if p.seg_cause >= 0:
+            self._close_delay(p)
         p.seg_start = self.env._now
         p.seg_cause = cause
         p.seg_place = place
 
     def _close_delay(self, p: Patient) -> None:
-        if p.seg_cause >= 0:
-            now = self.env._now
-            if now > p.seg_start:
-                self.log.delays.append(
-                    (p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust, p.borough)
-                )
-            p.seg_cause = -1
+        """End the patient's open delay segment (callers check ``p.seg_cause >= 0``: one is open)."""
+        now = self.env._now
+        if now > p.seg_start:
+            self._log_delays((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust, p.borough))
+        p.seg_cause = -1
 
     def _close_open_records(self) -> None:
         """Write rows for episodes still open at the horizon (leave = inf)."""
