@@ -85,7 +85,8 @@ def _clipped(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> tupl
     keep = ~np.isnan(starts)
     ends = np.asarray(ends, dtype=float)
     s = np.clip(starts[keep], lo, hi)
-    e = np.clip(np.nan_to_num(ends[keep], nan=hi, posinf=hi), lo, hi)
+    ends = ends[keep]
+    e = np.clip(np.where(np.isnan(ends), hi, ends), lo, hi)  # clip takes inf to hi
     return s, e, np.flatnonzero(keep)
 
 

@@ -76,11 +76,10 @@ def daily_series(
         if spec.capacity is not None:
             values, day_value = np.unique(daily_values(spec.capacity, sim_start, n_days), return_inverse=True)
             cols[capacity_column(name)] = np.array([spec.places_for(c) for c in values], dtype=float)[day_value]
-    frame = pd.DataFrame(cols)
-    frame.insert(0, "date", pd.date_range(sim_start, periods=n_days, freq="D"))
-    frame.insert(1, "day", np.arange(n_days))
-    frame.insert(2, "reported", frame["day"] >= scenario.run.warmup_days)
-    return frame
+    day = np.arange(n_days)
+    first = {"date": pd.date_range(sim_start, periods=n_days, freq="D"), "day": day,
+             "reported": day >= scenario.run.warmup_days}  # fmt: skip
+    return pd.DataFrame({**first, **cols})  # one frame built at once (inserting columns copies it)
 
 
 def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
