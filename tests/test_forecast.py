@@ -79,6 +79,9 @@ def test_the_census_uses_only_months_complete_before_the_origin() -> None:
     state = fc.census("RKE", dt.date(2023, 6, 15))
     beds = pd.read_csv(DATA_DIR / "trust_ga_beds_monthly_2022_2025_rke.csv", index_col="date")
     assert state.occupied == round(beds.loc["May 2023", "adult_general_acute_beds_occupied"])
+    # after Table 4 ends (2024-01) the scenario's window is its last 12 months, the census' month is still its own
+    late = fc.census("RKE", dt.date(2024, 3, 20))
+    assert late.occupied == round(beds.loc["February 2024", "adult_general_acute_beds_occupied"])
 
 
 def test_the_nctr_level_is_the_mean_remaining_of_the_28_days_before_the_origin() -> None:
