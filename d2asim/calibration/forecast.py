@@ -47,6 +47,7 @@ import yaml
 
 from d2asim.calibration import trust_data as td
 from d2asim.calibration.simfit import ModelSpec, Simulator, set_paths
+from d2asim.model.calendar import DAYS_PER_YEAR
 from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import scenario_to_dict, validate_mapping
 from d2asim.scenario.schedule import value_on
@@ -156,19 +157,43 @@ def start_from(scenario: Scenario, state: Census, horizon: int) -> Scenario:
     treated = max(0, state.occupied - state.nctr_remaining)
     in_beds = max(0, min(treated, capacity - state.nctr_remaining))
     overrides: dict[str, Any] = {
+        **_rebased_growth(scenario, state.origin),
         "run.start_date": state.origin, "run.warmup_days": 0, "run.duration_days": horizon,
         "initial_state": {"acute_occupied": in_beds, "admission_queue": treated - in_beds,
                           "nctr_waiting": state.waiting, "services_occupied": services}}
     return validate_mapping(set_paths(scenario_to_dict(scenario), overrides), "<forecast>")
 
 
+def _growth_since_start(scenario: Scenario, on: dt.date) -> float:
+    """(1 + growth_per_year) ** years from the scenario's run.start_date to ``on`` (one
+    rate for every age band; 1 when the growth is by band)."""
+    growth = scenario.single_site()[0].non_elective.growth_per_year
+    if isinstance(growth, dict) or not growth:
+        return 1.0
+    return float((1 + growth) ** ((on - scenario.run.start_date).days / DAYS_PER_YEAR))
+
+
+def _rebased_growth(scenario: Scenario, origin: dt.date) -> dict[str, Any]:
+    """Growth counts from run.start_date, which the forecast moves to the origin: a constant
+    per_day is raised by the growth from the scenario's start to the origin, so the level
+    on the origin stays the scenario's."""
+    per_day = scenario.single_site()[0].non_elective.per_day
+    factor = _growth_since_start(scenario, origin)
+    if factor == 1.0 or not isinstance(per_day, int | float):
+        return {}
+    return {"arrivals.non_elective.per_day": float(per_day) * factor}
+
+
 def discharges_a_day(scenario: Scenario, on: dt.date) -> float:
-    """The scenario's discharges a day at equilibrium on ``on``: admissions x survival."""
+    """The scenario's discharges a day at equilibrium on ``on``: admissions (per_day x the
+    month's multiplier x growth since run.start_date) x survival."""
     arrivals, acute, _ = scenario.single_site()
     deaths = acute.death_probability
     if isinstance(deaths, dict):
         deaths = sum(b.share * deaths.get(b.name, 0.0) for b in scenario.age_bands)
-    return float(value_on(arrivals.non_elective.per_day, on)) * (1 - float(deaths))
+    stream = arrivals.non_elective
+    month = 1.0 if stream.month_of_year is None else stream.month_of_year[on.month - 1]
+    return float(value_on(stream.per_day, on)) * month * _growth_since_start(scenario, on) * (1 - float(deaths))
 
 
 def recorded(discharges: np.ndarray, share: float, seed: int) -> np.ndarray:

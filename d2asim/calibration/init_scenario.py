@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from d2asim.calibration.init_calendar import Calendar, arrivals_yaml, calendar_for, confirms_yaml, header, rounds_yaml
 from d2asim.calibration.trust_data import (
     BEDS_FILE,
     PATHWAY_FILE,
@@ -44,7 +45,7 @@ from d2asim.scenario.loader import load_scenario
 
 MEAN_STAY_DAYS = 5.0  # [domain] "mean acute LoS across all admissions ~5 days"
 DEATH_SHARE = 0.02145  # admissions dying in hospital, from the age split and death probabilities below
-BOARD_ROUND_DAYS = 0.35  # readiness confirmed at the 08-12 board round adds ~0.35 d (baseline header)
+BOARD_ROUND_DAYS = 0.35  # a board round confirming everyone adds ~0.37 d (the trust's own: init_calendar)
 TTR_SPLIT = {"P1": 9.0, "P2": 12.0, "P3": 14.0}  # baseline ASSUMPTION: days to ready, P1-P3
 TTR_CV = {"P0": 1.64, "P1": 0.92, "P2": 0.86, "P3": 0.88}  # baseline sd / mean
 MIN_P0_TTR = 1.0
@@ -68,6 +69,8 @@ SOURCES = {
     "beds": f"calibration/data/{BEDS_FILE} (UEC SitRep, adult G&A, monthly means of daily 08:00 counts)",
     "nctr": "calibration/data/trust_nctr_daily_2022_2025.csv.gz and trust_discharged_daily_2022_2025.csv.gz "
             "(acute discharge SitRep, daily; days not submitted left out)",
+    "disch": "calibration/data/trust_discharged_daily_2022_2025.csv.gz (discharged_total, daily, from 2022-04 "
+             "to the init months' end; days not submitted left out)",
     "sitrep4": f"calibration/data/{PATHWAY_FILE} (acute discharge SitRep Table 4)",
     "sitrep5": f"calibration/data/{REASONS_FILE} (Table 5: LoS 14+ NCTR patients a day by delay reason)",
     "pop": f"calibration/data/{POPULATION_FILE} (ASC-FR 2022-23 18+, ASCOF 2022-23 65+)",
@@ -85,6 +88,7 @@ TEMPLATE = """\
 # Sources:
 #   [beds]     {src_beds}
 #   [nctr]     {src_nctr}
+#   [disch]    {src_disch}
 #   [sitrep4]  {src_sitrep4}
 #   [sitrep5]  {src_sitrep5}
 #   [pop]      {src_pop}
@@ -108,8 +112,9 @@ TEMPLATE = """\
 #   waits for P1-P3 places     (M/G/c queues, below)                   {queue_beds}
 #   => explained {explained} of the {remaining_used} observed; {multi_day_note}
 # Admissions = external arrivals + readmissions from the services ({readmissions} a day, from
-# the readmission outcomes below), so arrivals.non_elective.per_day = {external}.
+# the readmission outcomes below), so external arrivals = {external} a day over the init months.
 #
+{calendar}#
 # Pathway flows (discharges a day, Table 4 means over {months4} months) [sitrep4]:
 #   P1 {flow_P1}   P2 {flow_P2}   P3 (new) {flow_P3}
 #   (the SitRep's P0 {sitrep_p0} and P3b {sitrep_p3b} a day are NCTR-recorded discharges only).
@@ -147,7 +152,8 @@ age_bands:                 # ASSUMPTION (baseline): shares of adult G&A admissio
 
 arrivals:
   non_elective:
-    per_day: {external}    # Little's law (header) minus readmissions
+    per_day: {per_day}    # Little's law (header) minus readmissions
+{arrivals_calendar}
 
 acute:
   beds: {beds}             # mean adult G&A beds available {period}: {beds_mean} [beds]
@@ -157,14 +163,17 @@ acute:
   time_to_discharge_ready_days:
     # Lognormal means: P1-P3 {ttr_split} days (ASSUMPTION, baseline), P0 the rest of the
     # {ttr_mean}-day mean (floor {floor} day): {ttr_p0}; each less the {board} d the board
-    # round adds; sd = mean x the baseline's coefficients of variation.
+    # rounds add (header); sd = mean x the baseline's coefficients of variation.
     P0: {{type: lognormal, mean: {ttr_P0_mean}, sd: {ttr_P0_sd}}}
     P1: {{type: lognormal, mean: {ttr_P1_mean}, sd: {ttr_P1_sd}}}
     P2: {{type: lognormal, mean: {ttr_P2_mean}, sd: {ttr_P2_sd}}}
     P3: {{type: lognormal, mean: {ttr_P3_mean}, sd: {ttr_P3_sd}}}
   death_probability: {{"18-64": 0.005, "65-84": 0.03, "85+": 0.07}}   # ASSUMPTION (baseline): {death_pct}
   discharge_window: {{start_hour: 8, end_hour: 22}}         # ASSUMPTION (baseline)
-  discharge_ready_window: {{start_hour: 8, end_hour: 12}}   # board round, ASSUMPTION (baseline)
+  discharge_ready_window:  # board rounds, ASSUMPTION (baseline)
+{rounds}
+  board_round_confirms:    # from the trust's weekday discharge shares [disch] (header)
+    {confirms}
   bed_day_cost_gbp: 345            # NHS National Cost Collection 2020/21 (baseline)
   delayed_bed_day_cost_gbp: 346    # IPACS acute delayed day [ipacs]
 
@@ -385,8 +394,9 @@ def multi_day_waits(unexplained: float, p0_flow: float) -> tuple[float, float]:
 def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
     """The scenario YAML, every figure commented with its source."""
     s = size(trust)
+    cal = trust_calendar(trust)
     survivors = s.admissions_per_day * (1 - DEATH_SHARE)
-    ttr = {p: max(0.1, v - BOARD_ROUND_DAYS) for p, v in s.ttr_by_pathway.items()}
+    ttr = {p: max(0.1, v - cal.weekdays.delay_days) for p, v in s.ttr_by_pathway.items()}
     capped = s.occupied_target < trust.occupied - 1e-9
     values = {
         "name": name, "code": trust.code, "trust": trust.name, "region": trust.region.title(),
@@ -406,7 +416,10 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
         "remaining_used": f"{min(trust.nctr_remaining, 0.5 * s.occupied_target):.1f}",
         "ttr_mean": f"{s.ttr_mean_days:.2f}", "ttr_p0": f"{s.ttr_by_pathway['P0']:.2f}",
         "ttr_split": "/".join(f"{TTR_SPLIT[p]:g}" for p in ("P1", "P2", "P3")),
-        "floor": f"{MIN_P0_TTR:g}", "board": f"{BOARD_ROUND_DAYS:g}",
+        "floor": f"{MIN_P0_TTR:g}", "board": f"{cal.weekdays.delay_days:.3f}",
+        "calendar": header(cal), "per_day": f"{external_per_day(s, cal):.3f}",
+        "arrivals_calendar": arrivals_yaml(cal, s.admissions_per_day - s.readmissions_per_day),
+        "rounds": rounds_yaml(), "confirms": confirms_yaml(cal),
         "months4": trust.pathway_months, "sitrep_p0": f"{trust.pathway_per_day['P0']:.2f}",
         "sitrep_p3b": f"{trust.pathway_per_day['P3b']:.2f}",
         "death": f"{DEATH_SHARE}", "death_pct": f"{DEATH_SHARE:.2%}", "survivors": f"{survivors:.2f}",
@@ -429,6 +442,27 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
                    f"now_{service}": min(math.floor(s.loads[service]), s.capacity[service])}
     values |= _nctr_values(s, survivors, min(trust.nctr_remaining, 0.5 * s.occupied_target))
     return TEMPLATE.format(**values)
+
+
+def trust_calendar(trust: Trust) -> Calendar:
+    """The weekday rounds and admission season of ``trust`` (d2asim.calibration.init_calendar)."""
+    s = size(trust)
+    # P1-P3, deaths and P0's multi-day waits leave on any weekday: spread over the week
+    smeared = 1 - s.shares["P0"] * (1 - DEATH_SHARE) * (1 - s.multi_day_share)
+    # The busiest month must fit the beds the scenario has all year (core + escalation, less
+    # one Poisson sd), as the mean month fits beds - sqrt(beds): no winter beds in init.
+    beds = round(trust.beds) + max(0, round(trust.peak_beds - trust.beds))
+    peak = (beds - math.sqrt(beds)) / s.occupied_target
+    why = (f"its occupancy, {s.occupied_target:.1f} x the multiplier, must fit the {beds} core and escalation beds "
+           f"less sqrt(beds) = {beds - math.sqrt(beds):.1f} (a stable admission queue; the model's beds do not rise "
+           "in winter; a calibration follows the observed bed base)")
+    return calendar_for(trust.discharged_daily, trust.start, trust.end, smeared, (max(1.0, peak), why))
+
+
+def external_per_day(s: Sizing, cal: Calendar) -> float:
+    """``arrivals.non_elective.per_day``: external admissions a day over the init months
+    divided by the mean month x growth multiplier, so the months' mean stays Little's law's."""
+    return (s.admissions_per_day - s.readmissions_per_day) / cal.factor
 
 
 def _nctr_values(s: Sizing, survivors: float, remaining: float) -> dict[str, str]:

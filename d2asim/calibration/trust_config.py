@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from d2asim.calibration import trust_data as td
-from d2asim.calibration.init_scenario import PATHWAY_SERVICES, scenario_text, size
+from d2asim.calibration.init_scenario import PATHWAY_SERVICES, external_per_day, scenario_text, size, trust_calendar
 from d2asim.calibration.steps import LevelShift, level_shift
 
 SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE, STEP_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3), (0.2, 5.0)
@@ -62,7 +62,8 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
     base = scenario_text(trust, td.load_boroughs(boroughs, data_dir), f"{code.lower()}_init")
     s = size(trust)
     parameters: dict[str, Any] = {
-        "arrivals.non_elective.per_day": {"bounds": _around(s.admissions_per_day - s.readmissions_per_day,
+        # per_day as init writes it (its month profile and growth stay fixed: init's, from the fit months)
+        "arrivals.non_elective.per_day": {"bounds": _around(external_per_day(s, trust_calendar(trust)),
                                                             ARRIVALS_RANGE, 2), "label": "admissions a day"},
         "los_scale": {"scale": ["acute.time_to_discharge_ready_days"], "bounds": [0.7, 1.4],
                       "label": "multiplier of every pathway's time to discharge ready (LoS scale)"},

@@ -81,6 +81,9 @@ class Trust:
     pathway_months: int
     waiting_los14: dict[str, float]  # P1, P2, P3: LoS 14+ NCTR patients a day waiting (Table 5)
     notes: list[str] = field(default_factory=list)
+    #: NCTR discharges a day from the file's first day to the period's end (NaN: not
+    #: submitted); never a day after ``end`` (the calendar, d2asim.calibration.init_calendar).
+    discharged_daily: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
 
     @property
     def beds(self) -> float:
@@ -160,7 +163,13 @@ def load_trust(code: str, start: str, end: str, data_dir: Path = DATA_DIR) -> Tr
                  nctr_discharged=float(both["discharged"].mean()),
                  nctr_remaining=float((both["nctr"] - both["discharged"]).mean()), days_used=len(both),
                  days_missing=len(day) - len(both), pathway_per_day=per_day, pathway_months=len(paths),
-                 waiting_los14=waiting, notes=notes)
+                 waiting_los14=waiting, notes=notes, discharged_daily=_history(code, data_dir, months[-1]))
+
+
+def _history(code: str, data_dir: Path, end: str) -> pd.Series:
+    """NCTR discharges a day up to the last day of the month ``end``."""
+    series = daily_series(code, data_dir)["discharged"]
+    return series[series.index <= pd.Period(end, freq="M").end_time.normalize()]
 
 
 def daily_series(code: str, data_dir: Path = DATA_DIR) -> pd.DataFrame:
