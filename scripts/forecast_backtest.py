@@ -1,13 +1,13 @@
 """Rolling-origin backtest of ``d2asim forecast``: one forecast per day, scored by horizon.
 
 For every origin day in ``--from``..``--to`` and each trust: the census of the evening
-before, ``d2asim init``'s scenario from the 12 months before (as ``d2asim forecast``
-makes it), ``--reps`` replications over ``--horizon`` days. Each observed day h = 1..H
-after the origin is scored against the forecast mean, against "last value" (the
-census evening's observed value) and against "mean of last 4 weeks" (the 28 days before
-the origin), with the coverage of the 80% (p10-p90) and 90% (p5-p95) intervals. Only
-the daily observed series are scored (NCTR remaining, NCTR discharged); beds occupied
-are published as monthly means only.
+before, ``d2asim init``'s scenario from the 12 months before with the NCTR level of
+the last 28 days (as ``d2asim forecast`` makes it), ``--reps`` replications over
+``--horizon`` days. Each observed day h = 1..H after the origin is scored against the
+forecast mean, against "last value" (the census evening's observed value) and against
+"mean of last 4 weeks" (the 28 days before the origin), with the coverage of the 80%
+(p10-p90) and 90% (p5-p95) intervals. Only the daily observed series are scored (NCTR
+remaining, NCTR discharged); beds occupied are published as monthly means only.
 
     python scripts/forecast_backtest.py --trusts RKE --from 2023-04-01 --to 2024-03-31 --out FILE.csv
 """
@@ -35,18 +35,18 @@ def backtest(code: str, first: dt.date, last: dt.date, horizon: int, reps: int, 
         for month_start in pd.date_range(first, last, freq="MS"):
             origins = [d.date() for d in pd.date_range(month_start, min(month_start + pd.offsets.MonthEnd(0),
                                                                         pd.Timestamp(last)))]
-            scenario = fc.base_scenario(code, origins[0])
-            states, jobs = [], []
+            states, jobs, bases = [], [], []
             for origin in origins:
                 try:
                     state = fc.census(code, origin, daily=daily)
                 except ScenarioError:
                     continue
+                scenario = fc.base_scenario(code, origin, nctr_level=state.nctr_level)  # as d2asim forecast
                 states.append(state)
+                bases.append(fc.discharges_a_day(scenario, origin))
                 jobs.append((fc.start_from(scenario, state, horizon), 1, range(reps)))
-            share_base = fc.discharges_a_day(scenario, origins[0])
-            for state, frames in zip(states, sim.run(jobs), strict=True):
-                table = fc.forecast_table(frames, state.recorded_discharges / share_base)
+            for state, base, frames in zip(states, bases, sim.run(jobs), strict=True):
+                table = fc.forecast_table(frames, state.recorded_discharges / base, 1)
                 last_4_weeks = state.history[state.history.index >= pd.Timestamp(state.origin)
                                              - pd.Timedelta(days=28)]
                 for series in SCORED:

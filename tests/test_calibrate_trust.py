@@ -80,6 +80,8 @@ def test_calibrate_trust_runs_end_to_end_with_relative_records(tmp_path: Path,
         assert set(scores) >= BACKTEST_KEYS, name
     assert doc["verdict"]["sentence"] in result.output
     assert {"stable", "queue_last_month"} <= set(doc["stability"]) and doc["error_scales"]["kind"] == "noise"
+    # one worker: the run's own CPU time, not the whole (pytest) process's since it began
+    assert 0 < doc["cpu_seconds"] <= 1.2 * doc["run_seconds"] + 0.5
     assert set(doc["parameters"]) >= {"share_P1", "share_P2", "share_P3", "services.p1.capacity"}
     fitted = load_scenario(run_dir / "scenario.yaml")
     assert sum(fitted.pathways.shares.values()) == pytest.approx(1.0)

@@ -312,6 +312,12 @@ def plan(config_path: Path, quick: bool = False) -> Plan:
     return Plan(config, config_path, base_path, base, fixed, observed, problem, opt, quick)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its ended child processes (workers) so far."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path | None = None,
               workers: int | None = None, quick: bool = False, force: bool = False,
               progress: Callable[[str], None] = lambda _m: None,
@@ -320,7 +326,7 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
     """Fit, backtest and report (``report``: report.html too); returns the run folder and
     the calibration.json document. ``folder``: an existing run folder to write into
     (``calibrate --trust`` has put its inputs there); ``command``: how to rerun it."""
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), _cpu_seconds()
     if scenario_out is not None and scenario_out.exists() and not force:
         raise ScenarioError([f"{scenario_out}: --out: file exists; choose another name or add --force"])
     p = plan(config_path, quick)
@@ -344,8 +350,7 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
         write_scenario(scenario_out, p.base_path, overrides, fitted, document, force, None, folder)
         document["scenario_out"] = _relative(scenario_out, folder)
     document["run_seconds"] = round(time.perf_counter() - began, 1)
-    times = os.times()  # the worker processes have ended: their CPU time is counted
-    document["cpu_seconds"] = round(times.user + times.system + times.children_user + times.children_system, 1)
+    document["cpu_seconds"] = round(_cpu_seconds() - cpu_began, 1)  # the workers have ended: counted
     write_report(folder, document, table, html=report)
     bt.write_json(folder / "calibration.json", document)
     return folder, document

@@ -6,10 +6,12 @@ times):
 
 - **NCTR queue by pathway**: the SitRep's NCTR remaining that evening; the Table 5
   counts of LoS 14+ patients waiting for P1, P2 and P3 (latest month at or before the
-  origin) are put on those pathways, the rest on P0;
-- **patients under treatment** = beds occupied (the UEC SitRep's monthly mean for that
-  month; no daily series is published) minus the NCTR queue; any beyond the scenario's
-  beds plus escalation beds on the origin start in the admission queue;
+  last complete month before the origin, ``known_month``) are put on those pathways,
+  the rest on P0;
+- **patients under treatment** = beds occupied (the UEC SitRep's monthly mean for the
+  last complete month before the origin; no daily series is published) minus the NCTR
+  queue; any beyond the scenario's beds plus escalation beds on the origin start in the
+  admission queue;
 - **service caseloads** (none is published): a service with patients waiting for it in
   the census is full (they would not wait otherwise); the others start at the scenario's
   ``initial_state`` (``init``: the offered load, flow x mean episode). Services without a
@@ -17,21 +19,25 @@ times):
   only leave, which affects nothing else.
 
 The scenario is ``--scenario FILE`` (e.g. a calibrated one) or ``d2asim init``'s from the
-12 months before the origin (the last 12 with Table 4 data, if the origin is later).
+12 complete months before the origin (the last 12 with Table 4 data, if the origin is
+later), with the NCTR level of the 28 days before the origin (``Census.nctr_level``) in
+place of the 12 months' mean: init sizes P0's multi-day waits to it, so the forecast relaxes towards the
+recent level, not last year's (the trusts' NCTR rose by a half to a double in 2023).
 Series (per day; percentiles across replications):
 
 ``nctr``         NCTR patients remaining at 23:59 (the SitRep's "remaining")
-``discharges``   NCTR patients discharged that day: the model's discharges x the trust's
-                 recorded share (observed NCTR discharges / the scenario's discharges a
-                 day, over the 28 days before the origin), since the SitRep counts only
-                 discharges recorded as NCTR (about half at RKE)
+``discharges``   NCTR patients discharged that day: each replication's discharges thinned
+                 (binomially) by the trust's recorded share (observed NCTR discharges / the
+                 scenario's discharges a day, over the 28 days before the origin), since the
+                 SitRep counts only discharges recorded as NCTR (about half at RKE); a share
+                 above 1 scales instead
 ``occupancy``    adult G&A beds occupied at 08:00
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +72,12 @@ class Census:
     recorded_discharges: float  # observed NCTR discharges a day, last 28 days
     history: pd.DataFrame  # observed daily nctr (remaining) and discharges, up to the day before the origin
 
+    @property
+    def nctr_level(self) -> float:
+        """Mean NCTR remaining at 23:59 over the ``LOOKBACK_DAYS`` before the origin (patients)."""
+        recent = self.history[self.history.index >= pd.Timestamp(self.origin) - pd.Timedelta(days=LOOKBACK_DAYS)]
+        return float(recent["nctr"].mean())
+
 
 def observed_daily(code: str, data_dir: Path = td.DATA_DIR) -> pd.DataFrame:
     """Daily NCTR remaining (``nctr``) and NCTR discharged (``discharges``) of a trust, all dates."""
@@ -84,9 +96,10 @@ def census(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR,
         raise ScenarioError([f"--origin: {code} submitted no NCTR counts in the week before {origin} "
                              f"({td.NCTR_FILE} covers 2022-04-01..2025-08-31)"])
     remaining = int(round(float(recent["nctr"].iloc[-1])))
-    month = (pd.Timestamp(origin) - pd.Timedelta(days=1)).strftime("%Y-%m")
+    month = known_month(origin)
     trust = td.load_trust(code, *_table4_window(code, month, data_dir), data_dir)
-    occupied = int(round(trust.occupied_by_month.get(month, trust.occupied)))
+    published = td.beds_occupied(code, month, data_dir)  # also after Table 4 ends (the window's months)
+    occupied = int(round(published if published is not None else trust.occupied))
     table5 = td.latest_waiting(code, month, data_dir)
     waiting = {p: int(round(v)) for p, v in table5.items()}
     scale = min(1.0, remaining / max(1, sum(waiting.values())))
@@ -94,6 +107,12 @@ def census(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR,
     waiting = {"P0": remaining - sum(waiting.values()), **waiting}
     last = before[before.index > pd.Timestamp(origin) - pd.Timedelta(days=LOOKBACK_DAYS + 1)]
     return Census(code, origin, remaining, occupied, waiting, float(last["discharges"].mean()), before)
+
+
+def known_month(origin: dt.date) -> str:
+    """The last complete month before ``origin`` (YYYY-MM): the monthly series (beds occupied,
+    Table 4 flows, Table 5 waits) of the origin's own month include days after it."""
+    return str(pd.Period(origin, freq="M") - 1)
 
 
 def _table4_window(code: str, month: str, data_dir: Path) -> tuple[str, str]:
@@ -104,12 +123,17 @@ def _table4_window(code: str, month: str, data_dir: Path) -> tuple[str, str]:
     return str(pd.Period(month, freq="M") - 11), month
 
 
-def base_scenario(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR) -> Scenario:
-    """``d2asim init``'s scenario from the 12 months before the origin."""
+def base_scenario(code: str, origin: dt.date, data_dir: Path = td.DATA_DIR,
+                  nctr_level: float | None = None) -> Scenario:
+    """``d2asim init``'s scenario from the 12 months before the origin; with ``nctr_level``
+    (patients remaining at 23:59), init sizes P0's multi-day waits to that level instead of
+    the 12 months' mean."""
     from d2asim.calibration.init_scenario import scenario_text
 
-    month = (pd.Timestamp(origin) - pd.Timedelta(days=1)).strftime("%Y-%m")
+    month = known_month(origin)
     trust = td.load_trust(code, *_table4_window(code, month, data_dir), data_dir)
+    if nctr_level is not None and np.isfinite(nctr_level):
+        trust = replace(trust, nctr_remaining=float(nctr_level))
     return validate_mapping(yaml.safe_load(scenario_text(trust, [], f"{code.lower()}_forecast")), "<init>")
 
 
@@ -172,13 +196,24 @@ def discharges_a_day(scenario: Scenario, on: dt.date) -> float:
     return float(value_on(stream.per_day, on)) * month * _growth_since_start(scenario, on) * (1 - float(deaths))
 
 
-def forecast_table(frames: list[pd.DataFrame], recorded_share: float) -> pd.DataFrame:
-    """Long table: date, series, mean, p10, p90, p5, p95 across replications."""
+def recorded(discharges: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """The NCTR discharges the SitRep would record of the model's ``discharges`` (counts):
+    each one recorded with probability ``share`` (binomial thinning: the recording adds
+    its own day-to-day noise); a share above 1 scales the counts."""
+    if share > 1 or not np.isfinite(share):
+        return discharges * share
+    counts = np.maximum(0, np.rint(discharges)).astype(np.int64)
+    return np.random.default_rng(seed).binomial(counts, max(0.0, share)).astype(float)
+
+
+def forecast_table(frames: list[pd.DataFrame], recorded_share: float, seed: int = 0) -> pd.DataFrame:
+    """Long table: date, series, mean, p10, p90, p5, p95 across replications (``seed``:
+    the recording of discharges, see ``recorded``)."""
     rows = []
     for series in SERIES:
         values = np.column_stack([f[series].to_numpy(dtype=float) for f in frames])
         if series == "discharges":
-            values = values * recorded_share
+            values = recorded(values, recorded_share, seed)
         q = np.percentile(values, [10, 90, 5, 95], axis=1)
         rows.append(pd.DataFrame({"date": pd.DatetimeIndex(frames[0].index).strftime("%Y-%m-%d"), "series": series,
                                   "mean": values.mean(axis=1), "p10": q[0], "p90": q[1], "p5": q[2], "p95": q[3]}))
@@ -192,7 +227,7 @@ def run_forecast(scenario: Scenario, state: Census, horizon: int, replications: 
     frames = simulator.run([(start, seed, range(replications))])[0]
     expected = discharges_a_day(scenario, state.origin)
     share = state.recorded_discharges / expected if expected > 0 else 1.0
-    return forecast_table(frames, share)
+    return forecast_table(frames, share, seed)
 
 
 def chart(table: pd.DataFrame, state: Census, folder: Path, footer: str) -> Path:

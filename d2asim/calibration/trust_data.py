@@ -235,6 +235,17 @@ def load_boroughs(names: list[str], data_dir: Path = DATA_DIR) -> list[Borough]:
     return out
 
 
+def beds_occupied(code: str, month: str, data_dir: Path = DATA_DIR) -> float | None:
+    """Adult G&A beds occupied (the UEC SitRep's monthly mean) of ``code`` in ``month``
+    (YYYY-MM), or None if not published."""
+    beds = _read(data_dir / BEDS_FILE)
+    beds = beds[beds["nhs_trust22_code"] == code]
+    beds = beds[pd.to_datetime(beds["date"], format="%B %Y").dt.strftime("%Y-%m") == month]
+    values = _numbers(beds, "adult_general_acute_beds_occupied")
+    values = values[values > 0]
+    return float(values.iloc[0]) if len(values) else None
+
+
 def latest_complete_period(code: str, data_dir: Path = DATA_DIR) -> tuple[str, str]:
     """The last 12 months with a Table 4 row for ``code`` (the table ends in 2024-01)."""
     rows = _read(data_dir / PATHWAY_FILE)

@@ -18,7 +18,8 @@ from d2asim.scenario.errors import ScenarioError
               help="first forecast day (the census is the evening before)")
 @click.option("--horizon", type=click.IntRange(1, 90), default=14, show_default=True, help="days forecast")
 @click.option("--scenario", "scenario_file", type=click.Path(path_type=Path), default=None,
-              help="scenario to forecast with, e.g. a calibrated one [default: d2asim init's, 12 months to the origin]")
+              help="scenario to forecast with, e.g. a calibrated one [default: d2asim init's, 12 months to the origin, "
+                   "NCTR level of the last 28 days]")
 @click.option("--reps", type=click.IntRange(min=2), default=50, show_default=True, help="replications")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="worker processes [default: all cores]")
@@ -43,7 +44,8 @@ def forecast_command(code: str, origin: str, horizon: int, scenario_file: Path |
         raise ScenarioError([f"--origin: must be a date YYYY-MM-DD (got {origin!r})"]) from None
     code = code.strip().upper()
     state = fc.census(code, day)
-    scenario = load_scenario(scenario_file) if scenario_file else fc.base_scenario(code, day)
+    scenario = load_scenario(scenario_file) if scenario_file \
+        else fc.base_scenario(code, day, nctr_level=state.nctr_level)
     with Simulator(fc.SPECS, workers or os.cpu_count() or 1) as sim:
         table = fc.run_forecast(scenario, state, horizon, reps, seed, sim)
     folder = new_run_dir(f"forecast-{code}-{day.isoformat()}", out)
@@ -52,6 +54,7 @@ def forecast_command(code: str, origin: str, horizon: int, scenario_file: Path |
         "trust": code, "origin": day.isoformat(), "horizon_days": horizon, "replications": reps, "seed": seed,
         "scenario": scenario.name, "nctr_remaining": state.nctr_remaining, "occupied": state.occupied,
         "nctr_waiting": state.waiting, "recorded_nctr_discharges_a_day": state.recorded_discharges,
+        "nctr_level_last_28_days": state.nctr_level,
         "method": fc.__doc__}, indent=2) + "\n")
     fc.chart(table, state, folder / "charts", f"Forecast {code} from {day} · {reps} replications · seed {seed} · "
              f"scenario {scenario.name}")
