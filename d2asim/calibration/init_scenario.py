@@ -45,7 +45,6 @@ from d2asim.scenario.loader import load_scenario
 
 MEAN_STAY_DAYS = 5.0  # [domain] "mean acute LoS across all admissions ~5 days"
 DEATH_SHARE = 0.02145  # admissions dying in hospital, from the age split and death probabilities below
-BOARD_ROUND_DAYS = 0.35  # a board round confirming everyone adds ~0.37 d (the trust's own: init_calendar)
 TTR_SPLIT = {"P1": 9.0, "P2": 12.0, "P3": 14.0}  # baseline ASSUMPTION: days to ready, P1-P3
 TTR_CV = {"P0": 1.64, "P1": 0.92, "P2": 0.86, "P3": 0.88}  # baseline sd / mean
 MIN_P0_TTR = 1.0
@@ -319,6 +318,8 @@ class Sizing:
     queue: dict[str, float]
     home_care_load: float
     care_home_inflow: float
+    nctr_remaining_used: float  # the observed NCTR remaining at 23:59, capped at half the occupied beds
+    p0_flow: float  # P0 discharges a day (the survivors less the P1-P3 flows)
     nctr_explained: float  # NCTR at 23:59 from P1-P3 assessments and queues (no P0 multi-day waits)
     nctr_beds: float  # NCTR bed days a day (time average), used in Little's law
     multi_day_share: float  # of P0 patients, waiting days for other reasons (0: none needed)
@@ -359,7 +360,7 @@ def size(trust: Trust) -> Sizing:
         + home_care_in * CARE_HOME_SHARE["home_care"]
     readmissions = sum(flows[f"P{s[-1]}"] * READMISSION_SHARE[s] for s in READMISSION_SHARE)
     return Sizing(target, admissions, readmissions, ttr_mean, ttr, flows, shares, loads, cv2, capacity, queue,
-                  home_care_in * HOME_CARE_DAYS, care_home_in, explained, nctr_beds, share, wait)
+                  home_care_in * HOME_CARE_DAYS, care_home_in, remaining, p0_flow, explained, nctr_beds, share, wait)
 
 
 def midnights_waited(mean: float) -> float:
@@ -413,7 +414,7 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
         "external": f"{s.admissions_per_day - s.readmissions_per_day:.3f}",
         "nctr": f"{trust.nctr:.1f}", "nctr_gone": f"{trust.nctr_discharged:.1f}",
         "remaining": f"{trust.nctr_remaining:.1f}", "days": trust.days_used, "missing": trust.days_missing,
-        "remaining_used": f"{min(trust.nctr_remaining, 0.5 * s.occupied_target):.1f}",
+        "remaining_used": f"{s.nctr_remaining_used:.1f}",
         "ttr_mean": f"{s.ttr_mean_days:.2f}", "ttr_p0": f"{s.ttr_by_pathway['P0']:.2f}",
         "ttr_split": "/".join(f"{TTR_SPLIT[p]:g}" for p in ("P1", "P2", "P3")),
         "floor": f"{MIN_P0_TTR:g}", "board": f"{cal.weekdays.delay_days:.3f}",
@@ -440,7 +441,7 @@ def scenario_text(trust: Trust, boroughs: Sequence[Borough], name: str) -> str:
                    f"wait_{pathway}": f"{trust.waiting_los14[pathway]:.1f}",
                    f"queue_{service}": f"{s.queue[service]:.1f}",
                    f"now_{service}": min(math.floor(s.loads[service]), s.capacity[service])}
-    values |= _nctr_values(s, survivors, min(trust.nctr_remaining, 0.5 * s.occupied_target))
+    values |= _nctr_values(s)
     return TEMPLATE.format(**values)
 
 
@@ -465,9 +466,8 @@ def external_per_day(s: Sizing, cal: Calendar) -> float:
     return (s.admissions_per_day - s.readmissions_per_day) / cal.factor
 
 
-def _nctr_values(s: Sizing, survivors: float, remaining: float) -> dict[str, str]:
+def _nctr_values(s: Sizing) -> dict[str, str]:
     """The header's NCTR arithmetic and P0's waits (a mixture when multi-day waits are needed)."""
-    p0_flow = survivors - sum(s.flows.values())
     same = f"{{type: lognormal, mean: {SAME_DAY_WAIT[0]:g}, sd: {SAME_DAY_WAIT[1]:g}}}"
     assess = sum(s.flows[p] * ASSESSMENT[p][0] for p in s.flows)
     out = {"assess_terms": " + ".join(f"{s.flows[p]:.2f}x{ASSESSMENT[p][0]:g}" for p in s.flows),
@@ -480,9 +480,9 @@ def _nctr_values(s: Sizing, survivors: float, remaining: float) -> dict[str, str
         out["p0_delay"] = f"        delay_days: {same}   # same-day process wait, ASSUMPTION (baseline)"
         return out
     out["multi_day_note"] = (
-        f"the other {remaining - s.nctr_explained:.1f} are P0 patients waiting\n"
+        f"the other {s.nctr_remaining_used - s.nctr_explained:.1f} are P0 patients waiting\n"
         "#   days for other reasons (family, housing, equipment, a care package restarting: Table 5's\n"
-        f"#   non-service reasons): {s.multi_day_share:.2%} of the {p0_flow:.2f} P0 patients a day wait a lognormal\n"
+        f"#   non-service reasons): {s.multi_day_share:.2%} of the {s.p0_flow:.2f} P0 patients a day wait a lognormal\n"
         f"#   mean {s.multi_day_mean:g} d (sd = mean) ASSUMPTION, each in {midnights_waited(s.multi_day_mean):.2f} "
         f"23:59 counts on average;\n#   the rest leave the same day (lognormal mean {SAME_DAY_WAIT[0]:g} d, baseline)")
     out["p0_delay"] = (
