@@ -19,7 +19,7 @@ import pandas as pd
 from d2asim.calibration.simfit import noise_scale
 
 MIN_MONTHS = 3  # on each side of a step
-T_MIN = 3.0  # about a 5% chance over the 6-8 splits of a 12-month window under no step
+T_MIN = 3.0  # 4 of 400 noise-only 12-month series pass it (tests/test_calibration_steps.py)
 MIN_RELATIVE = 0.15  # of the level before the step
 
 
