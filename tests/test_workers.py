@@ -112,3 +112,30 @@ def test_the_watchdog_alone_ends_an_orphan(tmp_path: Path) -> None:
     finally:
         _kill_all([child])
     assert left == []
+
+
+TRUNCATED_RESULT = """
+import os, struct, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from d2asim.experiments.executor import stop_workers
+
+def send_half_a_result():
+    # what a worker killed while sending a large result leaves: a header for 1,000 bytes, 10 of them
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+    time.sleep(60)
+
+pool = ProcessPoolExecutor(max_workers=1)
+pool.submit(send_half_a_result)
+time.sleep(1.0)  # the pool's manager thread is now reading the truncated result
+manager = pool._executor_manager_thread
+stop_workers(pool)
+manager.join(10)
+sys.exit(1 if manager.is_alive() else 0)
+"""
+
+
+def test_a_worker_stopped_while_sending_a_result_does_not_hang_the_exit() -> None:
+    """Ctrl-C can stop a worker half-way through writing its result to the pool's pipe; the
+    pool's manager thread must not wait for the rest for ever (the run would never exit)."""
+    proc = subprocess.run([sys.executable, "-c", TRUNCATED_RESULT], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"the pool's manager thread still waits for the result: {proc.stderr}"

@@ -80,6 +80,7 @@ def _run_pool(tasks: list[Task], workers: int, collect: OnResult) -> None:
 def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and end the worker processes now."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
+    results = getattr(pool, "_result_queue", None)  # shutdown() drops the pool's reference to it
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
@@ -87,6 +88,13 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         process.join(STOP_WAIT_SECONDS)
         if process.is_alive():
             process.kill()
+            process.join()
+    if results is not None:
+        # A worker ended while sending a result leaves part of it in the pipe, and the pool's
+        # manager thread waits for the rest for ever (so would the interpreter's exit, which
+        # joins that thread). With this process's end of the pipe closed too, it reads EOF,
+        # marks the pool broken and ends.
+        results._writer.close()
 
 
 def _run_dask(tasks: list[Task], address: str, collect: OnResult) -> None:
