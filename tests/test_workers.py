@@ -115,18 +115,22 @@ def test_the_watchdog_alone_ends_an_orphan(tmp_path: Path) -> None:
 
 
 TRUNCATED_RESULT = """
-import os, struct, sys, time
+import multiprocessing, os, struct, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from d2asim.experiments.executor import stop_workers
 
 def send_half_a_result():
     # what a worker killed while sending a large result leaves: a header for 1,000 bytes, 10 of them
     os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)
+    written.set()
     time.sleep(60)
 
+written = multiprocessing.Event()
 pool = ProcessPoolExecutor(max_workers=1)
 pool.submit(send_half_a_result)
-time.sleep(1.0)  # the pool's manager thread is now reading the truncated result
+if not written.wait(30):
+    sys.exit("the worker did not start")
+# the truncated result is in the pipe: the manager thread reads it before it sees the worker end
 manager = pool._executor_manager_thread
 stop_workers(pool)
 manager.join(10)
