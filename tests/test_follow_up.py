@@ -11,7 +11,7 @@ from helpers import simulate
 from d2asim.metrics.replication import FOLLOW_UP_DAYS
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.engine import DischargeModel, ServiceRuntime
-from d2asim.model.log import HOME, EventLog
+from d2asim.model.log import ACUTE, HOME, EventLog
 from d2asim.model.patients import Patient
 from d2asim.scenario.loader import load_scenario, with_overrides
 from d2asim.system.registry import DEATH, READMISSION, registry_of
@@ -28,9 +28,8 @@ class FollowUpModel(DischargeModel):
         self.seen: list[tuple[int, float, bool, bool]] = []
 
     def start_service(self, p: Patient, service: ServiceRuntime, stay: float, outcome_u: float) -> None:
-        rows = self.log.reablement_discharges
         now = self.env._now
-        discharged_into_p1 = service.is_reablement and rows and rows[-1][:2] == (p.pid, now)
+        discharged_into_p1 = service.is_reablement and p.location == ACUTE  # from the acute bed, not a service
         aged_65plus = p.aged_65plus  # at the discharge (a readmission redraws the age band)
         super().start_service(p, service, stay, outcome_u)
         if discharged_into_p1:

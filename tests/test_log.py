@@ -1,4 +1,4 @@
-"""The event log's compaction keeps every row, in order."""
+"""The event log keeps every row, in order, whether written packed (the engine) or as tuples (by hand)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,47 @@ import math
 import numpy as np
 import pytest
 
-from d2asim.model.log import ACUTE_COLUMNS, EventLog
+from d2asim.model.log import ACUTE_COLUMNS, EventLog, packer
 
 
 def _rows(first: int, n: int) -> list[tuple]:
-    return [(i, 0, 1, i % 4, i + 0.25, i + 0.5, math.nan, math.inf, int(i % 3 == 0), i % 2, i % 5)
+    return [(i, 0, 1, i % 4, i + 0.25, i + 0.5, math.nan, math.inf, i % 3 == 0, i % 2, i % 5)
             for i in range(first, first + n)]  # fmt: skip
 
 
-def test_flushed_blocks_and_remaining_rows_make_the_same_table() -> None:
-    whole, flushed = EventLog(), EventLog()
+def test_packed_rows_and_tuple_rows_make_the_same_table() -> None:
+    by_hand, packed = EventLog(), EventLog()
+    put, pack = packed.writer("acute"), packer("acute")
     for first, n in ((1, 5), (6, 0), (6, 7), (13, 3)):
-        whole.acute.extend(_rows(first, n))
-        flushed.acute.extend(_rows(first, n))
-        flushed.flush()
-    flushed.acute.extend(_rows(16, 2))
-    whole.acute.extend(_rows(16, 2))
-    flushed.finish(20.0)
-    expected = np.array(_rows(1, 17), dtype=float)
+        by_hand.acute.extend(_rows(first, n))
+        for row in _rows(first, n):
+            put(pack(*row))
+    by_hand.finish(20.0)
+    packed.finish(20.0)
+    expected = np.array(_rows(1, 15), dtype=float)
     for i, column in enumerate(ACUTE_COLUMNS):
-        np.testing.assert_array_equal(flushed.table("acute")[column], expected[:, i])
-        np.testing.assert_array_equal(whole.table("acute")[column], expected[:, i])
-    assert flushed.table("services")["patient"].size == 0
+        np.testing.assert_array_equal(packed.table("acute")[column], expected[:, i])
+        np.testing.assert_array_equal(by_hand.table("acute")[column], expected[:, i])
+    assert packed.table("services")["patient"].size == 0
+    assert not packed.table("acute")["patient"].flags.writeable
+
+
+def test_a_finished_log_takes_no_more_rows() -> None:
+    log = EventLog()
+    put, pack = log.writer("acute"), packer("acute")
+    put(pack(*_rows(1, 1)[0]))
+    log.finish(20.0)
+    with pytest.raises(BufferError):
+        put(pack(*_rows(2, 1)[0]))
     with pytest.raises(AttributeError):
-        flushed.acute.append(_rows(30, 1)[0])  # type: ignore[attr-defined]
+        log.acute.append(_rows(30, 1)[0])  # type: ignore[attr-defined]
+    assert log.table("acute")["patient"].tolist() == [1.0]
+
+
+def test_a_table_written_both_ways_is_refused() -> None:
+    log = EventLog()
+    put, pack = log.writer("acute"), packer("acute")
+    put(pack(*_rows(1, 1)[0]))
+    log.acute.append(_rows(2, 1)[0])
+    with pytest.raises(ValueError, match="both packed and as tuples"):
+        log.finish(20.0)

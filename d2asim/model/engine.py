@@ -27,13 +27,13 @@ import datetime as dt
 import gc
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from d2asim.model.calendar import DAYS_PER_YEAR, arrival_times, band_weights, earliest_common
 from d2asim.model.initial_state import seed_initial_state
-from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog
+from d2asim.model.log import ACUTE, ACUTE_PLACE, DEAD, HOME, QUEUE, SOURCES, EventLog, packer
 from d2asim.model.patients import Episode, Patient, PatientFactory, pick
 from d2asim.model.pool import Pool
 from d2asim.model.runtime import PathwayPlan, ServiceRuntime, TrustRuntime
@@ -53,8 +53,12 @@ from d2asim.system.registry import (
 ASSESSMENT, DISCHARGE_WINDOW = range(len(FIXED_CAUSES))
 ESCALATION_CHECK_HOUR = 8.0
 BOUND_ONCE = ("_admit", "_treated", "_assess", "_assessed", "_place_granted", "_discharge", "_service_ended")
-ARRIVAL_BLOCK = 2048  # arrivals whose attributes are drawn at once
-LOG_FLUSH_DAYS = 5.0  # how often the log compacts its rows into float blocks (EventLog.flush)
+ARRIVAL_BLOCK = 512  # arrivals made into Python rows at a time (their memory: a block, not the year)
+
+
+PACK_ACUTE, PACK_SERVICES, PACK_DELAYS, PACK_REABLEMENT, PACK_CARE_HOME, PACK_ESCALATION = map(
+    packer, ("acute", "services", "delays", "reablement_discharges", "care_home_admissions", "escalation_open")
+)
 
 
 def sim_start_date(scenario: Scenario) -> dt.date:
@@ -73,9 +77,13 @@ class DischargeModel:
         self.after = self.env.call_after  # after(delay, handler, patient): handler(patient) in delay days
         for handler in BOUND_ONCE:  # else each read of self.<handler> builds a bound method per event
             setattr(self, handler, getattr(self, handler))
-        self.log = EventLog()
-        log = self.log  # its rows' appends, bound once (flush clears the lists in place)
-        self._log_acute, self._log_services, self._log_delays = log.acute.append, log.services.append, log.delays.append
+        self.log = log = EventLog()
+        # the log's row writers, bound once: put(PACK_<table>(*row)). Instance attributes stay under
+        # CPython's 30 shared keys (more make every self.<attribute> lookup slower)
+        self._put_acute, self._put_services, self._put_delays = map(log.writer, ("acute", "services", "delays"))
+        self._put_reablement = log.writer("reablement_discharges")
+        self._put_care_home = log.writer("care_home_admissions")
+        self._put_escalation = log.writer("escalation_open")
         self.horizon = float(scenario.run.warmup_days + scenario.run.duration_days)
         self.start_date = sim_start_date(scenario)
         self.trusts = [TrustRuntime(t, self.start_date, self.streams) for t in registry.trusts]
@@ -141,9 +149,8 @@ class DischargeModel:
             if escalation is not None and max_value(escalation.beds) > 0:
                 self.after(ESCALATION_CHECK_HOUR / 24.0, self._escalation_check, trust)
         install_schedules(self)
-        self.after(LOG_FLUSH_DAYS, self._flush_log, None)
         collecting = gc.isenabled()
-        gc.disable()  # the loop makes no reference cycles; collections would only re-walk the log's rows
+        gc.disable()  # the loop makes no reference cycles; collections would only re-walk the patients
         try:
             self.env.run_until(self.horizon, self._arrival_stream(days))
             self._close_open_records()
@@ -187,10 +194,9 @@ class DischargeModel:
 
         def make_block(first: int) -> None:
             src = source_of[first : first + ARRIVAL_BLOCK]
-            made = []
-            for s, factory in enumerate(factories):
-                n = int(np.count_nonzero(src == s))
-                made.append(iter(factory.episodes(draws[s], used[s], used[s] + n)))
+            made: list[Iterator[Episode]] = []
+            for s, n in enumerate(np.bincount(src, minlength=len(factories)).tolist()):
+                made.append(iter(factories[s].episodes(draws[s], used[s], used[s] + n) if n else ()))
                 used[s] += n
             rows[first : first + len(src)] = [next(made[s]) for s in src.tolist()]
             rows[max(0, first - ARRIVAL_BLOCK) : first] = [None] * min(first, ARRIVAL_BLOCK)  # admitted: free them
@@ -209,12 +215,8 @@ class DischargeModel:
         assert esc is not None
         trust.escalation_open = trust.beds.busy >= esc.open_at_occupancy * trust.core_beds
         trust.set_beds()
-        self.log.escalation_open.append((math.floor(self.env._now), int(trust.escalation_open), trust.code))
+        self._put_escalation(PACK_ESCALATION(math.floor(self.env._now), trust.escalation_open, trust.code))
         self.after(1.0, self._escalation_check, trust)
-
-    def _flush_log(self, _: object) -> None:
-        self.log.flush()
-        self.after(LOG_FLUSH_DAYS, self._flush_log, None)
 
     # ------------------------------------------------------------------ acute
     def arrive(self, p: Patient) -> None:
@@ -306,16 +308,15 @@ class DischargeModel:
         else:
             stay = max(p.first_stay_days, p.assessment_days)
         if service.is_reablement:
-            self.log.reablement_discharges.append((p.pid, self.env._now, int(p.aged_65plus), p.borough))
+            self._put_reablement(PACK_REABLEMENT(p.pid, self.env._now, p.aged_65plus, p.borough))
         self.start_service(p, service, stay, p.first_outcome_u)
 
     def _leave_acute(self, p: Patient, died: bool) -> None:
         if p.seg_cause >= 0:
             self._close_delay(p)
-        self._log_acute(
-            (p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, self.env._now, int(died), p.trust,
-             p.borough)
-        )  # fmt: skip
+        self._put_acute(PACK_ACUTE(
+            p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, self.env._now, died, p.trust, p.borough
+        ))  # fmt: skip
         self.trusts[p.trust].beds.release()
         if died:
             self._die(p)
@@ -350,7 +351,7 @@ class DischargeModel:
             self._leave_service(q, service, outcome)
             q.request = requested
             if nxt.is_care_home:
-                self.log.care_home_admissions.append((self.env._now, int(q.aged_65plus), q.borough))
+                self._put_care_home(PACK_CARE_HOME(self.env._now, q.aged_65plus, q.borough))
             self.start_service(q, nxt, nxt.draw_stay(), nxt.draw_outcome())
 
         now = self.env._now
@@ -363,10 +364,10 @@ class DischargeModel:
     def _leave_service(self, p: Patient, service: ServiceRuntime, outcome: int) -> None:
         if p.seg_cause >= 0:
             self._close_delay(p)
-        self._log_services(
-            (p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome,
-             p.trust, p.borough)
-        )  # fmt: skip
+        self._put_services(PACK_SERVICES(
+            p.pid, service.index, p.band, p.pathway, p.request, p.start, p.end, self.env._now, outcome, p.trust,
+            p.borough
+        ))  # fmt: skip
         p.request = p.start = p.end = math.nan
         p.service = -1
         service.pool.release()
@@ -422,7 +423,8 @@ class DischargeModel:
         """End the patient's open delay segment (callers check ``p.seg_cause >= 0``: one is open)."""
         now = self.env._now
         if now > p.seg_start:
-            self._log_delays((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust, p.borough))
+            self._put_delays(PACK_DELAYS(p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust,
+                                               p.borough))  # fmt: skip
         p.seg_cause = -1
 
     def _close_open_records(self) -> None:
@@ -431,10 +433,11 @@ class DischargeModel:
         for p in self.live.values():
             place = (p.trust, p.borough)
             if p.seg_cause >= 0:
-                self.log.delays.append((p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, self.horizon, *place))
+                self._put_delays(PACK_DELAYS(p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start,
+                                                   self.horizon, *place))  # fmt: skip
             if p.location in (ACUTE, QUEUE):
-                self.log.acute.append((p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready, inf, 0, *place))
+                self._put_acute(PACK_ACUTE(p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready,
+                                                 inf, 0, *place))  # fmt: skip
             elif p.location >= 0:
-                self.log.services.append(
-                    (p.pid, p.location, p.band, p.pathway, p.request, p.start, p.end, inf, -1, *place)
-                )
+                self._put_services(PACK_SERVICES(p.pid, p.location, p.band, p.pathway, p.request, p.start,
+                                                       p.end, inf, -1, *place))  # fmt: skip

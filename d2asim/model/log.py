@@ -9,6 +9,8 @@ of this log (see :mod:`d2asim.metrics`).
 from __future__ import annotations
 
 import itertools
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,9 +33,13 @@ CARE_HOME_COLUMNS = ("time", "aged_65plus", "borough")
 
 @dataclass
 class EventLog:
-    """Rows appended during a replication (plain tuples, compacted into float blocks
-    by :meth:`flush`), converted to columns by :meth:`finish` (or on the first
-    :meth:`table` call for a log made by hand).
+    """Rows appended during a replication, converted to columns by :meth:`finish` (or
+    on the first :meth:`table` call for a log made by hand).
+
+    A table's rows are written one of two ways, never both: as tuples appended to its
+    list (a log made by hand), or packed by a :meth:`writer` (the engine: each row goes
+    straight into a byte buffer of 8-byte floats, so the log holds no Python objects and
+    costs 8 bytes a value).
 
     Codes (service, cause, outcome, trust, borough) are those of the scenario's
     :class:`d2asim.system.registry.SystemRegistry`; ``trust`` and ``borough`` are the
@@ -71,17 +77,12 @@ class EventLog:
     horizon: float = 0.0
     _tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     _blocks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _chunks: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+    _packed: dict[str, bytearray] = field(default_factory=dict, repr=False)
 
-    def flush(self) -> None:
-        """Move the rows logged so far into float blocks. Called during the run (every
-        few simulated days), so the row tuples are freed while still in cache and their
-        memory is reused: the log costs 8 bytes a value, not a tuple and floats a row."""
-        for name in TABLE_COLUMNS:
-            rows = getattr(self, name)
-            if rows:
-                self._chunks.setdefault(name, []).append(_flatten(rows, len(TABLE_COLUMNS[name])))
-                rows.clear()
+    def writer(self, name: str) -> Callable[[bytes], object]:
+        """``put`` for table ``name``: ``put(packer(name)(*row))`` appends a row (two C
+        calls: no tuple, and no float objects kept)."""
+        return self._packed.setdefault(name, bytearray()).extend
 
     def table(self, name: str) -> dict[str, np.ndarray]:
         """Columns of table ``name`` as read-only float arrays (empty when no rows).
@@ -117,17 +118,21 @@ class EventLog:
         for name in TABLE_COLUMNS:
             self.table(name)
             setattr(self, name, ())  # appending after the run is an error
-        self._chunks.clear()
 
     def _convert(self, name: str) -> np.ndarray:
         width = len(TABLE_COLUMNS[name])
-        blocks = [*self._chunks.get(name, []), _flatten(getattr(self, name), width)]
-        return np.concatenate(blocks).reshape(-1, width)
+        rows, packed = getattr(self, name), self._packed.pop(name, None)
+        if packed is not None and rows:
+            raise ValueError(f"event log table {name!r} has rows both packed and as tuples")
+        if packed is not None:  # shares the buffer's memory; a later write to it is an error (BufferError)
+            return np.frombuffer(packed, dtype=float).reshape(-1, width)
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=float, count=len(rows) * width)
+        return flat.reshape(-1, width)
 
 
-def _flatten(rows: list[tuple], width: int) -> np.ndarray:
-    """Rows of ``width`` numbers as one flat float array, row after row."""
-    return np.fromiter(itertools.chain.from_iterable(rows), dtype=float, count=len(rows) * width)
+def packer(name: str) -> Callable[..., bytes]:
+    """Packs one row of table ``name`` (its numbers in ``TABLE_COLUMNS`` order) as 8-byte floats."""
+    return struct.Struct(f"{len(TABLE_COLUMNS[name])}d").pack
 
 
 TABLE_COLUMNS = {
