@@ -10,7 +10,7 @@ import pandas as pd
 
 from d2asim.metrics.replication import metric_ceiling, replication_metrics, whole_log_metrics
 from d2asim.metrics.scope import place_scopes, scoped_logs
-from d2asim.metrics.series import daily_series, monthly_delays, monthly_series
+from d2asim.metrics.series import daily_series, monthly_delays, monthly_series, service_places
 from d2asim.metrics.stability import growth_warnings
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import EventLog
@@ -65,13 +65,14 @@ def place_metrics(
     scopes = place_scopes(registry)
     whole = {s.key for s in scopes if len(registry.trusts if s.column == "trust" else registry.boroughs) == 1}
     logs = scoped_logs(log, [s for s in scopes if s.key not in whole])
+    places = service_places(scenario, start, int(log.horizon))  # the same every scope
     for scope in scopes:
         if scope.key in whole:
             metrics[scope.key] = whole_log_metrics(system, scope)
             continue
         mine = logs[scope.key]
         trusts = [scope.code] if scope.column == "trust" else None
-        dailies[scope.key] = daily = daily_series(mine, scenario, start, trusts)
+        dailies[scope.key] = daily = daily_series(mine, scenario, start, trusts, places)
         metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)
     return metrics, dailies
 

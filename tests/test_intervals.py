@@ -41,3 +41,26 @@ def test_daily_fast_path_with_only_multi_day_or_no_intervals() -> None:
     bounds = np.arange(0, 5, dtype=float)
     assert list(interval_integrals(np.array([0.5]), np.array([2.5]), bounds)) == [0.5, 1.0, 0.5, 0.0]
     assert list(interval_integrals(np.array([]), np.array([]), bounds)) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_stable_order_is_numpys_stable_argsort() -> None:
+    """The radix-sorted order of whole-number codes is the same permutation as a stable
+    float sort, and anything that is not a small whole number is sorted as floats."""
+    rng = np.random.default_rng(3)
+    cases = [rng.integers(-3, 40, n).astype(float) for n in (0, 1, 17, 50_000)]
+    cases += [np.array([1.5, 0.5, 1.5, np.nan, 2.0]), np.array([np.inf, 1.0, 1.0]), np.array([40_000.0, 2.0, 2.0])]
+    for codes in cases:
+        np.testing.assert_array_equal(intervals.stable_order(codes), np.argsort(codes, kind="stable"))
+
+
+def test_one_period_integrals_are_the_clipped_durations_summed() -> None:
+    rng = np.random.default_rng(4)
+    starts = rng.uniform(-5, 60, 2000)
+    ends = starts + rng.exponential(4, 2000)
+    starts[::40] = np.nan
+    ends[::9] = np.inf
+    bounds = np.array([3.25, 47.5])
+    keep = rng.random(2000) < 0.4
+    of = intervals.selected_integrals(starts, ends, bounds)
+    np.testing.assert_allclose(of(keep), _general(starts[keep], ends[keep], bounds), rtol=1e-12)
+    np.testing.assert_allclose(interval_integrals(starts, ends, bounds), _general(starts, ends, bounds), rtol=1e-12)

@@ -33,12 +33,17 @@ def interval_integrals(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndar
 def selected_integrals(
     starts: np.ndarray, ends: np.ndarray, boundaries: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """``of(keep)``: ``interval_integrals`` of the intervals the mask ``keep`` selects
-    (by ``I(x)``, not by whole days), with the edges sorted once for every selection: a
-    selection keeps its edges in that order (a stable sort of a subset is the subset of
-    the stable sort), so its sums run in the same order and give the same bits."""
+    """``of(keep)``: ``interval_integrals`` of the intervals the mask ``keep`` selects.
+
+    One period (two boundaries): the sum of the kept intervals' durations clipped to it.
+    More: by ``I(x)``, with the edges sorted once for every selection: a selection keeps
+    its edges in that order (a stable sort of a subset is the subset of the stable
+    sort), so its sums run in the same order and give the same bits."""
     s, e, rows = _clipped(np.asarray(starts, dtype=float), ends, boundaries[0], boundaries[-1])
     valid = e > s
+    if len(boundaries) == 2:
+        durations, kept_rows = (e - s)[valid], rows[valid]
+        return lambda selected: np.array([durations[selected[kept_rows]].sum()])
     order = np.argsort(np.concatenate([s[valid], e[valid]]), kind="stable")
     times = np.concatenate([s[valid], e[valid]])[order]
     weights = np.concatenate([np.ones(valid.sum()), -np.ones(valid.sum())])[order]
@@ -59,12 +64,23 @@ def selected_integrals(
 def rows_by_code(codes: np.ndarray, wanted: Iterable[int]) -> dict[int, np.ndarray]:
     """Indices of the rows holding each ``wanted`` code, in row order (the rows a mask
     ``codes == code`` selects), from one stable sort instead of a mask per code."""
-    order = np.argsort(codes, kind="stable")
+    order = stable_order(codes)
     ordered = codes[order]
     wanted = list(wanted)
     lo = np.searchsorted(ordered, wanted, side="left")
     hi = np.searchsorted(ordered, wanted, side="right")
     return {code: order[a:b] for code, a, b in zip(wanted, lo.tolist(), hi.tolist(), strict=True)}
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` for the log's code columns (whole numbers
+    held as floats): sorted as 16-bit integers when they fit, which numpy does by radix
+    sort in linear time. A stable order is unique, so it is the same permutation."""
+    if bool(np.all(np.abs(codes) < 2**15)):  # (nan compares False: sorted as floats)
+        small = codes.astype(np.int16)
+        if np.array_equal(small, codes):
+            return np.argsort(small, kind="stable")
+    return np.argsort(codes, kind="stable")
 
 
 def count_in(times: np.ndarray, boundaries: np.ndarray) -> np.ndarray:

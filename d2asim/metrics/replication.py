@@ -55,7 +55,7 @@ def replication_metrics(
     registry = registry_of(scenario)
     scope = scope or system_scope(registry)
     window = (float(scenario.run.warmup_days), log.horizon)
-    reported = daily[daily["reported"]]
+    reported = _reported(daily)
     out: dict[str, float] = {}
     out.update(_occupancy(reported, scope))
     out.update(_admission_waits(log, window))
@@ -79,6 +79,14 @@ def metric_ceiling(metric: str, scenario: Scenario) -> float:
 
 def _escalation(acute: Acute) -> float:
     return max_value(acute.escalation.beds) if acute.escalation is not None else 0
+
+
+def _reported(daily: pd.DataFrame) -> pd.DataFrame:
+    """The reported days of a daily frame: a slice when they are its last rows (as
+    ``daily_series`` makes them), not a copy."""
+    mask = daily["reported"].to_numpy()
+    first = int(mask.argmax()) if mask.any() else len(mask)
+    return daily.iloc[first:] if mask[first:].all() else daily[mask]
 
 
 def _pct(x: float) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from d2asim.metrics.intervals import stable_order
 from d2asim.model.log import TABLE_COLUMNS, EventLog
 from d2asim.scenario.schedule import base_value
 from d2asim.system.registry import SystemRegistry
@@ -80,7 +81,7 @@ def scoped_logs(log: EventLog, scopes: list[Scope]) -> dict[str, EventLog]:
                 continue
             if (scope.column, name) not in by_code:
                 codes = data[:, columns.index(scope.column)]
-                order = np.argsort(codes, kind="stable")
+                order = stable_order(codes)
                 by_code[scope.column, name] = data[order], codes[order]
             rows, codes = by_code[scope.column, name]
             lo = int(np.searchsorted(codes, scope.code, side="left"))

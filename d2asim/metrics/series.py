@@ -7,7 +7,7 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,25 @@ def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[
     return reason[index].astype(str), org[index].astype(str)
 
 
+def service_places(scenario: Scenario, sim_start: dt.date, n_days: int) -> dict[str, np.ndarray]:
+    """Each finite service's places in force on each simulated day (dated schedules),
+    by its daily column (``<service>_capacity``)."""
+    out = {}
+    for service in registry_of(scenario).services:
+        spec = service.spec
+        if spec.capacity is not None:
+            values, day_value = np.unique(daily_values(spec.capacity, sim_start, n_days), return_inverse=True)
+            out[capacity_column(service.name)] = np.array([spec.places_for(c) for c in values], dtype=float)[day_value]
+    return out
+
+
 def daily_series(
-    log: EventLog, scenario: Scenario, sim_start: dt.date, trust_codes: Sequence[int] | None = None
+    log: EventLog, scenario: Scenario, sim_start: dt.date, trust_codes: Sequence[int] | None = None,
+    places: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """One row per simulated day: time-average stocks, daily flows, and the core acute
     beds (of ``trust_codes``, default every trust) and each finite service's places in
-    force that day (dated schedules)."""
+    force that day (``places``: :func:`service_places`, computed when not given)."""
     registry = registry_of(scenario)
     trust_codes = range(len(registry.trusts)) if trust_codes is None else trust_codes
     n_days = int(log.horizon)
@@ -68,14 +81,14 @@ def daily_series(
     services = log.table("services")
     by_service = rows_by_code(services["service"], [s.code for s in registry.services])
     by_cause = rows_by_code(delays["cause"], [s.cause for s in registry.services])
+    places = service_places(scenario, sim_start, n_days) if places is None else places
     for service in registry.services:
-        name, spec = service.name, service.spec
+        name = service.name
         mine = by_service[service.code]
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{name}_waiting"] = _delayed(delays, bounds, by_cause[service.cause])
-        if spec.capacity is not None:
-            values, day_value = np.unique(daily_values(spec.capacity, sim_start, n_days), return_inverse=True)
-            cols[capacity_column(name)] = np.array([spec.places_for(c) for c in values], dtype=float)[day_value]
+        if capacity_column(name) in places:
+            cols[capacity_column(name)] = places[capacity_column(name)]
     day = np.arange(n_days)
     first = {"date": pd.date_range(sim_start, periods=n_days, freq="D"), "day": day,
              "reported": day >= scenario.run.warmup_days}  # fmt: skip
