@@ -18,7 +18,7 @@ import pandas as pd
 from d2asim.metrics.costs import bed_days_by_trust, capacity_column, cost_metrics
 from d2asim.metrics.intervals import rows_by_code, selected_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
-from d2asim.metrics.series import delay_attribution, dtoc_segments
+from d2asim.metrics.series import delay_attribution, dtoc_segments, reported_days
 from d2asim.metrics.weekdays import delayed_by_ready_weekday
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
@@ -55,7 +55,7 @@ def replication_metrics(
     registry = registry_of(scenario)
     scope = scope or system_scope(registry)
     window = (float(scenario.run.warmup_days), log.horizon)
-    reported = _reported(daily)
+    reported = reported_days(daily)
     out: dict[str, float] = {}
     out.update(_occupancy(reported, scope))
     out.update(_admission_waits(log, window))
@@ -79,14 +79,6 @@ def metric_ceiling(metric: str, scenario: Scenario) -> float:
 
 def _escalation(acute: Acute) -> float:
     return max_value(acute.escalation.beds) if acute.escalation is not None else 0
-
-
-def _reported(daily: pd.DataFrame) -> pd.DataFrame:
-    """The reported days of a daily frame: a slice when they are its last rows (as
-    ``daily_series`` makes them), not a copy."""
-    mask = daily["reported"].to_numpy()
-    first = int(mask.argmax()) if mask.any() else len(mask)
-    return daily.iloc[first:] if mask[first:].all() else daily[mask]
 
 
 def _pct(x: float) -> float:

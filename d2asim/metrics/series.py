@@ -38,6 +38,14 @@ def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[
     return reason[index].astype(str), org[index].astype(str)
 
 
+def reported_days(daily: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a daily frame marked ``reported``: a slice when they are its last
+    rows (as :func:`daily_series` makes them), not a copy."""
+    mask = daily["reported"].to_numpy()
+    first = int(mask.argmax()) if mask.any() else len(mask)
+    return daily.iloc[first:] if mask[first:].all() else daily[mask]
+
+
 def service_places(scenario: Scenario, sim_start: dt.date, n_days: int) -> dict[str, np.ndarray]:
     """Each finite service's places in force on each simulated day (dated schedules),
     by its daily column (``<service>_capacity``)."""
@@ -137,7 +145,7 @@ def monthly_series(daily: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     delayed bed days, and the DTOC rate per 100,000 adults: the modelled boroughs'
     residents' delays over their adults (out-of-area patients' delays count in
     ``dtoc_beds_per_day``, not in the rate, as in ``summary.json``)."""
-    reported = daily[daily["reported"]]
+    reported = reported_days(daily)
     month = reported["date"].dt.strftime("%Y-%m")
     grouped = reported.groupby(month)
     frame = pd.DataFrame({

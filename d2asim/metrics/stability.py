@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from d2asim.metrics.series import reported_days
+
 GROWTH_MIN_PATIENTS = 10.0
 GROWTH_MIN_RATIO = 2.0
 TEST = ("mean queue over the last third of the reported period at least 10 people and 2 times above the "
@@ -60,7 +62,7 @@ def growth_warnings(dailies: Sequence[tuple[int, pd.DataFrame]]) -> list[dict[st
     replication number and its daily series, ``reported`` marking the reported days)."""
     flagged: dict[str, list[tuple[int, dict[str, float]]]] = {}
     for replication, daily in dailies:
-        reported = daily[daily["reported"]]
+        reported = reported_days(daily)
         for stage, column in queues(reported).items():
             trend = queue_trend(reported[column].to_numpy())
             if is_growing(trend):
