@@ -95,8 +95,9 @@ def daily_series(
         mine = by_service[service.code]
         cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
         cols[f"{name}_waiting"] = _delayed(delays, bounds, by_cause[service.cause])
-        if capacity_column(name) in places:
-            cols[capacity_column(name)] = places[capacity_column(name)]
+        capacity = capacity_column(name)
+        if capacity in places:
+            cols[capacity] = places[capacity]
     day = np.arange(n_days)
     first = {"date": pd.date_range(sim_start, periods=n_days, freq="D"), "day": day,
              "reported": day >= scenario.run.warmup_days}  # fmt: skip

@@ -424,7 +424,7 @@ class DischargeModel:
         now = self.env._now
         if now > p.seg_start:
             self._put_delays(PACK_DELAYS(p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start, now, p.trust,
-                                               p.borough))  # fmt: skip
+                                         p.borough))  # fmt: skip
         p.seg_cause = -1
 
     def _close_open_records(self) -> None:
@@ -434,10 +434,10 @@ class DischargeModel:
             place = (p.trust, p.borough)
             if p.seg_cause >= 0:
                 self._put_delays(PACK_DELAYS(p.pid, p.seg_place, p.seg_cause, p.pathway, p.seg_start,
-                                                   self.horizon, *place))  # fmt: skip
+                                             self.horizon, *place))  # fmt: skip
             if p.location in (ACUTE, QUEUE):
                 self._put_acute(PACK_ACUTE(p.pid, p.source, p.band, p.pathway, p.arrival, p.admit, p.ready,
-                                                 inf, 0, *place))  # fmt: skip
+                                           inf, 0, *place))  # fmt: skip
             elif p.location >= 0:
                 self._put_services(PACK_SERVICES(p.pid, p.location, p.band, p.pathway, p.request, p.start,
-                                                       p.end, inf, -1, *place))  # fmt: skip
+                                                 p.end, inf, -1, *place))  # fmt: skip
