@@ -43,7 +43,7 @@ def measured_call(case: str, days: int | None) -> Callable[[], Any]:
     from benchmarks.d2asim_flow import scenario
     from benchmarks.system_flow import system_scenario
     from d2asim.metrics.replication import replication_metrics
-    from d2asim.metrics.series import daily_series
+    from d2asim.metrics.series import daily_series, reported_columns
     from d2asim.model.engine import DischargeModel, sim_start_date
     from d2asim.runner import place_metrics, run_replication
     from d2asim.scenario.loader import with_overrides
@@ -58,8 +58,8 @@ def measured_call(case: str, days: int | None) -> Callable[[], Any]:
     log = DischargeModel(sc, 1, 0).run()
     start = sim_start_date(sc)
     if case == "system-metrics":
-        return lambda: replication_metrics(log, sc, daily_series(log, sc, start))
-    metrics = replication_metrics(log, sc, daily_series(log, sc, start))
+        return lambda: replication_metrics(log, sc, reported_columns(daily_series(log, sc, start)))
+    metrics = replication_metrics(log, sc, reported_columns(daily_series(log, sc, start)))
     return lambda: place_metrics(log, sc, metrics)
 
 

@@ -6,11 +6,20 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from d2asim.metrics.replication import metric_ceiling, replication_metrics, whole_log_metrics
 from d2asim.metrics.scope import place_scopes, scoped_logs
-from d2asim.metrics.series import daily_series, monthly_delays, monthly_series, service_places
+from d2asim.metrics.series import (
+    daily_series,
+    monthly_delays,
+    monthly_series,
+    reported_columns,
+    reported_part,
+    scope_columns,
+    service_places,
+)
 from d2asim.metrics.stability import growth_warnings
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import EventLog
@@ -36,13 +45,14 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     """Simulate one replication (its random streams depend on seed and replication only)."""
     log = DischargeModel(scenario, seed, replication).run()
     start = sim_start_date(scenario)
-    daily = daily_series(log, scenario, start)
-    metrics = replication_metrics(log, scenario, daily)
-    by_place, place_daily = place_metrics(log, scenario, metrics)
-    for scope, frame in place_daily.items():
-        if scope.startswith("trust:"):
-            name = scope.partition(":")[2]
-            daily = daily.assign(**{f"{name}_{c}": frame[c].to_numpy() for c in TRUST_DAILY_COLUMNS})
+    places = service_places(scenario, start, int(log.horizon))  # the same for every scope
+    daily = daily_series(log, scenario, start, places)
+    metrics = replication_metrics(log, scenario, reported_columns(daily))
+    by_place, place_daily = place_metrics(log, scenario, metrics, places)
+    trust_columns = {f"{scope.partition(':')[2]}_{c}": columns[c] for scope, columns in place_daily.items()
+                     if scope.startswith("trust:") for c in TRUST_DAILY_COLUMNS}  # fmt: skip
+    if trust_columns:
+        daily = pd.concat([daily, pd.DataFrame(trust_columns, index=daily.index)], axis=1)
     return ReplicationResult(
         replication=replication,
         metrics=metrics,
@@ -54,26 +64,30 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
 
 
 def place_metrics(
-    log: EventLog, scenario: Scenario, system: dict[str, float]
-) -> tuple[dict[str, dict[str, float]], dict[str, pd.DataFrame]]:
-    """Metrics of each trust and modelled borough by scope key, and the daily series of
-    each scope that is part of the system (a scope holding every row, such as the one
-    trust of a single-trust system, takes the ``system`` metrics)."""
+    log: EventLog, scenario: Scenario, system: dict[str, float], places: Mapping[str, np.ndarray] | None = None
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
+    """Metrics of each trust and modelled borough by scope key, and the daily columns
+    (:func:`scope_columns`) of each scope that is part of the system (a scope holding
+    every row, such as the one trust of a single-trust system, takes the ``system``
+    metrics). ``places``: :func:`service_places`, computed when not given."""
     registry = registry_of(scenario)
     start = sim_start_date(scenario)
-    metrics, dailies = {}, {}
     scopes = place_scopes(registry)
     whole = {s.key for s in scopes if len(registry.trusts if s.column == "trust" else registry.boroughs) == 1}
-    logs = scoped_logs(log, [s for s in scopes if s.key not in whole])
-    places = service_places(scenario, start, int(log.horizon))  # the same every scope
+    parts = [s for s in scopes if s.key not in whole]
+    logs = scoped_logs(log, parts)
+    places = service_places(scenario, start, int(log.horizon)) if places is None else places
+    dailies: dict[str, dict[str, np.ndarray]] = {}
+    for column in ("trust", "borough"):  # one pass over the log for each kind of scope
+        if kind := [s for s in parts if s.column == column]:
+            dailies.update(scope_columns(log, scenario, start, kind, places))
+    metrics = {}
     for scope in scopes:
         if scope.key in whole:
             metrics[scope.key] = whole_log_metrics(system, scope)
-            continue
-        mine = logs[scope.key]
-        trusts = [scope.code] if scope.column == "trust" else None
-        dailies[scope.key] = daily = daily_series(mine, scenario, start, trusts, places)
-        metrics[scope.key] = replication_metrics(mine, scenario, daily, scope)
+        else:
+            metrics[scope.key] = replication_metrics(logs[scope.key], scenario,
+                                                     reported_part(dailies[scope.key], scenario), scope)  # fmt: skip
     return metrics, dailies
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from d2asim.metrics.replication import replication_metrics
-from d2asim.metrics.series import daily_series
+from d2asim.metrics.series import daily_series, reported_columns
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import EventLog
 from d2asim.scenario.loader import validate_mapping
@@ -126,7 +126,7 @@ def simulate(
         before_run(model)
     log = model.run()
     daily = daily_series(log, scenario, sim_start_date(scenario))
-    return model, log, daily, replication_metrics(log, scenario, daily)
+    return model, log, daily, replication_metrics(log, scenario, reported_columns(daily))
 
 
 def reported_window(scenario: Scenario) -> tuple[float, float]:

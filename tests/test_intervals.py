@@ -64,3 +64,27 @@ def test_one_period_integrals_are_the_clipped_durations_summed() -> None:
     of = intervals.selected_integrals(starts, ends, bounds)
     np.testing.assert_allclose(of(keep), _general(starts[keep], ends[keep], bounds), rtol=1e-12)
     np.testing.assert_allclose(interval_integrals(starts, ends, bounds), _general(starts, ends, bounds), rtol=1e-12)
+
+
+def test_grouped_integrals_and_counts_equal_each_groups_rows_alone_bit_for_bit() -> None:
+    """One pass for every group gives each group exactly (same bits) what its own rows
+    give; rows in no group (-1, or past the last group) count nowhere."""
+    rng = np.random.default_rng(4)
+    n = 4000
+    starts = rng.uniform(-3, 40, n)
+    ends = starts + rng.exponential(3, n)
+    starts[::37] = np.nan
+    ends[::11] = np.inf
+    groups = rng.integers(-1, 5, n)  # 4 groups, -1 and 4 in none
+    bounds = np.arange(0, 31, dtype=float)
+    grouped = intervals.grouped_integrals(starts, ends, groups, 4, bounds)
+    counts = intervals.grouped_counts(ends, groups, 4, bounds)
+    assert grouped.shape == counts.shape == (4, 30)
+    for g in range(4):
+        mine = groups == g
+        assert np.array_equal(grouped[g], interval_integrals(starts[mine], ends[mine], bounds))
+        assert np.array_equal(counts[g], count_in(ends[mine], bounds))
+    period = np.array([5.0, 17.5])  # not whole days: the general path, group by group
+    general = intervals.grouped_integrals(starts, ends, groups, 4, period)
+    for g in range(4):
+        assert np.array_equal(general[g], interval_integrals(starts[groups == g], ends[groups == g], period))

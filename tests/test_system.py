@@ -467,13 +467,41 @@ def test_shared_service_reduced_to_mmc_is_erlang_c() -> None:
         assert (hi - lo) / 2 < 0.12 * wq, (scope, lo, hi)
 
 
+def test_scope_columns_of_every_place_equal_the_daily_series_of_its_own_rows() -> None:
+    """The one pass over the log for all trusts (or all boroughs) gives each place
+    exactly the daily columns of its rows alone (the core beds: its own trust's, or
+    every trust's for a borough)."""
+    from d2asim.metrics.scope import place_scopes, scoped_log
+    from d2asim.metrics.series import daily_series, scope_columns
+    from d2asim.model.engine import sim_start_date
+
+    data = symmetric()
+    data["trusts"]["tw"]["beds"] = 40  # unlike places, so that a mix-up would show
+    sc = build(data)
+    log = DischargeModel(sc, 3, 0).run()
+    start = sim_start_date(sc)
+    every_trust = daily_series(log, sc, start)["acute_beds"].to_numpy()
+    for kind in ("trust", "borough"):
+        scopes = [s for s in place_scopes(registry_of(sc)) if s.column == kind]
+        together = scope_columns(log, sc, start, scopes)
+        for scope in scopes:
+            alone = daily_series(scoped_log(log, scope), sc, start)
+            assert alone["delayed_dtoc"].sum() > 0, scope.key
+            for column, values in together[scope.key].items():
+                expected = alone[column].to_numpy()
+                if column == "acute_beds":
+                    beds = registry_of(sc).trusts[scope.code].acute.beds if kind == "trust" else None
+                    expected = np.full(values.size, float(beds)) if beds is not None else every_trust
+                assert np.array_equal(values, expected), (scope.key, column)
+
+
 @pytest.mark.parametrize("form", ["single_site", "one_trust_two_boroughs"])
 def test_a_scope_holding_every_row_takes_the_system_metrics(form: str) -> None:
     """The shortcut for the one trust (or one borough) of a system equals computing
     that scope's metrics from its own rows."""
     from d2asim.metrics.replication import replication_metrics, whole_log_metrics
     from d2asim.metrics.scope import place_scopes, scoped_log
-    from d2asim.metrics.series import daily_series
+    from d2asim.metrics.series import daily_series, reported_columns
     from d2asim.model.engine import sim_start_date
 
     if form == "single_site":
@@ -485,11 +513,11 @@ def test_a_scope_holding_every_row_takes_the_system_metrics(form: str) -> None:
         sc = build(data)
     log = DischargeModel(sc, 6, 0).run()
     start = sim_start_date(sc)
-    system = replication_metrics(log, sc, daily_series(log, sc, start))
+    system = replication_metrics(log, sc, reported_columns(daily_series(log, sc, start)))
     whole = [s for s in place_scopes(registry_of(sc)) if s.column == "trust" or form == "single_site"]
     assert whole
     for scope in whole:
         mine = scoped_log(log, scope)
-        direct = replication_metrics(mine, sc, daily_series(mine, sc, start), scope)
+        direct = replication_metrics(mine, sc, reported_columns(daily_series(mine, sc, start)), scope)
         assert whole_log_metrics(system, scope) == direct, scope.key
     assert run_replication(sc, 6, 0).by_place[whole[0].key] == whole_log_metrics(system, whole[0])

@@ -18,9 +18,9 @@ A comparison adds ``cost_per_bed_day_saved_gbp`` (:func:`ratio_interval`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 from scipy.special import stdtrit
 
 from d2asim.metrics.intervals import interval_integrals, rows_by_code
@@ -56,7 +56,7 @@ def bed_days_by_trust(
 
 
 def cost_metrics(
-    metrics: dict[str, float], registry: SystemRegistry, reported: pd.DataFrame,
+    metrics: dict[str, float], registry: SystemRegistry, reported: Mapping[str, np.ndarray],
     by_trust: list[tuple[TrustEntry, float, float]],
 ) -> dict[str, float]:
     """Cost metrics (GBP) from the replication's bed days (``by_trust``: each trust's

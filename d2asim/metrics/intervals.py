@@ -20,14 +20,28 @@ def interval_integrals(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndar
     a start, ``-1`` at an end), so the cost is one sort, not intervals x periods.
     """
     starts = np.asarray(starts, dtype=float)
+    return grouped_integrals(starts, ends, np.zeros(starts.size, dtype=np.int64), 1, boundaries)[0]
+
+
+def grouped_integrals(
+    starts: np.ndarray, ends: np.ndarray, groups: np.ndarray, n_groups: int, boundaries: np.ndarray
+) -> np.ndarray:
+    """``interval_integrals`` of each group's intervals, shape ``(n_groups, periods)``:
+    row ``g`` holds the intervals whose ``groups`` entry is ``g`` (others, such as -1,
+    are in no group). Whole-day boundaries take one pass for every group, and each
+    group's sums run over its rows in their order, so they give the same bits as that
+    group's rows alone."""
+    starts = np.asarray(starts, dtype=float)
     if starts.size == 0:  # no intervals (a scope without rows of this kind): zeros, as below
-        return np.zeros(len(boundaries) - 1)
+        return np.zeros((n_groups, len(boundaries) - 1))
+    if not _whole_days(boundaries):
+        of = selected_integrals(starts, ends, boundaries)
+        return np.array([of(np.asarray(groups) == g) for g in range(n_groups)]).reshape(n_groups, -1)
     lo, hi = boundaries[0], boundaries[-1]
-    s, e, _ = _clipped(starts, ends, lo, hi)
-    valid = e > s
-    if _whole_days(boundaries):
-        return _per_day(s[valid] - lo, e[valid] - lo, len(boundaries) - 1)
-    return selected_integrals(starts, ends, boundaries)(np.ones(starts.size, dtype=bool))
+    s, e, rows = _clipped(starts, ends, lo, hi)
+    group = np.asarray(groups, dtype=np.int64)[rows]
+    valid = (e > s) & (group >= 0) & (group < n_groups)
+    return _per_day(s[valid] - lo, e[valid] - lo, group[valid], n_groups, len(boundaries) - 1)
 
 
 def selected_integrals(
@@ -88,11 +102,21 @@ def count_in(times: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
     whole-day boundaries, without sorting)."""
     times = np.asarray(times, dtype=float)
     if _whole_days(boundaries):
-        lo, hi = boundaries[0], boundaries[-1]
-        inside = times[(times >= lo) & (times < hi)]  # nan: in no day
-        return np.bincount(np.floor(inside - lo).astype(np.int64), minlength=len(boundaries) - 1)
+        return grouped_counts(times, np.zeros(times.size, dtype=np.int64), 1, boundaries)[0]
     times = np.sort(times)
     return np.diff(np.searchsorted(times, boundaries, side="left"))
+
+
+def grouped_counts(times: np.ndarray, groups: np.ndarray, n_groups: int, boundaries: np.ndarray) -> np.ndarray:
+    """``count_in`` of each group's times, shape ``(n_groups, days)`` (whole-day
+    boundaries; ``groups`` as in :func:`grouped_integrals`)."""
+    times = np.asarray(times, dtype=float)
+    lo, hi = boundaries[0], boundaries[-1]
+    n_days = len(boundaries) - 1
+    group = np.asarray(groups, dtype=np.int64)
+    inside = (times >= lo) & (times < hi) & (group >= 0) & (group < n_groups)  # nan: in no day
+    day = np.floor(times[inside] - lo).astype(np.int64)
+    return np.bincount(group[inside] * n_days + day, minlength=n_groups * n_days).reshape(n_groups, n_days)
 
 
 def _clipped(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,17 +135,22 @@ def _whole_days(boundaries: np.ndarray) -> bool:
     return len(boundaries) > 2 and float(boundaries[0]).is_integer() and bool(np.all(np.diff(boundaries) == 1.0))
 
 
-def _per_day(s: np.ndarray, e: np.ndarray, n_days: int) -> np.ndarray:
-    """Integrals per day 0..n_days-1 of intervals ``[s, e)`` inside ``[0, n_days]``, in
-    O(n) without sorting: the first and last (partial) days by weighted counts, the
-    whole days in between by a difference array."""
+def _per_day(s: np.ndarray, e: np.ndarray, group: np.ndarray, n_groups: int, n_days: int) -> np.ndarray:
+    """Integrals per group and day 0..n_days-1 of intervals ``[s, e)`` inside
+    ``[0, n_days]``, shape ``(n_groups, n_days)``, in O(n) without sorting: the first
+    and last (partial) days by weighted counts, the whole days in between by a
+    difference array (a row per group)."""
     first = np.minimum(np.floor(s).astype(np.int64), n_days - 1)
     last = np.minimum(np.floor(e).astype(np.int64), n_days - 1)
     same = first == last
-    out = np.bincount(first[same], weights=e[same] - s[same], minlength=n_days).astype(float)
-    f, l_ = first[~same], last[~same]
-    out += np.bincount(f, weights=(f + 1) - s[~same], minlength=n_days)
-    out += np.bincount(l_, weights=e[~same] - l_, minlength=n_days)
-    spans = np.bincount(f + 1, minlength=n_days + 1) - np.bincount(l_, minlength=n_days + 1)
-    out += np.cumsum(spans)[:n_days]
-    return out
+    cells = n_groups * n_days
+    at = group * n_days  # each interval's group's first cell
+    out = np.bincount(at[same] + first[same], weights=e[same] - s[same], minlength=cells).astype(float)
+    f, l_, at = first[~same], last[~same], at[~same]
+    out += np.bincount(at + f, weights=(f + 1) - s[~same], minlength=cells)
+    out += np.bincount(at + l_, weights=e[~same] - l_, minlength=cells)
+    row = group[~same] * (n_days + 1)
+    spans = np.bincount(row + f + 1, minlength=n_groups * (n_days + 1)) - np.bincount(
+        row + l_, minlength=n_groups * (n_days + 1))
+    out += np.cumsum(spans.reshape(n_groups, n_days + 1), axis=1)[:, :n_days].ravel()
+    return out.reshape(n_groups, n_days)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from d2asim.metrics.costs import bed_days_by_trust, capacity_column, cost_metrics
 from d2asim.metrics.intervals import rows_by_code, selected_integrals
 from d2asim.metrics.scope import Scope, in_rate, system_scope
-from d2asim.metrics.series import delay_attribution, dtoc_segments, reported_days
+from d2asim.metrics.series import attribution_positions, dtoc_segments
 from d2asim.metrics.weekdays import delayed_by_ready_weekday
 from d2asim.metrics.whereabouts import at_home
 from d2asim.model.log import ACUTE_PLACE, EventLog
@@ -48,14 +48,15 @@ def whole_log_metrics(system: dict[str, float], scope: Scope) -> dict[str, float
 
 
 def replication_metrics(
-    log: EventLog, scenario: Scenario, daily: pd.DataFrame, scope: Scope | None = None
+    log: EventLog, scenario: Scenario, reported: Mapping[str, np.ndarray], scope: Scope | None = None
 ) -> dict[str, float]:
     """All scalar metrics of one replication (reported period only), for the whole
-    system or one ``scope`` (``log`` and ``daily`` then hold that scope's rows only)."""
+    system or one ``scope`` (``log`` then holds that scope's rows only). ``reported``:
+    the scope's daily columns on the reported days (:func:`reported_columns` of a daily
+    frame, or :func:`reported_part` of :func:`scope_columns`)."""
     registry = registry_of(scenario)
     scope = scope or system_scope(registry)
     window = (float(scenario.run.warmup_days), log.horizon)
-    reported = reported_days(daily)
     out: dict[str, float] = {}
     out.update(_occupancy(reported, scope))
     out.update(_admission_waits(log, window))
@@ -85,13 +86,13 @@ def _pct(x: float) -> float:
     return 100.0 * x
 
 
-def _occupancy(reported: pd.DataFrame, scope: Scope) -> dict[str, float]:
+def _occupancy(reported: Mapping[str, np.ndarray], scope: Scope) -> dict[str, float]:
     """Acute occupancy; against the core beds in force each day (``acute_beds``) unless
     the scope holds no beds of its own (a borough: its residents use several trusts)."""
-    occ = reported["acute_occupied"].to_numpy()
+    occ = reported["acute_occupied"]
     out = {"acute_bed_days": float(occ.sum()), "acute_occupancy_mean": float(occ.mean())}
     pct, above_92, above_95 = BED_SHARE_KEYS
-    beds = reported["acute_beds"].to_numpy() if scope.beds else None
+    beds = reported["acute_beds"] if scope.beds else None
     if beds is not None:
         out[pct] = _pct(occ.mean() / beds.mean())
     out["acute_occupancy_p95"] = float(np.percentile(occ, 95))
@@ -167,15 +168,15 @@ def _delays(log: EventLog, scenario: Scenario, scope: Scope, window: tuple[float
     adults = scope.adults_18plus
     if adults:  # residents of the modelled boroughs only (out-of-area patients count for no borough)
         out["dtoc_rate_per_100k_adults"] = total(in_rate(dtoc, scope)) / days / adults * PER_100K
-    reason, org_of = delay_attribution(dtoc, scenario)
-    configured = _configured_reasons(registry_of(scenario))
+    reason, org_of = attribution_positions(dtoc, scenario)
+    configured = _configured_reasons(registry_of(scenario))  # every reason a segment can have
     for i, p in enumerate(PATHWAYS):
         out[f"delayed_bed_days_by_pathway.{p}"] = total(dtoc["pathway"] == i)
-    for code in REASON_CODES:
-        if code in reason or code in configured:
-            out[f"delayed_bed_days_by_reason.{code}"] = total(reason == code)
-    for org in ORGS:
-        out[f"delayed_bed_days_by_org.{org}"] = total(org_of == org)
+    for i, code in enumerate(REASON_CODES):
+        if code in configured:
+            out[f"delayed_bed_days_by_reason.{code}"] = total(reason == i)
+    for i, org in enumerate(ORGS):
+        out[f"delayed_bed_days_by_org.{org}"] = total(org_of == i)
     first = scenario.run.start_date - dt.timedelta(days=scenario.run.warmup_days)
     out.update(delayed_by_ready_weekday(log, dtoc, integrals, first.weekday()))
     return out
@@ -187,7 +188,7 @@ def _configured_reasons(registry: SystemRegistry) -> set[str]:
 
 
 def _services(
-    log: EventLog, registry: SystemRegistry, reported: pd.DataFrame, window: tuple[float, float]
+    log: EventLog, registry: SystemRegistry, reported: Mapping[str, np.ndarray], window: tuple[float, float]
 ) -> dict[str, float]:
     services = log.table("services")
     delays = log.table("delays")
@@ -198,13 +199,10 @@ def _services(
     # people still waiting at the end: their wait so far (censored at the horizon)
     open_at_end = np.flatnonzero(delays["end"] >= log.horizon)
     waiting_by = rows_by_code(delays["cause"][open_at_end], [s.cause for s in registry.services])
-    wanted = [c for s in registry.services for c in (f"{s.name}_occupied", f"{s.name}_waiting", capacity_column(s.name))
-              if c in reported.columns]  # fmt: skip
-    column = dict(zip(wanted, reported[wanted].to_numpy(dtype=float).T, strict=True))  # one copy, not a lookup each
     for service in registry.services:
         name = service.name
-        occupied = column[f"{name}_occupied"]
-        capacity = column.get(capacity_column(name))
+        occupied = reported[f"{name}_occupied"]
+        capacity = reported.get(capacity_column(name))
         places = math.inf if capacity is None else float(capacity.mean())  # mean places in force
         started = started_rows[started_by[service.code]]
         censored = log.horizon - delays["start"][open_at_end[waiting_by[service.cause]]]
@@ -213,7 +211,7 @@ def _services(
         out[f"service_bed_days.{name}"] = float(occupied.sum())
         if math.isfinite(places) and places > 0:
             out[f"service_utilisation_pct.{name}"] = _pct(float(occupied.mean()) / places)
-        out[f"service_waiting_mean.{name}"] = float(column[f"{name}_waiting"].mean())
+        out[f"service_waiting_mean.{name}"] = float(reported[f"{name}_waiting"].mean())
         out[f"service_wait_mean_days.{name}"] = float(waits.mean()) if waits.size else 0.0
         out[f"service_starts.{name}"] = float(started.size)
         out[f"service_still_waiting_at_end.{name}"] = float(censored.size)

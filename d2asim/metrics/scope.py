@@ -9,6 +9,7 @@ scope's denominators (beds, population).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,20 @@ def scoped_logs(log: EventLog, scopes: list[Scope]) -> dict[str, EventLog]:
             blocks[name] = rows[lo:hi]
         out[scope.key] = EventLog.of_blocks(log.horizon, blocks)
     return out
+
+
+def scope_groups(table: dict[str, np.ndarray], scopes: Sequence[Scope]) -> np.ndarray:
+    """Each row's position in ``scopes`` (scopes of one kind, read from one column),
+    -1 for a row in none of them; every row is in a lone scope without a column (the
+    system)."""
+    n = next(iter(table.values())).size if table else 0
+    column = scopes[0].column
+    if column is None:
+        return np.zeros(n, dtype=np.int64)
+    codes = np.array([scope.code for scope in scopes], dtype=np.int64)
+    position = np.full(int(max(codes.max(), table[column].max(initial=0))) + 2, -1, dtype=np.int64)
+    position[codes] = np.arange(codes.size)
+    return position[table[column].astype(np.int64)]
 
 
 def in_rate(table: dict[str, np.ndarray], scope: Scope) -> np.ndarray:

@@ -7,17 +7,18 @@ the reported period), so warm-up can be judged from them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import capacity_column
-from d2asim.metrics.intervals import count_in, interval_integrals, rows_by_code
+from d2asim.metrics.intervals import grouped_counts, grouped_integrals, interval_integrals
+from d2asim.metrics.scope import SYSTEM, Scope, scope_groups, system_scope
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schedule import daily_values
-from d2asim.scenario.schema import PATHWAYS, Scenario
-from d2asim.system.registry import registry_of
+from d2asim.scenario.schema import ORGS, PATHWAYS, REASON_CODES, Scenario
+from d2asim.system.registry import SystemRegistry, registry_of
 
 
 def dtoc_segments(log: EventLog, scenario: Scenario) -> dict[str, np.ndarray]:
@@ -33,9 +34,15 @@ def delay_attribution(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[
     waited for (the borough's ``delay_reasons``, else the system's, else the service
     kind's default), with a pathway's own ``assessment.delay_reason`` taking
     precedence for assessment delays."""
-    reason, org = registry_of(scenario).reason_tables
+    reason, org = attribution_positions(dtoc, scenario)
+    return np.array(REASON_CODES)[reason], np.array(ORGS)[org]
+
+
+def attribution_positions(dtoc: dict[str, np.ndarray], scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`delay_attribution` as positions in ``REASON_CODES`` and ``ORGS``."""
+    reason, org = registry_of(scenario).reason_positions
     index = (dtoc["borough"].astype(int), dtoc["cause"].astype(int), dtoc["pathway"].astype(int))
-    return reason[index].astype(str), org[index].astype(str)
+    return reason[index], org[index]
 
 
 def reported_days(daily: pd.DataFrame) -> pd.DataFrame:
@@ -59,49 +66,114 @@ def service_places(scenario: Scenario, sim_start: dt.date, n_days: int) -> dict[
 
 
 def daily_series(
-    log: EventLog, scenario: Scenario, sim_start: dt.date, trust_codes: Sequence[int] | None = None,
-    places: Mapping[str, np.ndarray] | None = None,
+    log: EventLog, scenario: Scenario, sim_start: dt.date, places: Mapping[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
-    """One row per simulated day: time-average stocks, daily flows, and the core acute
-    beds (of ``trust_codes``, default every trust) and each finite service's places in
-    force that day (``places``: :func:`service_places`, computed when not given)."""
+    """One row per simulated day of the whole system: time-average stocks, daily flows,
+    the core acute beds and each finite service's places in force that day (``places``:
+    :func:`service_places`, computed when not given). See :func:`scope_columns`."""
     registry = registry_of(scenario)
-    trust_codes = range(len(registry.trusts)) if trust_codes is None else trust_codes
+    cols = scope_columns(log, scenario, sim_start, [system_scope(registry)], places)[SYSTEM]
     n_days = int(log.horizon)
-    bounds = np.arange(n_days + 1, dtype=float)
-    acute = log.table("acute")
-    delays = log.table("delays")
-    dtoc = dtoc_segments(log, scenario)
-    modelled = [b.code for b in registry.modelled_boroughs]  # out-of-area patients count in no rate
-    admitted_leave = np.where(np.isnan(acute["admit"]), np.nan, acute["leave"])
-    cols: dict[str, np.ndarray] = {
-        "acute_occupied": interval_integrals(acute["admit"], admitted_leave, bounds),
-        "admission_queue": interval_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), bounds),
-        "delayed_acute": _delayed(delays, bounds, delays["place"] == ACUTE_PLACE),
-        "delayed_dtoc": interval_integrals(dtoc["start"], dtoc["end"], bounds),
-        "delayed_dtoc_residents": _delayed(dtoc, bounds, np.isin(dtoc["borough"], modelled)),
-        "acute_beds": sum((daily_values(registry.trusts[t].acute.beds, sim_start, n_days) for t in trust_codes),
-                          np.zeros(n_days)),
-        "admissions": count_in(acute["admit"], bounds),
-        "discharges": count_in(acute["leave"][acute["died"] == 0], bounds),
-        "deaths_in_hospital": count_in(acute["leave"][acute["died"] == 1], bounds),
-    }
-    services = log.table("services")
-    by_service = rows_by_code(services["service"], [s.code for s in registry.services])
-    by_cause = rows_by_code(delays["cause"], [s.cause for s in registry.services])
-    places = service_places(scenario, sim_start, n_days) if places is None else places
-    for service in registry.services:
-        name = service.name
-        mine = by_service[service.code]
-        cols[f"{name}_occupied"] = interval_integrals(services["start"][mine], services["leave"][mine], bounds)
-        cols[f"{name}_waiting"] = _delayed(delays, bounds, by_cause[service.cause])
-        capacity = capacity_column(name)
-        if capacity in places:
-            cols[capacity] = places[capacity]
     day = np.arange(n_days)
     first = {"date": pd.date_range(sim_start, periods=n_days, freq="D"), "day": day,
              "reported": day >= scenario.run.warmup_days}  # fmt: skip
     return pd.DataFrame({**first, **cols})  # one frame built at once (inserting columns copies it)
+
+
+def scope_columns(
+    log: EventLog, scenario: Scenario, sim_start: dt.date, scopes: Sequence[Scope],
+    places: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """The daily columns of each scope (by key; scopes of one kind) over every
+    simulated day: beds occupied, the admission queue, delayed beds (acute, DTOC, DTOC
+    of modelled boroughs' residents), each service's places occupied and people
+    waiting (time averages); admissions, discharges and deaths (counts); the core acute
+    beds of the scope's trusts (every trust for the system and a borough) and each
+    finite service's places. One pass over the log for all scopes: each scope's values
+    are those of its rows alone, bit for bit."""
+    registry = registry_of(scenario)
+    n_days = int(log.horizon)
+    bounds = np.arange(n_days + 1, dtype=float)
+    n = len(scopes)
+    acute = log.table("acute")
+    delays = log.table("delays")
+    dtoc = dtoc_segments(log, scenario)
+    modelled = [b.code for b in registry.modelled_boroughs]  # out-of-area patients count in no rate
+    in_acute, in_delays, in_dtoc = (scope_groups(t, scopes) for t in (acute, delays, dtoc))
+    admitted_leave = np.where(np.isnan(acute["admit"]), np.nan, acute["leave"])
+    died = acute["died"] == 1
+    stocks = {
+        "acute_occupied": grouped_integrals(acute["admit"], admitted_leave, in_acute, n, bounds),
+        "admission_queue": grouped_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]),
+                                             in_acute, n, bounds),  # fmt: skip
+        "delayed_acute": grouped_integrals(delays["start"], delays["end"],
+                                           np.where(delays["place"] == ACUTE_PLACE, in_delays, -1), n, bounds),
+        "delayed_dtoc": grouped_integrals(dtoc["start"], dtoc["end"], in_dtoc, n, bounds),
+        "delayed_dtoc_residents": grouped_integrals(dtoc["start"], dtoc["end"],
+                                                    np.where(np.isin(dtoc["borough"], modelled), in_dtoc, -1), n,
+                                                    bounds),  # fmt: skip
+    }
+    flows = {
+        "admissions": grouped_counts(acute["admit"], in_acute, n, bounds),
+        "discharges": grouped_counts(acute["leave"], np.where(died, -1, in_acute), n, bounds),
+        "deaths_in_hospital": grouped_counts(acute["leave"], np.where(died, in_acute, -1), n, bounds),
+    }
+    every_trust = _core_beds(registry, range(len(registry.trusts)), sim_start, n_days)
+    services = log.table("services")
+    n_services = len(registry.services)
+    service_of = _positions(services["service"], [s.code for s in registry.services])
+    cause_of = _positions(delays["cause"], [s.cause for s in registry.services])
+    in_services = scope_groups(services, scopes)
+    occupied = grouped_integrals(services["start"], services["leave"],
+                                 _cells(in_services, service_of, n_services), n * n_services, bounds)
+    waiting = grouped_integrals(delays["start"], delays["end"], _cells(in_delays, cause_of, n_services),
+                                n * n_services, bounds)  # fmt: skip
+    places = service_places(scenario, sim_start, n_days) if places is None else places
+    out = {}
+    for g, scope in enumerate(scopes):
+        beds = _core_beds(registry, [scope.code], sim_start, n_days) if scope.column == "trust" else every_trust
+        cols = {name: values[g] for name, values in stocks.items()}
+        cols["acute_beds"] = beds
+        cols.update({name: values[g] for name, values in flows.items()})
+        for k, service in enumerate(registry.services):
+            cols[f"{service.name}_occupied"] = occupied[g * n_services + k]
+            cols[f"{service.name}_waiting"] = waiting[g * n_services + k]
+            capacity = capacity_column(service.name)
+            if capacity in places:
+                cols[capacity] = places[capacity]
+        out[scope.key] = cols
+    return out
+
+
+def reported_part(columns: Mapping[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
+    """Each of :func:`scope_columns`' columns on the reported days only (views)."""
+    first = int(scenario.run.warmup_days)
+    return {name: values[first:] for name, values in columns.items()}
+
+
+def reported_columns(daily: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The numeric columns of a daily frame on its reported days, as arrays."""
+    reported = reported_days(daily)
+    return {c: reported[c].to_numpy() for c in reported.columns if c not in ("date", "day", "reported")}
+
+
+def _core_beds(registry: SystemRegistry, trusts: Iterable[int], sim_start: dt.date, n_days: int) -> np.ndarray:
+    """The core acute beds in force each day, summed over ``trusts``."""
+    return sum((daily_values(registry.trusts[t].acute.beds, sim_start, n_days) for t in trusts), np.zeros(n_days))
+
+
+def _positions(codes: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+    """Each row's position in ``wanted`` (distinct codes >= 0), -1 for other codes."""
+    table = np.full(max(wanted, default=0) + 1, -1, dtype=np.int64)
+    table[list(wanted)] = np.arange(len(wanted))
+    values = codes.astype(np.int64)
+    inside = (values >= 0) & (values < table.size)
+    return np.where(inside, table[np.where(inside, values, 0)], -1)
+
+
+def _cells(group: np.ndarray, position: np.ndarray, width: int) -> np.ndarray:
+    """Row-major cell ``group * width + position`` of each row, -1 when either is -1."""
+    return np.where((group >= 0) & (position >= 0), group * width + position, -1)
 
 
 def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
@@ -130,11 +202,6 @@ def monthly_delays(log: EventLog, scenario: Scenario, sim_start: dt.date) -> pd.
             rows += [(m, dimension, value, d) for m, d in zip(labels, days, strict=True)]
     frame = pd.DataFrame(rows, columns=["month", "dimension", "value", "delayed_bed_days"])
     return frame
-
-
-def _delayed(delays: dict[str, np.ndarray], bounds: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Integrals of the delays ``keep`` selects (a mask, or row indices in order)."""
-    return interval_integrals(delays["start"][keep], delays["end"][keep], bounds)
 
 
 def _first_finite(a: np.ndarray, b: np.ndarray) -> np.ndarray:

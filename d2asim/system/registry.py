@@ -35,6 +35,8 @@ from d2asim.scenario.names import FIXED_CAUSES, PATHWAYS, TERMINAL_OUTCOMES, Pat
 from d2asim.scenario.schedule import as_json, base_value, max_value
 from d2asim.scenario.schema import (
     KIND_DELAY_REASONS,
+    ORGS,
+    REASON_CODES,
     Acute,
     ArrivalStream,
     DelayAttribution,
@@ -208,6 +210,13 @@ class SystemRegistry:
             attribution = self.reason_of(*index)
             reason[index], org[index] = attribution.reason, attribution.org
         return reason, org
+
+    @cached_property
+    def reason_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """:attr:`reason_tables` as positions in ``REASON_CODES`` and ``ORGS`` (integers)."""
+        reason, org = self.reason_tables
+        return (np.vectorize(REASON_CODES.index, otypes=[np.int64])(reason),
+                np.vectorize(ORGS.index, otypes=[np.int64])(org))  # fmt: skip
 
     # ---------------------------------------------------------------- output
     def table(self) -> pd.DataFrame:
