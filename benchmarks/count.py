@@ -8,6 +8,9 @@ CASE is one of
 * ``engine``: ``DischargeModel.run`` of the reference flow (seed 1, replication 0);
 * ``replication``: ``run_replication`` of the reference flow;
 * ``system-engine``: ``DischargeModel.run`` of the 5x8 system case;
+* ``size-matched-engine``: ``DischargeModel.run`` of one trust the system's size (the
+  reference flow times 5): the cost of so large a simulation without the system;
+* ``system``: ``run_replication`` of the 5x8 system case;
 * ``system-metrics``: the system's own daily series and metrics (its log made first);
 * ``place-metrics``: ``place_metrics`` of the system's 13 places (its log made first).
 
@@ -34,13 +37,14 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CASES = ("engine", "replication", "system-engine", "system-metrics", "place-metrics")
+CASES = ("engine", "replication", "system-engine", "size-matched-engine", "system", "system-metrics", "place-metrics")
 L2 = "--LL=2097152,16,64"  # size, associativity, line size of this machine's L2 (lscpu: 2 MB a core)
 
 
 def measured_call(case: str, days: int | None) -> Callable[[], Any]:
     """The call whose cost is counted (its inputs made beforehand)."""
     from benchmarks.d2asim_flow import scenario
+    from benchmarks.flow import REFERENCE
     from benchmarks.system_flow import system_scenario
     from d2asim.metrics.replication import replication_metrics
     from d2asim.metrics.series import daily_series, reported_columns
@@ -48,12 +52,15 @@ def measured_call(case: str, days: int | None) -> Callable[[], Any]:
     from d2asim.runner import place_metrics, run_replication
     from d2asim.scenario.loader import with_overrides
 
-    sc = scenario() if case in ("engine", "replication") else system_scenario()
+    if case == "size-matched-engine":
+        sc = scenario(REFERENCE.scaled(5))
+    else:
+        sc = scenario() if case in ("engine", "replication") else system_scenario()
     if days is not None:
         sc = with_overrides(sc, {"run.duration_days": days}, f"{case} cut to {days} days")
-    if case in ("engine", "system-engine"):
+    if case in ("engine", "system-engine", "size-matched-engine"):
         return lambda: DischargeModel(sc, 1, 0).run()
-    if case == "replication":
+    if case in ("replication", "system"):
         return lambda: run_replication(sc, 1, 0)
     log = DischargeModel(sc, 1, 0).run()
     start = sim_start_date(sc)

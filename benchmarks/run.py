@@ -168,6 +168,8 @@ def timing_rounds(impls: list[str], s: Settings) -> dict[str, dict[str, Any]]:
         jobs[f"single_{rep}"] = (run_fn("d2asim"), REFERENCE, s.rounds, rep)
     jobs["system"] = (run_fn("system"), REFERENCE, s.rounds, TIMING_REP)
     jobs["system_engine"] = (system_engine_fn(), REFERENCE, s.rounds, TIMING_REP)
+    # one trust of the system's size (engine only): the cost of a simulation that large, without the system
+    jobs["size_matched_engine"] = (d2asim_engine_fn(), REFERENCE.scaled(SYSTEM_SINGLES), s.rounds, TIMING_REP)
     out = {name: {"wall": [], "cpu": [], "result": None} for name in jobs}
     names = list(jobs)
     # Freeze what the harness has imported (d2asim, pandas, Ciw, numba ...) so that the
@@ -398,6 +400,7 @@ def system_case(rounds: dict[str, dict[str, Any]], memory: dict[str, float], sin
         "engine_s_per_rep": min(rounds["system_engine"]["wall"]),
         "single_s_per_rep": single_s, "singles_sum_s": sum(single_s), "singles_round_sums_s": per_round,
         "single_engine_s_per_rep": min(rounds["d2asim_engine"]["wall"]),
+        "size_matched_engine_s_per_rep": min(rounds["size_matched_engine"]["wall"]),
         "ratio_to_singles": system_s / sum(single_s),
         "ratio_to_singles_cpu": min(rounds["system"]["cpu"]) / sum(min(rounds[n]["cpu"]) for n in names),
         "ratio_to_best_round_sum": system_s / min(per_round),
@@ -605,6 +608,11 @@ def system_report(sy: dict[str, Any]) -> list[str]:
         f"{sy['ratio_to_best_round_sum']:.3f}); engine only: system / ({len(single)} x single replication 0) = "
         f"{sy['engine_s_per_rep'] / (len(single) * sy['single_engine_s_per_rep']):.3f}; in CPU time (min of "
         f"each) {sy['ratio_to_singles_cpu']:.3f}",
+        f"  one trust of the system's size ({len(single)} x the flow, engine only) "
+        f"{sy['size_matched_engine_s_per_rep']:.3f} s = "
+        f"{sy['size_matched_engine_s_per_rep'] / (len(single) * sy['single_engine_s_per_rep']):.3f} x "
+        f"{len(single)} single engines; system engine / it = "
+        f"{sy['engine_s_per_rep'] / sy['size_matched_engine_s_per_rep']:.3f}",
         f"  memory per replication: peak RSS Δ {fmt(mem.get('peak_rss_delta_mb'), '.1f', ' MB')} "
         f"(= {fmt(sy['memory_ratio_to_single'], '.2f', '×')} one single-trust run), tracemalloc peak "
         f"{fmt(mem.get('tracemalloc_peak_mb'), '.1f', ' MB')}",
