@@ -10,22 +10,14 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.replication import metric_ceiling, replication_metrics, whole_log_metrics
-from d2asim.metrics.scope import place_scopes, scoped_logs
-from d2asim.metrics.series import (
-    daily_series,
-    monthly_delays,
-    monthly_series,
-    reported_columns,
-    reported_part,
-    scope_columns,
-    service_places,
-)
+from d2asim.metrics.scope import SYSTEM, Scope, place_scopes, scoped_logs, system_scope
+from d2asim.metrics.series import daily_frame, monthly_delays, monthly_series, reported_part, scope_columns
 from d2asim.metrics.stability import growth_warnings
 from d2asim.model.engine import DischargeModel, sim_start_date
 from d2asim.model.log import EventLog
 from d2asim.scenario.schema import Scenario
 from d2asim.summary import mean_ci, summary_frame
-from d2asim.system.registry import registry_of
+from d2asim.system.registry import SystemRegistry, registry_of
 
 TRUST_DAILY_COLUMNS = ("acute_occupied", "admission_queue", "delayed_acute", "admissions", "discharges")
 """Columns daily.csv repeats per trust (as ``<trust>_<column>``) when a system has several."""
@@ -45,12 +37,14 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     """Simulate one replication (its random streams depend on seed and replication only)."""
     log = DischargeModel(scenario, seed, replication).run()
     start = sim_start_date(scenario)
-    places = service_places(scenario, start, int(log.horizon))  # the same for every scope
-    daily = daily_series(log, scenario, start, places)
-    metrics = replication_metrics(log, scenario, reported_columns(daily))
-    by_place, place_daily = place_metrics(log, scenario, metrics, places)
-    trust_columns = {f"{scope.partition(':')[2]}_{c}": columns[c] for scope, columns in place_daily.items()
-                     if scope.startswith("trust:") for c in TRUST_DAILY_COLUMNS}  # fmt: skip
+    registry = registry_of(scenario)
+    system = system_scope(registry)
+    columns = scope_columns(log, scenario, start, [system, *own_row_scopes(registry)])  # one pass for every place
+    daily = daily_frame(columns[SYSTEM], scenario, start)
+    metrics = replication_metrics(log, scenario, reported_part(columns[SYSTEM], scenario))
+    by_place = place_metrics(log, scenario, metrics, columns)
+    trust_columns = {f"{t.name}_{c}": columns[f"trust:{t.name}"][c] for t in registry.trusts
+                     if f"trust:{t.name}" in columns for c in TRUST_DAILY_COLUMNS}  # fmt: skip
     if trust_columns:
         daily = pd.concat([daily, pd.DataFrame(trust_columns, index=daily.index)], axis=1)
     return ReplicationResult(
@@ -63,32 +57,34 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
     )
 
 
+def own_row_scopes(registry: SystemRegistry) -> list[Scope]:
+    """The trusts and modelled boroughs whose metrics need their own rows: all but a
+    lone trust or borough (which holds every row and takes the system's metrics)."""
+    return [s for s in place_scopes(registry)
+            if len(registry.trusts if s.column == "trust" else registry.boroughs) > 1]  # fmt: skip
+
+
 def place_metrics(
-    log: EventLog, scenario: Scenario, system: dict[str, float], places: Mapping[str, np.ndarray] | None = None
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, np.ndarray]]]:
-    """Metrics of each trust and modelled borough by scope key, and the daily columns
-    (:func:`scope_columns`) of each scope that is part of the system (a scope holding
-    every row, such as the one trust of a single-trust system, takes the ``system``
-    metrics). ``places``: :func:`service_places`, computed when not given."""
+    log: EventLog, scenario: Scenario, system: dict[str, float],
+    columns: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of each trust and modelled borough by scope key (a scope holding every
+    row, such as the one trust of a single-trust system, takes the ``system``
+    metrics). ``columns``: the daily columns of :func:`own_row_scopes` by scope key
+    (:func:`scope_columns`), computed when not given."""
     registry = registry_of(scenario)
-    start = sim_start_date(scenario)
-    scopes = place_scopes(registry)
-    whole = {s.key for s in scopes if len(registry.trusts if s.column == "trust" else registry.boroughs) == 1}
-    parts = [s for s in scopes if s.key not in whole]
+    parts = own_row_scopes(registry)
+    if columns is None:
+        columns = scope_columns(log, scenario, sim_start_date(scenario), parts)
     logs = scoped_logs(log, parts)
-    places = service_places(scenario, start, int(log.horizon)) if places is None else places
-    dailies: dict[str, dict[str, np.ndarray]] = {}
-    for column in ("trust", "borough"):  # one pass over the log for each kind of scope
-        if kind := [s for s in parts if s.column == column]:
-            dailies.update(scope_columns(log, scenario, start, kind, places))
     metrics = {}
-    for scope in scopes:
-        if scope.key in whole:
-            metrics[scope.key] = whole_log_metrics(system, scope)
+    for scope in place_scopes(registry):
+        if scope.key in logs:
+            reported = reported_part(columns[scope.key], scenario)
+            metrics[scope.key] = replication_metrics(logs[scope.key], scenario, reported, scope)
         else:
-            metrics[scope.key] = replication_metrics(logs[scope.key], scenario,
-                                                     reported_part(dailies[scope.key], scenario), scope)  # fmt: skip
-    return metrics, dailies
+            metrics[scope.key] = whole_log_metrics(system, scope)
+    return metrics
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def test_one_period_integrals_are_the_clipped_durations_summed() -> None:
     np.testing.assert_allclose(interval_integrals(starts, ends, bounds), _general(starts, ends, bounds), rtol=1e-12)
 
 
-def test_grouped_integrals_and_counts_equal_each_groups_rows_alone_bit_for_bit() -> None:
+def test_grouped_integrals_and_day_counts_equal_each_groups_rows_alone_bit_for_bit() -> None:
     """One pass for every group gives each group exactly (same bits) what its own rows
     give; rows in no group (-1, or past the last group) count nowhere."""
     rng = np.random.default_rng(4)
@@ -78,7 +78,7 @@ def test_grouped_integrals_and_counts_equal_each_groups_rows_alone_bit_for_bit()
     groups = rng.integers(-1, 5, n)  # 4 groups, -1 and 4 in none
     bounds = np.arange(0, 31, dtype=float)
     grouped = intervals.grouped_integrals(starts, ends, groups, 4, bounds)
-    counts = intervals.grouped_counts(ends, groups, 4, bounds)
+    counts = intervals.DayCounts(ends, 0.0, 30).by(groups, 4)
     assert grouped.shape == counts.shape == (4, 30)
     for g in range(4):
         mine = groups == g

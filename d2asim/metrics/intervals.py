@@ -28,20 +28,80 @@ def grouped_integrals(
 ) -> np.ndarray:
     """``interval_integrals`` of each group's intervals, shape ``(n_groups, periods)``:
     row ``g`` holds the intervals whose ``groups`` entry is ``g`` (others, such as -1,
-    are in no group). Whole-day boundaries take one pass for every group, and each
-    group's sums run over its rows in their order, so they give the same bits as that
-    group's rows alone."""
+    are in no group). Whole-day boundaries take one pass for every group (see
+    :class:`DayIntervals`)."""
     starts = np.asarray(starts, dtype=float)
     if starts.size == 0:  # no intervals (a scope without rows of this kind): zeros, as below
         return np.zeros((n_groups, len(boundaries) - 1))
     if not _whole_days(boundaries):
         of = selected_integrals(starts, ends, boundaries)
         return np.array([of(np.asarray(groups) == g) for g in range(n_groups)]).reshape(n_groups, -1)
-    lo, hi = boundaries[0], boundaries[-1]
-    s, e, rows = _clipped(starts, ends, lo, hi)
-    group = np.asarray(groups, dtype=np.int64)[rows]
-    valid = (e > s) & (group >= 0) & (group < n_groups)
-    return _per_day(s[valid] - lo, e[valid] - lo, group[valid], n_groups, len(boundaries) - 1)
+    return DayIntervals(starts, ends, float(boundaries[0]), len(boundaries) - 1).by(groups, n_groups)
+
+
+class DayIntervals:
+    """Intervals ``[start, end)`` (days) prepared once for their integrals over each of
+    ``n_days`` whole days from day ``first_day``, under any grouping of their rows
+    (:meth:`by`): clipped (``nan`` starts dropped, ``nan``/``inf`` ends at the last
+    day's end), and split into a first and a last (partial) day and the whole days
+    between. Each group's sums run over its rows in their order, so they give the same
+    bits as that group's rows alone."""
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, first_day: float, n_days: int) -> None:
+        s, e, rows = _clipped(np.asarray(starts, dtype=float), ends, first_day, first_day + n_days)
+        valid = e > s
+        s, e = s[valid] - first_day, e[valid] - first_day
+        self.rows = rows[valid]
+        self.n_days = n_days
+        first = np.minimum(np.floor(s).astype(np.int64), n_days - 1)
+        last = np.minimum(np.floor(e).astype(np.int64), n_days - 1)
+        self.same = first == last
+        other = ~self.same
+        self.day_in_one = first[self.same]
+        self.length_in_one = e[self.same] - s[self.same]
+        self.first, self.last = first[other], last[other]
+        self.on_first = (self.first + 1) - s[other]  # the part of the first day
+        self.on_last = e[other] - self.last
+
+    def by(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Integrals per group and day, shape ``(n_groups, n_days)``: group ``g`` holds
+        the rows whose ``groups`` entry (one per row of the intervals given) is ``g``;
+        other entries (-1) are in no group. O(rows) without sorting: partial days by
+        weighted counts, the whole days between by a difference array."""
+        n = self.n_days
+        group = np.asarray(groups, dtype=np.int64)[self.rows]
+        group[(group < 0) | (group >= n_groups)] = n_groups  # one more group, dropped at the end
+        cells = (n_groups + 1) * n
+        out = np.bincount(group[self.same] * n + self.day_in_one, weights=self.length_in_one,
+                          minlength=cells).astype(float)  # fmt: skip
+        spanning = group[~self.same]
+        at = spanning * n
+        out += np.bincount(at + self.first, weights=self.on_first, minlength=cells)
+        out += np.bincount(at + self.last, weights=self.on_last, minlength=cells)
+        row = spanning * (n + 1)
+        width = (n_groups + 1) * (n + 1)
+        spans = np.bincount(row + self.first + 1, minlength=width) - np.bincount(row + self.last, minlength=width)
+        out += np.cumsum(spans.reshape(n_groups + 1, n + 1), axis=1)[:, :n].ravel()
+        return out.reshape(n_groups + 1, n)[:n_groups]
+
+
+class DayCounts:
+    """Event times prepared once for their counts on each of ``n_days`` whole days from
+    day ``first_day``, under any grouping (:meth:`by`)."""
+
+    def __init__(self, times: np.ndarray, first_day: float, n_days: int) -> None:
+        times = np.asarray(times, dtype=float)
+        self.rows = np.flatnonzero((times >= first_day) & (times < first_day + n_days))  # nan: in no day
+        self.day = np.floor(times[self.rows] - first_day).astype(np.int64)
+        self.n_days = n_days
+
+    def by(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Counts per group and day, shape ``(n_groups, n_days)`` (``groups`` as in
+        :meth:`DayIntervals.by`)."""
+        group = np.asarray(groups, dtype=np.int64)[self.rows]
+        group[(group < 0) | (group >= n_groups)] = n_groups
+        counts = np.bincount(group * self.n_days + self.day, minlength=(n_groups + 1) * self.n_days)
+        return counts.reshape(n_groups + 1, self.n_days)[:n_groups]
 
 
 def selected_integrals(
@@ -102,21 +162,10 @@ def count_in(times: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
     whole-day boundaries, without sorting)."""
     times = np.asarray(times, dtype=float)
     if _whole_days(boundaries):
-        return grouped_counts(times, np.zeros(times.size, dtype=np.int64), 1, boundaries)[0]
+        counts = DayCounts(times, float(boundaries[0]), len(boundaries) - 1)
+        return counts.by(np.zeros(times.size, dtype=np.int64), 1)[0]
     times = np.sort(times)
     return np.diff(np.searchsorted(times, boundaries, side="left"))
-
-
-def grouped_counts(times: np.ndarray, groups: np.ndarray, n_groups: int, boundaries: np.ndarray) -> np.ndarray:
-    """``count_in`` of each group's times, shape ``(n_groups, days)`` (whole-day
-    boundaries; ``groups`` as in :func:`grouped_integrals`)."""
-    times = np.asarray(times, dtype=float)
-    lo, hi = boundaries[0], boundaries[-1]
-    n_days = len(boundaries) - 1
-    group = np.asarray(groups, dtype=np.int64)
-    inside = (times >= lo) & (times < hi) & (group >= 0) & (group < n_groups)  # nan: in no day
-    day = np.floor(times[inside] - lo).astype(np.int64)
-    return np.bincount(group[inside] * n_days + day, minlength=n_groups * n_days).reshape(n_groups, n_days)
 
 
 def _clipped(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,24 +182,3 @@ def _clipped(starts: np.ndarray, ends: np.ndarray, lo: float, hi: float) -> tupl
 def _whole_days(boundaries: np.ndarray) -> bool:
     """Boundaries one day apart starting on a whole day (the daily-series case)."""
     return len(boundaries) > 2 and float(boundaries[0]).is_integer() and bool(np.all(np.diff(boundaries) == 1.0))
-
-
-def _per_day(s: np.ndarray, e: np.ndarray, group: np.ndarray, n_groups: int, n_days: int) -> np.ndarray:
-    """Integrals per group and day 0..n_days-1 of intervals ``[s, e)`` inside
-    ``[0, n_days]``, shape ``(n_groups, n_days)``, in O(n) without sorting: the first
-    and last (partial) days by weighted counts, the whole days in between by a
-    difference array (a row per group)."""
-    first = np.minimum(np.floor(s).astype(np.int64), n_days - 1)
-    last = np.minimum(np.floor(e).astype(np.int64), n_days - 1)
-    same = first == last
-    cells = n_groups * n_days
-    at = group * n_days  # each interval's group's first cell
-    out = np.bincount(at[same] + first[same], weights=e[same] - s[same], minlength=cells).astype(float)
-    f, l_, at = first[~same], last[~same], at[~same]
-    out += np.bincount(at + f, weights=(f + 1) - s[~same], minlength=cells)
-    out += np.bincount(at + l_, weights=e[~same] - l_, minlength=cells)
-    row = group[~same] * (n_days + 1)
-    spans = np.bincount(row + f + 1, minlength=n_groups * (n_days + 1)) - np.bincount(
-        row + l_, minlength=n_groups * (n_days + 1))
-    out += np.cumsum(spans.reshape(n_groups, n_days + 1), axis=1)[:, :n_days].ravel()
-    return out.reshape(n_groups, n_days)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import capacity_column
-from d2asim.metrics.intervals import grouped_counts, grouped_integrals, interval_integrals
+from d2asim.metrics.intervals import DayCounts, DayIntervals, interval_integrals
 from d2asim.metrics.scope import SYSTEM, Scope, scope_groups, system_scope
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schedule import daily_values
@@ -72,77 +72,80 @@ def daily_series(
     the core acute beds and each finite service's places in force that day (``places``:
     :func:`service_places`, computed when not given). See :func:`scope_columns`."""
     registry = registry_of(scenario)
-    cols = scope_columns(log, scenario, sim_start, [system_scope(registry)], places)[SYSTEM]
-    n_days = int(log.horizon)
+    return daily_frame(scope_columns(log, scenario, sim_start, [system_scope(registry)], places)[SYSTEM], scenario,
+                       sim_start)  # fmt: skip
+
+
+def daily_frame(columns: Mapping[str, np.ndarray], scenario: Scenario, sim_start: dt.date) -> pd.DataFrame:
+    """A daily frame (``date``, ``day``, ``reported``, then ``columns``) from one
+    scope's :func:`scope_columns`."""
+    n_days = len(next(iter(columns.values())))
     day = np.arange(n_days)
     first = {"date": pd.date_range(sim_start, periods=n_days, freq="D"), "day": day,
              "reported": day >= scenario.run.warmup_days}  # fmt: skip
-    return pd.DataFrame({**first, **cols})  # one frame built at once (inserting columns copies it)
+    return pd.DataFrame({**first, **columns})  # one frame built at once (inserting columns copies it)
 
 
 def scope_columns(
     log: EventLog, scenario: Scenario, sim_start: dt.date, scopes: Sequence[Scope],
     places: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """The daily columns of each scope (by key; scopes of one kind) over every
-    simulated day: beds occupied, the admission queue, delayed beds (acute, DTOC, DTOC
-    of modelled boroughs' residents), each service's places occupied and people
-    waiting (time averages); admissions, discharges and deaths (counts); the core acute
-    beds of the scope's trusts (every trust for the system and a borough) and each
-    finite service's places. One pass over the log for all scopes: each scope's values
-    are those of its rows alone, bit for bit."""
+    """The daily columns of each scope (by key) over every simulated day: beds
+    occupied, the admission queue, delayed beds (acute, DTOC, DTOC of modelled
+    boroughs' residents), each service's places occupied and people waiting (time
+    averages); admissions, discharges and deaths (counts); the core acute beds of the
+    scope's trusts (every trust for the system and a borough) and each finite service's
+    places. The log's intervals are prepared once for every scope (:class:`DayIntervals`):
+    each scope's values are those of its rows alone, bit for bit."""
+    if not scopes:
+        return {}
     registry = registry_of(scenario)
     n_days = int(log.horizon)
-    bounds = np.arange(n_days + 1, dtype=float)
-    n = len(scopes)
-    acute = log.table("acute")
-    delays = log.table("delays")
+    acute, delays, services = log.table("acute"), log.table("delays"), log.table("services")
     dtoc = dtoc_segments(log, scenario)
     modelled = [b.code for b in registry.modelled_boroughs]  # out-of-area patients count in no rate
-    in_acute, in_delays, in_dtoc = (scope_groups(t, scopes) for t in (acute, delays, dtoc))
-    admitted_leave = np.where(np.isnan(acute["admit"]), np.nan, acute["leave"])
+    stay = DayIntervals(acute["admit"], np.where(np.isnan(acute["admit"]), np.nan, acute["leave"]), 0.0, n_days)
+    queue = DayIntervals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]), 0.0, n_days)
+    delayed, delayed_dtoc = (DayIntervals(t["start"], t["end"], 0.0, n_days) for t in (delays, dtoc))
+    occupying = DayIntervals(services["start"], services["leave"], 0.0, n_days)
+    admitted, left = DayCounts(acute["admit"], 0.0, n_days), DayCounts(acute["leave"], 0.0, n_days)
+    in_acute_bed = delays["place"] == ACUTE_PLACE
+    resident = np.isin(dtoc["borough"], modelled)
     died = acute["died"] == 1
-    stocks = {
-        "acute_occupied": grouped_integrals(acute["admit"], admitted_leave, in_acute, n, bounds),
-        "admission_queue": grouped_integrals(acute["arrival"], _first_finite(acute["admit"], acute["leave"]),
-                                             in_acute, n, bounds),  # fmt: skip
-        "delayed_acute": grouped_integrals(delays["start"], delays["end"],
-                                           np.where(delays["place"] == ACUTE_PLACE, in_delays, -1), n, bounds),
-        "delayed_dtoc": grouped_integrals(dtoc["start"], dtoc["end"], in_dtoc, n, bounds),
-        "delayed_dtoc_residents": grouped_integrals(dtoc["start"], dtoc["end"],
-                                                    np.where(np.isin(dtoc["borough"], modelled), in_dtoc, -1), n,
-                                                    bounds),  # fmt: skip
-    }
-    flows = {
-        "admissions": grouped_counts(acute["admit"], in_acute, n, bounds),
-        "discharges": grouped_counts(acute["leave"], np.where(died, -1, in_acute), n, bounds),
-        "deaths_in_hospital": grouped_counts(acute["leave"], np.where(died, in_acute, -1), n, bounds),
-    }
-    every_trust = _core_beds(registry, range(len(registry.trusts)), sim_start, n_days)
-    services = log.table("services")
     n_services = len(registry.services)
     service_of = _positions(services["service"], [s.code for s in registry.services])
     cause_of = _positions(delays["cause"], [s.cause for s in registry.services])
-    in_services = scope_groups(services, scopes)
-    occupied = grouped_integrals(services["start"], services["leave"],
-                                 _cells(in_services, service_of, n_services), n * n_services, bounds)
-    waiting = grouped_integrals(delays["start"], delays["end"], _cells(in_delays, cause_of, n_services),
-                                n * n_services, bounds)  # fmt: skip
+    every_trust = _core_beds(registry, range(len(registry.trusts)), sim_start, n_days)
     places = service_places(scenario, sim_start, n_days) if places is None else places
     out = {}
-    for g, scope in enumerate(scopes):
-        beds = _core_beds(registry, [scope.code], sim_start, n_days) if scope.column == "trust" else every_trust
-        cols = {name: values[g] for name, values in stocks.items()}
-        cols["acute_beds"] = beds
-        cols.update({name: values[g] for name, values in flows.items()})
-        for k, service in enumerate(registry.services):
-            cols[f"{service.name}_occupied"] = occupied[g * n_services + k]
-            cols[f"{service.name}_waiting"] = waiting[g * n_services + k]
-            capacity = capacity_column(service.name)
-            if capacity in places:
-                cols[capacity] = places[capacity]
-        out[scope.key] = cols
-    return out
+    for kind in dict.fromkeys(s.column for s in scopes):  # scopes of one kind are read from one column
+        mine = [s for s in scopes if s.column == kind]
+        n = len(mine)
+        in_acute, in_delays, in_dtoc, in_services = (scope_groups(t, mine) for t in (acute, delays, dtoc, services))
+        columns = {
+            "acute_occupied": stay.by(in_acute, n),
+            "admission_queue": queue.by(in_acute, n),
+            "delayed_acute": delayed.by(np.where(in_acute_bed, in_delays, -1), n),
+            "delayed_dtoc": delayed_dtoc.by(in_dtoc, n),
+            "delayed_dtoc_residents": delayed_dtoc.by(np.where(resident, in_dtoc, -1), n),
+            "acute_beds": None,
+            "admissions": admitted.by(in_acute, n),
+            "discharges": left.by(np.where(died, -1, in_acute), n),
+            "deaths_in_hospital": left.by(np.where(died, in_acute, -1), n),
+        }
+        occupied = occupying.by(_cells(in_services, service_of, n_services), n * n_services)
+        waiting = delayed.by(_cells(in_delays, cause_of, n_services), n * n_services)
+        for g, scope in enumerate(mine):
+            beds = _core_beds(registry, [scope.code], sim_start, n_days) if kind == "trust" else every_trust
+            cols = {name: beds if values is None else values[g] for name, values in columns.items()}
+            for k, service in enumerate(registry.services):
+                cols[f"{service.name}_occupied"] = occupied[g * n_services + k]
+                cols[f"{service.name}_waiting"] = waiting[g * n_services + k]
+                capacity = capacity_column(service.name)
+                if capacity in places:
+                    cols[capacity] = places[capacity]
+            out[scope.key] = cols
+    return {scope.key: out[scope.key] for scope in scopes}
 
 
 def reported_part(columns: Mapping[str, np.ndarray], scenario: Scenario) -> dict[str, np.ndarray]:
