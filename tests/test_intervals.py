@@ -66,7 +66,7 @@ def test_one_period_integrals_are_the_clipped_durations_summed() -> None:
     np.testing.assert_allclose(interval_integrals(starts, ends, bounds), _general(starts, ends, bounds), rtol=1e-12)
 
 
-def test_grouped_integrals_and_day_counts_equal_each_groups_rows_alone_bit_for_bit() -> None:
+def test_day_intervals_and_day_counts_by_group_equal_each_groups_rows_alone_bit_for_bit() -> None:
     """One pass for every group gives each group exactly (same bits) what its own rows
     give; rows in no group (-1, or past the last group) count nowhere."""
     rng = np.random.default_rng(4)
@@ -77,14 +77,10 @@ def test_grouped_integrals_and_day_counts_equal_each_groups_rows_alone_bit_for_b
     ends[::11] = np.inf
     groups = rng.integers(-1, 5, n)  # 4 groups, -1 and 4 in none
     bounds = np.arange(0, 31, dtype=float)
-    grouped = intervals.grouped_integrals(starts, ends, groups, 4, bounds)
+    grouped = intervals.DayIntervals(starts, ends, 0.0, 30).by(groups, 4)
     counts = intervals.DayCounts(ends, 0.0, 30).by(groups, 4)
     assert grouped.shape == counts.shape == (4, 30)
     for g in range(4):
         mine = groups == g
         assert np.array_equal(grouped[g], interval_integrals(starts[mine], ends[mine], bounds))
         assert np.array_equal(counts[g], count_in(ends[mine], bounds))
-    period = np.array([5.0, 17.5])  # not whole days: the general path, group by group
-    general = intervals.grouped_integrals(starts, ends, groups, 4, period)
-    for g in range(4):
-        assert np.array_equal(general[g], interval_integrals(starts[groups == g], ends[groups == g], period))

@@ -7,7 +7,7 @@ patient-days (bed days when the intervals are bed stays).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -20,23 +20,12 @@ def interval_integrals(starts: np.ndarray, ends: np.ndarray, boundaries: np.ndar
     a start, ``-1`` at an end), so the cost is one sort, not intervals x periods.
     """
     starts = np.asarray(starts, dtype=float)
-    return grouped_integrals(starts, ends, np.zeros(starts.size, dtype=np.int64), 1, boundaries)[0]
-
-
-def grouped_integrals(
-    starts: np.ndarray, ends: np.ndarray, groups: np.ndarray, n_groups: int, boundaries: np.ndarray
-) -> np.ndarray:
-    """``interval_integrals`` of each group's intervals, shape ``(n_groups, periods)``:
-    row ``g`` holds the intervals whose ``groups`` entry is ``g`` (others, such as -1,
-    are in no group). Whole-day boundaries take one pass for every group (see
-    :class:`DayIntervals`)."""
-    starts = np.asarray(starts, dtype=float)
     if starts.size == 0:  # no intervals (a scope without rows of this kind): zeros, as below
-        return np.zeros((n_groups, len(boundaries) - 1))
+        return np.zeros(len(boundaries) - 1)
     if not _whole_days(boundaries):
-        of = selected_integrals(starts, ends, boundaries)
-        return np.array([of(np.asarray(groups) == g) for g in range(n_groups)]).reshape(n_groups, -1)
-    return DayIntervals(starts, ends, float(boundaries[0]), len(boundaries) - 1).by(groups, n_groups)
+        return selected_integrals(starts, ends, boundaries)(np.ones(starts.size, dtype=bool))
+    days = DayIntervals(starts, ends, float(boundaries[0]), len(boundaries) - 1)
+    return days.by(np.zeros(starts.size, dtype=np.int64), 1)[0]
 
 
 class DayIntervals:
@@ -69,8 +58,7 @@ class DayIntervals:
         other entries (-1) are in no group. O(rows) without sorting: partial days by
         weighted counts, the whole days between by a difference array."""
         n = self.n_days
-        group = np.asarray(groups, dtype=np.int64)[self.rows]
-        group[(group < 0) | (group >= n_groups)] = n_groups  # one more group, dropped at the end
+        group = _grouped_rows(groups, self.rows, n_groups)
         cells = (n_groups + 1) * n
         out = np.bincount(group[self.same] * n + self.day_in_one, weights=self.length_in_one,
                           minlength=cells).astype(float)  # fmt: skip
@@ -98,10 +86,17 @@ class DayCounts:
     def by(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
         """Counts per group and day, shape ``(n_groups, n_days)`` (``groups`` as in
         :meth:`DayIntervals.by`)."""
-        group = np.asarray(groups, dtype=np.int64)[self.rows]
-        group[(group < 0) | (group >= n_groups)] = n_groups
+        group = _grouped_rows(groups, self.rows, n_groups)
         counts = np.bincount(group * self.n_days + self.day, minlength=(n_groups + 1) * self.n_days)
         return counts.reshape(n_groups + 1, self.n_days)[:n_groups]
+
+
+def _grouped_rows(groups: np.ndarray, rows: np.ndarray, n_groups: int) -> np.ndarray:
+    """The group of each of ``rows``, with rows in no group (-1, or ``n_groups`` and
+    above) in one more group ``n_groups``, whose cells the caller drops."""
+    group = np.asarray(groups, dtype=np.int64)[rows]
+    group[(group < 0) | (group >= n_groups)] = n_groups
+    return group
 
 
 def selected_integrals(
@@ -144,6 +139,15 @@ def rows_by_code(codes: np.ndarray, wanted: Iterable[int]) -> dict[int, np.ndarr
     lo = np.searchsorted(ordered, wanted, side="left")
     hi = np.searchsorted(ordered, wanted, side="right")
     return {code: order[a:b] for code, a, b in zip(wanted, lo.tolist(), hi.tolist(), strict=True)}
+
+
+def positions(codes: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+    """Each row's position in ``wanted`` (distinct codes >= 0), -1 for any other code."""
+    table = np.full(max(wanted, default=0) + 1, -1, dtype=np.int64)
+    table[list(wanted)] = np.arange(len(wanted))
+    values = np.asarray(codes).astype(np.int64)
+    inside = (values >= 0) & (values < table.size)
+    return np.where(inside, table[np.where(inside, values, 0)], -1)
 
 
 def stable_order(codes: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from d2asim.metrics.intervals import stable_order
+from d2asim.metrics.intervals import positions, stable_order
 from d2asim.model.log import TABLE_COLUMNS, EventLog
 from d2asim.scenario.schedule import base_value
 from d2asim.system.registry import SystemRegistry
@@ -100,10 +100,7 @@ def scope_groups(table: dict[str, np.ndarray], scopes: Sequence[Scope]) -> np.nd
     column = scopes[0].column
     if column is None:
         return np.zeros(n, dtype=np.int64)
-    codes = np.array([scope.code for scope in scopes], dtype=np.int64)
-    position = np.full(int(max(codes.max(), table[column].max(initial=0))) + 2, -1, dtype=np.int64)
-    position[codes] = np.arange(codes.size)
-    return position[table[column].astype(np.int64)]
+    return positions(table[column], [scope.code for scope in scopes])
 
 
 def in_rate(table: dict[str, np.ndarray], scope: Scope) -> np.ndarray:

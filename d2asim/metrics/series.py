@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.metrics.costs import capacity_column
-from d2asim.metrics.intervals import DayCounts, DayIntervals, interval_integrals
+from d2asim.metrics.intervals import DayCounts, DayIntervals, interval_integrals, positions
 from d2asim.metrics.scope import SYSTEM, Scope, scope_groups, system_scope
 from d2asim.model.log import ACUTE_PLACE, EventLog
 from d2asim.scenario.schedule import daily_values
@@ -113,8 +113,8 @@ def scope_columns(
     resident = np.isin(dtoc["borough"], modelled)
     died = acute["died"] == 1
     n_services = len(registry.services)
-    service_of = _positions(services["service"], [s.code for s in registry.services])
-    cause_of = _positions(delays["cause"], [s.cause for s in registry.services])
+    service_of = positions(services["service"], [s.code for s in registry.services])
+    cause_of = positions(delays["cause"], [s.cause for s in registry.services])
     every_trust = _core_beds(registry, range(len(registry.trusts)), sim_start, n_days)
     places = service_places(scenario, sim_start, n_days) if places is None else places
     out = {}
@@ -122,13 +122,14 @@ def scope_columns(
         mine = [s for s in scopes if s.column == kind]
         n = len(mine)
         in_acute, in_delays, in_dtoc, in_services = (scope_groups(t, mine) for t in (acute, delays, dtoc, services))
-        columns = {
+        stocks = {
             "acute_occupied": stay.by(in_acute, n),
             "admission_queue": queue.by(in_acute, n),
             "delayed_acute": delayed.by(np.where(in_acute_bed, in_delays, -1), n),
             "delayed_dtoc": delayed_dtoc.by(in_dtoc, n),
             "delayed_dtoc_residents": delayed_dtoc.by(np.where(resident, in_dtoc, -1), n),
-            "acute_beds": None,
+        }
+        flows = {
             "admissions": admitted.by(in_acute, n),
             "discharges": left.by(np.where(died, -1, in_acute), n),
             "deaths_in_hospital": left.by(np.where(died, in_acute, -1), n),
@@ -137,7 +138,8 @@ def scope_columns(
         waiting = delayed.by(_cells(in_delays, cause_of, n_services), n * n_services)
         for g, scope in enumerate(mine):
             beds = _core_beds(registry, [scope.code], sim_start, n_days) if kind == "trust" else every_trust
-            cols = {name: beds if values is None else values[g] for name, values in columns.items()}
+            cols = {**{name: values[g] for name, values in stocks.items()}, "acute_beds": beds,
+                    **{name: values[g] for name, values in flows.items()}}  # fmt: skip
             for k, service in enumerate(registry.services):
                 cols[f"{service.name}_occupied"] = occupied[g * n_services + k]
                 cols[f"{service.name}_waiting"] = waiting[g * n_services + k]
@@ -163,15 +165,6 @@ def reported_columns(daily: pd.DataFrame) -> dict[str, np.ndarray]:
 def _core_beds(registry: SystemRegistry, trusts: Iterable[int], sim_start: dt.date, n_days: int) -> np.ndarray:
     """The core acute beds in force each day, summed over ``trusts``."""
     return sum((daily_values(registry.trusts[t].acute.beds, sim_start, n_days) for t in trusts), np.zeros(n_days))
-
-
-def _positions(codes: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
-    """Each row's position in ``wanted`` (distinct codes >= 0), -1 for other codes."""
-    table = np.full(max(wanted, default=0) + 1, -1, dtype=np.int64)
-    table[list(wanted)] = np.arange(len(wanted))
-    values = codes.astype(np.int64)
-    inside = (values >= 0) & (values < table.size)
-    return np.where(inside, table[np.where(inside, values, 0)], -1)
 
 
 def _cells(group: np.ndarray, position: np.ndarray, width: int) -> np.ndarray:
