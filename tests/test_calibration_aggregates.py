@@ -205,6 +205,27 @@ def test_monthly_scores_score_every_naive_forecast(tmp_path: Path) -> None:
     assert got["mae"] == got["naive_mae"] == 2.5 and got["coverage_90"] == 0.0 and got["coverage_80"] == 0.0
     assert monthly_scores(config, table)["fit"]["nctr_remaining"]["coverage_90"] == 1.0
 
+    # A flat model anchored at the last fit month (6) is the last_month forecast itself.
+    flat = monthly_scores(config, table)["backtest_anchored"]["nctr_remaining"]
+    assert (flat["anchor_month"], flat["offset"]) == ("2022-12", -1.0)
+    assert flat["mae"] == got["naive"]["last_month"] and flat["mase"] == 2.5
+
+
+def test_the_anchored_backtest_keeps_the_models_changes_and_drops_its_level_error(tmp_path: Path) -> None:
+    (tmp_path / "cal.yaml").write_text(yaml.safe_dump(CONFIG))
+    config = load_config(tmp_path / "cal.yaml")
+    observed = [7.0, 2.0, 4.0, 6.0, 8.0, 3.0]
+    table = pd.DataFrame({"target": "nctr_remaining", "month": ["2022-01", "2022-02", "2022-11", "2022-12",
+                                                                "2023-01", "2023-02"],
+                          "period": ["-", "-", "fit", "fit", "test", "test"], "observed": observed})
+    sim = pd.Series(observed) + 3.0  # every month's change right, the level 3 too high
+    table = table.assign(sim_mean=sim, sim_p5=sim - 1, sim_p10=sim - 0.5, sim_p90=sim + 0.5, sim_p95=sim + 1)
+    scores = monthly_scores(config, table)
+    assert scores["backtest"]["nctr_remaining"]["mae"] == 3.0
+    assert scores["backtest"]["nctr_remaining"]["coverage_90"] == 0.0
+    anchored = scores["backtest_anchored"]["nctr_remaining"]
+    assert (anchored["offset"], anchored["mae"], anchored["bias"], anchored["mase"]) == (3.0, 0.0, 0.0, 0.0)
+    assert anchored["coverage_90"] == anchored["coverage_80"] == 1.0
 
 # -------------------------------------------------- recovery and the command
 def test_calibrate_recovers_a_known_capacity_and_never_overwrites(project: Path) -> None:

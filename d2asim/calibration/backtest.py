@@ -18,6 +18,14 @@ parameter uncertainty and not only run-to-run noise. Metrics over the months of 
 ``best_naive_mae``  the lowest of those (``best_naive`` names it)
 ``mase``            ``mae / best_naive_mae``: below 1 the model beats every naive forecast
 
+``backtest_anchored`` scores the same months for the model's forecast **anchored at the
+origin** (an intercept correction, as in Clements and Hendry's forecasting practice): the
+simulated test months and their bands moved by the model's error in the last observed fit
+month (``offset`` = simulated minus observed, ``anchor_month``). It is the last observed
+month plus the model's predicted change since then, so its MASE against ``last_month``
+says whether the model knows where the series goes next beyond carrying its level
+forward; the fitted scenario itself is not changed, and the verdict uses ``backtest``.
+
 Targets observed daily are also scored day by day (``backtest_daily``): each observed
 day against the simulated mean and bands of that day, with the naive forecasts
 ``fit_mean``, ``last_value`` (the last observed fit day) and ``mean_last_4_weeks`` (of
@@ -118,7 +126,7 @@ def _period_of(month: str, config: CalibrationConfig) -> str:
 
 def monthly_scores(config: CalibrationConfig, table: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
     """``{"fit": {target: metrics}, "backtest": {target: metrics}}`` from :func:`series_table`."""
-    out: dict[str, dict[str, dict[str, float]]] = {"fit": {}, "backtest": {}}
+    out: dict[str, dict[str, dict[str, float]]] = {"fit": {}, "backtest": {}, "backtest_anchored": {}}
     sim_cols = [c for c in BAND_COLUMNS if c in table]
     for target, rows in table.groupby("target", sort=False):
         rows = rows.set_index("month")
@@ -132,6 +140,11 @@ def monthly_scores(config: CalibrationConfig, table: pd.DataFrame) -> dict[str, 
                       "same_month_last_year": pd.Series({m: rows["observed"].get(b, np.nan)
                                                          for m, b in year_before.items()}, dtype=float)}
             out["backtest"][str(target)] = score(test["observed"], test[sim_cols], float(seen.mean()), others)
+            anchor = seen.index[-1]
+            offset = float(fit.at[anchor, "sim_mean"] - seen.iloc[-1])
+            if math.isfinite(offset):
+                anchored = score(test["observed"], test[sim_cols] - offset, float(seen.mean()), others)
+                out["backtest_anchored"][str(target)] = anchored | {"anchor_month": str(anchor), "offset": offset}
     return out
 
 

@@ -444,12 +444,14 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
     for name, p in document["parameters"].items():
         lines.append(f"{name:<32} {p['value']:>8g} {p['se']:>9.3g}   [{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]")
     if document.get("backtest"):
-        lines.append("backtest (test period, monthly)      MAE  best naive   MASE    bias   80% / 90% coverage")
+        lines.append("backtest (test period, monthly)      MAE  best naive   MASE    bias   80% / 90% coverage"
+                     "   anchored MASE")
+        anchored = document.get("backtest_anchored", {})
         for metric, m in document["backtest"].items():
             if m.get("n"):
-                mase = "-" if m.get("mase") is None else f"{m['mase']:.2f}"
-                lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['best_naive_mae']:>11.3g} {mase:>6} "
-                             f"{m['bias']:>+7.3g}   {m['coverage_80']:>4.0%} / {m['coverage_90']:.0%}")
+                lines.append(f"{metric:<32} {m['mae']:>8.3g} {m['best_naive_mae']:>11.3g} {_mase_text(m):>6} "
+                             f"{m['bias']:>+7.3g}   {m['coverage_80']:>4.0%} / {m['coverage_90']:.0%}"
+                             f"   {_mase_text(anchored.get(metric, {})):>13}")
     lines += [f"warning: {text}" for text in data_loss_text(document.get("data_loss", {}))]
     lines += [f"warning: simulated {t} drifts by {d['per_year']:+.3g} a year ({d['relative_per_year']:+.0%}): the "
               "model has not settled (a queue growing without limit, or too short a warm-up)"
@@ -460,6 +462,10 @@ def _summary(folder: Path, document: dict[str, Any]) -> str:
     if "scenario_out" in document:
         lines.append(f"Scenario: {document['scenario_out']}")
     return "\n".join(lines)
+
+
+def _mase_text(scores: dict[str, Any]) -> str:
+    return "-" if scores.get("mase") is None else f"{scores['mase']:.2f}"
 
 
 def calibrate_trust(code: str, fit: str, test: str | None, boroughs: list[str], scenario_out: Path | None,

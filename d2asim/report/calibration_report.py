@@ -329,6 +329,12 @@ def calibration_document(document: dict[str, Any], figures: list[tuple[str, Path
                         "forecast). Coverage: the share of months whose observed value lies in the 10–90% (80%) or "
                         "5–95% (90%) band of the predictive ensemble."),
                    scores_table(document["backtest"], naive=True, key="backtest")]
+        if anchored := {t: m for t, m in document.get("backtest_anchored", {}).items() if m.get("n")}:
+            blocks += [Para("Anchored at the origin (an intercept correction, not part of the verdict): the same "
+                            "forecast moved by the model's error in the last observed fit month, i.e. that month's "
+                            "observed value plus the model's predicted change since then. Below 1, MASE says the "
+                            "model knows where the series goes next better than carrying the last month forward."),
+                       scores_table(anchored, naive=True, key="backtest_anchored")]
         if document.get("backtest_daily"):
             blocks += [Para("Day by day (targets observed daily):"),
                        scores_table(document["backtest_daily"], naive=True, unit="Days", key="backtest_daily")]
