@@ -88,6 +88,7 @@ SYSTEM_ONLY = replace(Settings(), **NO_PEERS,
                       agree_reps={"d2asim": 60, "simpy": 20, "ciw": 0, "limit": 0, "system": 20})
 SYSTEM_ONLY_IMPLS = ("d2asim", "simpy")  # --system-only: the speed-up over plain SimPy and the system case
 SYSTEM_SINGLES = 5  # single-trust runs the system case is compared with: the reference flow, replications 0-4
+SIZE_CURVE = (2, 3)  # one trust this many times the flow (engine only), besides SYSTEM_SINGLES times
 
 
 def log(msg: str) -> None:
@@ -170,6 +171,8 @@ def timing_rounds(impls: list[str], s: Settings) -> dict[str, dict[str, Any]]:
     jobs["system_engine"] = (system_engine_fn(), REFERENCE, s.rounds, TIMING_REP)
     # one trust of the system's size (engine only): the cost of a simulation that large, without the system
     jobs["size_matched_engine"] = (d2asim_engine_fn(), REFERENCE.scaled(SYSTEM_SINGLES), s.rounds, TIMING_REP)
+    for k in SIZE_CURVE:  # and of sizes between: how the cost per flow grows with the size
+        jobs[f"size_{k}x_engine"] = (d2asim_engine_fn(), REFERENCE.scaled(k), s.rounds, TIMING_REP)
     out = {name: {"wall": [], "cpu": [], "result": None} for name in jobs}
     names = list(jobs)
     # Freeze what the harness has imported (d2asim, pandas, Ciw, numba ...) so that the
@@ -401,6 +404,8 @@ def system_case(rounds: dict[str, dict[str, Any]], memory: dict[str, float], sin
         "single_s_per_rep": single_s, "singles_sum_s": sum(single_s), "singles_round_sums_s": per_round,
         "single_engine_s_per_rep": min(rounds["d2asim_engine"]["wall"]),
         "size_matched_engine_s_per_rep": min(rounds["size_matched_engine"]["wall"]),
+        "size_curve_engine_s_per_rep": {k: min(rounds[f"size_{k}x_engine"]["wall"]) for k in SIZE_CURVE
+                                        if f"size_{k}x_engine" in rounds},
         "ratio_to_singles": system_s / sum(single_s),
         "ratio_to_singles_cpu": min(rounds["system"]["cpu"]) / sum(min(rounds[n]["cpu"]) for n in names),
         "ratio_to_best_round_sum": system_s / min(per_round),
@@ -613,6 +618,9 @@ def system_report(sy: dict[str, Any]) -> list[str]:
         f"{sy['size_matched_engine_s_per_rep'] / (len(single) * sy['single_engine_s_per_rep']):.3f} x "
         f"{len(single)} single engines; system engine / it = "
         f"{sy['engine_s_per_rep'] / sy['size_matched_engine_s_per_rep']:.3f}",
+        "  engine cost per flow of one trust k x the flow, over one single engine: "
+        + ", ".join(f"k = {k}: {t / (k * sy['single_engine_s_per_rep']):.3f}" for k, t in
+                    [*sy["size_curve_engine_s_per_rep"].items(), (len(single), sy["size_matched_engine_s_per_rep"])]),
         f"  memory per replication: peak RSS Δ {fmt(mem.get('peak_rss_delta_mb'), '.1f', ' MB')} "
         f"(= {fmt(sy['memory_ratio_to_single'], '.2f', '×')} one single-trust run), tracemalloc peak "
         f"{fmt(mem.get('tracemalloc_peak_mb'), '.1f', ' MB')}",

@@ -103,6 +103,7 @@ def test_system_case_tiny() -> None:
     timed_jobs = ("d2asim", "single_1", "single_2", "single_3", "single_4", "d2asim_engine", "system_engine",
                   "size_matched_engine")  # fmt: skip
     rounds = {name: {"wall": [0.2, 0.1], "cpu": [0.1, 0.1]} for name in timed_jobs}
+    rounds["size_2x_engine"] = {"wall": [0.25], "cpu": [0.25]}
     rounds["system"] = {"wall": [0.6, 0.55], "cpu": [0.5, 0.5]}
     result = system_case(rounds, {"peak_rss_delta_mb": 20.0}, singles, runs, {"peak_rss_delta_mb": 10.0})
     assert result["ratio_to_singles"] == pytest.approx(0.55 / 0.5)
@@ -110,3 +111,4 @@ def test_system_case_tiny() -> None:
     assert {r["output"] for r in result["per_trust_capacity_free"]["rows"]} == set(d2asim_flow.CAPACITY_FREE)
     assert "system / sum of singles = 1.100" in "\n".join(system_report(result))
     assert "system engine / it = 1.000" in "\n".join(system_report(result))
+    assert "over one single engine: k = 2: 1.250, k = 5: 0.200" in "\n".join(system_report(result))
