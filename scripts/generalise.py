@@ -42,13 +42,13 @@ def run_one(code: str, fit: str, test: str, out: Path, budget: str, workers: int
     for series, m in doc["backtest"].items():
         if not m.get("n") or series not in SERIES:
             continue
-        anchored = doc["backtest_anchored"][series]
+        anchored = doc["backtest_anchored"].get(series, {})  # none when the last fit month has no simulated mean
         rows.append({"trust": code, "region": trust.region.title(), "beds": round(trust.beds), "fit": fit,
                      "test": test, "series": series, "months": m["n"], "mae": m["mae"], "bias": m["bias"],
                      "best_naive": m["best_naive"], "best_naive_mae": m["best_naive_mae"], "mase": m["mase"],
                      "coverage_80": m["coverage_80"], "coverage_90": m["coverage_90"],
-                     "anchored_mae": anchored["mae"], "anchored_mase": anchored["mase"],
-                     "anchored_coverage_90": anchored["coverage_90"],
+                     "anchored_mae": anchored.get("mae"), "anchored_mase": anchored.get("mase"),
+                     "anchored_coverage_90": anchored.get("coverage_90"),
                      "stable": doc["stability"]["stable"], "fit_for_planning": doc["verdict"]["fit_for_planning"],
                      "seconds": round(seconds)})
     return rows

@@ -125,7 +125,8 @@ def _period_of(month: str, config: CalibrationConfig) -> str:
 
 
 def monthly_scores(config: CalibrationConfig, table: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
-    """``{"fit": {target: metrics}, "backtest": {target: metrics}}`` from :func:`series_table`."""
+    """``{"fit": {target: metrics}, "backtest": {target: metrics}, "backtest_anchored": {target: metrics}}``
+    from :func:`series_table` (a target without a simulated last observed fit month has no anchored entry)."""
     out: dict[str, dict[str, dict[str, float]]] = {"fit": {}, "backtest": {}, "backtest_anchored": {}}
     sim_cols = [c for c in BAND_COLUMNS if c in table]
     for target, rows in table.groupby("target", sort=False):
