@@ -31,6 +31,22 @@ def test_dry_run_checks_everything_and_writes_nothing(tmp_path: Path) -> None:
     assert "--trust RAP: ok" in result.output and "target acute_occupancy: 12 fit months" in result.output
     assert "parameter share_P1" in result.output and "dry run: nothing simulated, nothing written" in result.output
     assert "/tmp" not in result.output and not run_dir.exists()
+    assert "x 4 replications of 731 days (the stability check runs 366 days past the fit period)" in result.output
+
+
+@pytest.mark.parametrize(("test", "stability_days", "days"), [
+    (("2023-04", "2024-03"), None, 731),  # to the test period's end
+    (None, None, 365 + 365),  # a year past the fit period
+    (("2023-04", "2024-03"), 0, 365),  # the fit period only
+    (None, 30, 395),
+])
+def test_the_search_checks_stability_past_the_fit_months(tmp_path: Path, test: tuple[str, str] | None,
+                                                         stability_days: int | None, days: int) -> None:
+    base, config = command.trust_inputs("RKE", ("2022-04", "2023-03"), test, [])
+    config["optimiser"]["stability_days"] = stability_days
+    plan = command.plan(command.write_inputs(tmp_path, base, config))
+    assert plan.problem.search_days() == days
+    assert plan.problem.config.fit_period.days() == 365
 
 
 @pytest.mark.parametrize(("args", "expected"), [

@@ -49,3 +49,71 @@ def test_the_rerun_check_names_the_failing_queues_in_the_verdict() -> None:
                                                         "waiting_p2": 0, "waiting_p3": 0}
     document = {"stability": checked, "simulated_drift": {}, "backtest": {}, "targets": {}}
     assert "the fitted scenario's queues grow (waiting p1)" in verdict(document)["sentence"]
+
+
+def test_the_searchs_margin_fails_a_rise_the_reruns_test_lets_pass() -> None:
+    rising = np.linspace(4.0, 16.0, DAYS)  # the thirds rise by 8 people (6 -> 14): under the 10 of the rerun
+    assert unstable_queues(frame(waiting_p3=rising), BEDS) == {}
+    assert set(unstable_queues(frame(waiting_p3=rising), BEDS, margin=0.5)) == {"waiting_p3_check"}
+    ending = np.full(DAYS, 0.03 * BEDS)  # 3% of the beds: above the search's 2.5%, under the rerun's 5%
+    assert unstable_queues(frame(queue=ending), BEDS) == {}
+    assert set(unstable_queues(frame(queue=ending), BEDS, margin=0.5)) == {QUEUE}
+
+
+class _Points:
+    """The search's record of three points: their objectives (the best first)."""
+
+    def __init__(self) -> None:
+        self.cache = {(1.0,): (2.0, None), (2.0,): (2.5, None), (3.0,): (3.0, None)}
+
+    def best(self) -> tuple[tuple[float, ...], float]:
+        return (1.0,), 2.0
+
+    def ranked(self, n: int) -> list[tuple[float, ...]]:
+        return sorted(self.cache, key=lambda p: self.cache[p][0])[:n]
+
+
+class _Runs:
+    """A simulator whose point (2.0,) alone has stable queues; it records the batches asked for."""
+
+    def __init__(self, stable: set[float]) -> None:
+        self.stable, self.batches = stable, []
+
+    def run(self, jobs):  # type: ignore[no-untyped-def]
+        self.batches.append([scenario for scenario, _seed, _reps in jobs])
+        growing = np.linspace(2.0, 40.0, DAYS)
+        return [[frame() if point in self.stable else frame(waiting_p2=growing)] for point, in
+                (scenario for scenario, _s, _r in jobs)]
+
+
+class _Problem:
+    def scenario(self, values, days):  # type: ignore[no-untyped-def]
+        return values  # the simulator stub reads the point itself
+
+    def beds(self) -> int:
+        return BEDS
+
+
+def _options(candidates: int) -> object:
+    from d2asim.calibration.config import Optimiser
+    return Optimiser(stable_candidates=candidates, final_replications=2)
+
+
+def test_an_unstable_best_fit_gives_way_to_the_best_stable_search_point() -> None:
+    from d2asim.calibration.command import stable_rerun
+    runs = _Runs(stable={2.0})
+    point, frames, record = stable_rerun(_Problem(), runs, _Points(), _options(3), DAYS, lambda _m: None)
+    assert point == (2.0,) and stability(frames, BEDS)["stable"]
+    assert runs.batches == [[(1.0,)], [(2.0,), (3.0,)]]  # the best first, then the others in one batch
+    assert record == {"candidates_rerun": 3, "chosen_rank": 1, "candidate_objectives": [2.0, 2.5, 3.0]}
+
+
+def test_a_stable_best_fit_is_kept_without_rerunning_others_and_none_stable_keeps_the_best() -> None:
+    from d2asim.calibration.command import stable_rerun
+    runs = _Runs(stable={1.0, 2.0})
+    point, _frames, record = stable_rerun(_Problem(), runs, _Points(), _options(3), DAYS, lambda _m: None)
+    assert point == (1.0,) and runs.batches == [[(1.0,)]] and record["candidates_rerun"] == 1
+    runs = _Runs(stable=set())
+    point, frames, record = stable_rerun(_Problem(), runs, _Points(), _options(1), DAYS, lambda _m: None)
+    assert point == (1.0,) and not stability(frames, BEDS)["stable"]
+    assert record == {"candidates_rerun": 2, "chosen_rank": 0, "candidate_objectives": [2.0, 2.5]}

@@ -172,6 +172,7 @@ class FitOutcome:
     draws: list[tuple[float, ...]]  # parameter vectors drawn from the fit's distribution
     ensemble: list[pd.DataFrame]  # their replications: daily model series, fit + test period
     replications_simulated: int
+    rerun: dict[str, Any]  # the search points whose final rerun was checked (stable_rerun)
 
 
 def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
@@ -179,9 +180,9 @@ def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
     """Search, simulate the fitted scenario over ``total_days`` and estimate the uncertainty."""
     with Simulator(specs_from(problem.config, problem.trust_code), workers) as sim:
         evaluator = Evaluator(problem, sim, opt.seed, opt.replications)
-        best, _ = search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress, opt.patience)
+        search(evaluator, opt.design_points, opt.method, opt.max_evaluations, progress, opt.patience)
         progress(f"final: {opt.final_replications} replications over {total_days} days")
-        frames = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])[0]
+        best, frames, rerun = stable_rerun(problem, sim, evaluator, opt, total_days, progress)
         simulated = monthly_by_rep(frames)
         residuals = {t: o - simulated[t].mean(axis=1).reindex(o.index) for t, o in problem.observed.items()}
         progress("uncertainty: curvature and refits")
@@ -193,7 +194,29 @@ def fit(problem: Problem, opt: Optimiser, total_days: int, workers: int,
         runs = sim.run([(problem.scenario(d, total_days), opt.seed + 104729 * (k + 1), range(opt.draw_replications))
                         for k, d in enumerate(draws)])
         ensemble = [frame for frames_k in runs for frame in frames_k]
-        return FitOutcome(best, evaluator, frames, simulated, curv, refits, draws, ensemble, sim.replications_run)
+        return FitOutcome(best, evaluator, frames, simulated, curv, refits, draws, ensemble, sim.replications_run,
+                          rerun)
+
+
+def stable_rerun(problem: Problem, sim: Simulator, evaluator: Evaluator, opt: Optimiser, total_days: int,
+                 progress: Callable[[str], None]) -> tuple[tuple[float, ...], list[pd.DataFrame], dict[str, Any]]:
+    """The fitted point and its final replications over ``total_days``: the search's best
+    point when its rerun is stable, else the best stable one of the next
+    ``opt.stable_candidates`` search points without a stability penalty (rerun the same
+    way, in one batch), else the search's best (and the verdict says it is unstable).
+    Returns the point, its replications and a record of the candidates checked."""
+    best = evaluator.best()[0]
+    ranked = [best, *(p for p in evaluator.ranked(opt.stable_candidates + 1) if p != best)][:opt.stable_candidates + 1]
+    runs = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])
+    if not bt.stability(runs[0], problem.beds())["stable"] and len(ranked) > 1:
+        progress(f"final rerun unstable: rerunning the next {len(ranked) - 1} search points")
+        runs += sim.run([(problem.scenario(p, total_days), opt.seed, range(opt.final_replications))
+                         for p in ranked[1:]])
+    stable = [k for k, frames in enumerate(runs) if bt.stability(frames, problem.beds())["stable"]]
+    chosen = stable[0] if stable else 0
+    record = {"candidates_rerun": len(runs), "chosen_rank": chosen,
+              "candidate_objectives": [evaluator.cache[p][0] for p in ranked[:len(runs)]]}
+    return ranked[chosen], runs[chosen], record
 
 
 def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, fixed: dict[str, Any],
@@ -217,7 +240,8 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         "objective": {"definition": f"weighted mean over targets of the mean {_loss_words(opt)} of each fit-period "
                       "month's relative error (simulated minus observed mean per day, over the target's observed "
                       "fit-period mean)",
-                      "start": out.evaluator.cache[problem.start_values()][0], "found": out.evaluator.best()[1],
+                      "start": out.evaluator.cache[problem.start_values()][0],
+                      "found": out.evaluator.cache[out.best][0],
                       "final": final_objective, "final_by_target": by_target,
                       "refits": [r[1] for r in out.refits]},
         "parameters": bt.parameter_entries(problem, out.best, out.curvature, out.refits),
@@ -231,7 +255,8 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         **bt.monthly_scores(config, table),
         "backtest_daily": bt.daily_scores(config, observed, out.frames, out.ensemble),
         "simulated_drift": bt.drift(table),
-        "stability": bt.stability(out.frames, problem.beds()),
+        "stability": {**bt.stability(out.frames, problem.beds()), **out.rerun,
+                      "search_days": problem.search_days()},
     }
 
 
@@ -255,10 +280,12 @@ class Plan:
         return (last - self.config.fit_period.first_day()).days + 1
 
     def replications(self) -> int:
-        """Replications the run will simulate at most (search, final, curvature, refits, draws)."""
+        """Replications the run will simulate at most (search, final and its unstable fallbacks,
+        curvature, refits, draws)."""
         o, p = self.opt, len(self.problem.names)
         search = (1 + o.design_points + o.max_evaluations) * o.replications
-        return (search + o.final_replications + 2 * p * (o.curvature_replications or o.replications)
+        return (search + (1 + o.stable_candidates) * o.final_replications
+                + 2 * p * (o.curvature_replications or o.replications)
                 + o.refits * (1 + o.refit_evaluations) * o.replications + o.parameter_draws * o.draw_replications)
 
     def _warmup(self) -> int:
@@ -281,8 +308,10 @@ class Plan:
         lines.append("  bad rows: " + ("; ".join(f"{f} " + ", ".join(f"{r} {n}" for r, n in b.items())
                                                  for f, b in bad.items()) or "none"))
         lines.append(f"  search: {1 + o.design_points} design points + up to {o.max_evaluations} {o.method} "
-                     f"evaluations x {o.replications} replications; at most {self.replications()} replications "
-                     "in all" + (" (--quick)" if self.quick else ""))
+                     f"evaluations x {o.replications} replications of {self.problem.search_days()} days (the "
+                     f"stability check runs {self.problem.search_days() - c.fit_period.days()} days past the fit "
+                     f"period); at most {self.replications()} replications in all"
+                     + (" (--quick)" if self.quick else ""))
         return "\n".join(lines)
 
 

@@ -236,6 +236,12 @@ class Optimiser(Strict):
     parameter_draws: int = Field(10, ge=0, description="parameter vectors drawn from the fit's distribution for the "
                                  "predictive bands (parameter uncertainty)")
     draw_replications: int = Field(2, ge=1, description="replications of each parameter draw")
+    stability_days: int | None = Field(
+        None, ge=0, description="days every search evaluation simulates after the fit period, for the stability "
+        "check only (default: to the test period's end, or 365 without one; 0: the fit period only)")
+    stable_candidates: int = Field(
+        3, ge=0, description="when the fitted scenario's final rerun is unstable, how many next-best search points "
+        "(without a stability penalty) to rerun the same way; the best stable one is kept")
     seed: int = Field(1, ge=0, description="master seed of the search replications")
     warmup_days: int | None = Field(None, ge=0, description="warm-up before fit_period (default: the scenario's)")
 

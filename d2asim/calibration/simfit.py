@@ -17,15 +17,20 @@ flow. ``error_scale: mean`` divides by ``|mean_m O_tm|`` instead (relative error
 
 **Stability.** Occupancy is capped at the beds, so a fit whose admission queue grows
 without limit can still match occupancy and NCTR. Every evaluation also records the
-admission queue and the waits in acute beds for P1-P3 places. A point where any
-replication's daily admission queue over the fit period **grows** (the run-wide test
+admission queue and the waits in acute beds for P1-P3 places, over the fit period **and
+the days after it** (``optimiser.stability_days``; default: to the test period's end, or
+a year), on the scenario's own inputs for those days (bed base, calendar): the loss
+reads the fit months only, so no observation after them is used. A point where any
+replication's daily admission queue **grows** (the run-wide test
 :func:`d2asim.metrics.stability.is_growing`: last third of the period at least 10
 patients and twice the first third, the middle between) or ends high (mean over the
 last 30 days above 5% of the beds: a queue already at the cliff from the start does not
 grow), or whose wait for a place grows (a long steady wait is allowed), is **unstable**
 (:func:`unstable_queues`) and its objective gets a penalty of ``100 + 1000 x (largest
 last-30-day queue) / beds``, so the search moves away from it (one replication in a few
-blowing up is how a system at the cliff edge shows).
+blowing up is how a system at the cliff edge shows). :meth:`Evaluator.ranked` lists the
+best points without a penalty, from which the caller keeps the best whose final rerun
+(more replications) is stable.
 
 Every evaluation simulates the same replication numbers with the same seed (common
 random numbers), so the surface is deterministic: two nearby inputs see the same patients.
@@ -84,6 +89,11 @@ QUEUE = "admission_queue_check"
 WAITING_CHECKS = {f"{model}_check": model for model in ("waiting_p1", "waiting_p2", "waiting_p3")}
 UNSTABLE_QUEUE_SHARE = 0.05  # of the beds: the last 30 days' mean admission queue
 LAST_DAYS = 30
+#: The search's stability test is this much stricter than the rerun's (half the rise, 1.5 x
+#: not 2 x, 2.5% of the beds): a point at the cliff's edge fails in one replication in
+#: several, and the search simulates few of them.
+SEARCH_MARGIN = 0.5
+DEFAULT_STABILITY_DAYS = 365  # simulated after a fit period without a test period, for the stability check
 NOISE_FLOOR = 0.01  # of the series' mean
 
 
@@ -95,14 +105,16 @@ def specs_from(config: CalibrationConfig, trust: int | None = None) -> tuple[Mod
         *(ModelSpec(name, model, trust=trust) for name, model in WAITING_CHECKS.items()))
 
 
-def queue_unstable(daily_queue: np.ndarray, beds: int) -> bool:
+def queue_unstable(daily_queue: np.ndarray, beds: int, margin: float = 1.0) -> bool:
     """An admission queue (daily time averages, patients) that grows (the run-wide test)
-    or whose last 30 days average above 5% of the beds."""
+    or whose last 30 days average above 5% of the beds (``margin`` < 1: stricter, both
+    thresholds scaled by it; see :func:`d2asim.metrics.stability.is_growing`)."""
     values = np.asarray(daily_queue, dtype=float)
-    return is_growing(queue_trend(values)) or float(values[-LAST_DAYS:].mean()) > UNSTABLE_QUEUE_SHARE * beds
+    return (is_growing(queue_trend(values), margin)
+            or float(values[-LAST_DAYS:].mean()) > margin * UNSTABLE_QUEUE_SHARE * beds)
 
 
-def unstable_queues(frame: pd.DataFrame, beds: int) -> dict[str, float]:
+def unstable_queues(frame: pd.DataFrame, beds: int, margin: float = 1.0) -> dict[str, float]:
     """The queues of one replication's daily series that fail the stability check, each
     with its last-30-day mean: the admission queue (:func:`queue_unstable`) and any wait
     for a P1-P3 place that grows (a long but steady wait is allowed)."""
@@ -111,18 +123,20 @@ def unstable_queues(frame: pd.DataFrame, beds: int) -> dict[str, float]:
         if name not in frame:
             continue
         values = frame[name].to_numpy(dtype=float)
-        if values.size and (queue_unstable(values, beds) if name == QUEUE else is_growing(queue_trend(values))):
+        if values.size and (queue_unstable(values, beds, margin) if name == QUEUE
+                            else is_growing(queue_trend(values), margin)):
             failing[name] = float(values[-LAST_DAYS:].mean())
     return failing
 
 
-def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int) -> float:
+def stability_penalty(frames: Sequence[pd.DataFrame], first: dt.date, last: dt.date, beds: int,
+                      margin: float = 1.0) -> float:
     """0 when every replication's queues between ``first`` and ``last`` are stable
-    (:func:`unstable_queues`), else ``100 + 1000 x (largest last-30-day mean of a failing
-    queue) / beds``."""
+    (:func:`unstable_queues` with ``margin``), else ``100 + 1000 x (largest last-30-day
+    mean of a failing queue) / beds``."""
     worst = None
     for frame in frames:
-        failing = unstable_queues(frame.loc[pd.Timestamp(first):pd.Timestamp(last)], beds)
+        failing = unstable_queues(frame.loc[pd.Timestamp(first):pd.Timestamp(last)], beds, margin)
         if failing:
             worst = max(worst or 0.0, *failing.values())
     return 0.0 if worst is None else 100 + 1000 * worst / beds
@@ -459,10 +473,21 @@ class Problem:
             total_w += target.weight
         return sum(parts.values()) / total_w, {k: v / total_w for k, v in parts.items()}
 
+    def search_days(self) -> int:
+        """Days a search evaluation simulates from the fit period's first day: the fit period,
+        then ``optimiser.stability_days`` more (default: to the test period's end, or 365)
+        for the stability check, so that a queue that starts to grow after the fit months
+        is penalised in the search and not only seen in the rerun."""
+        fit, test, extra = self.config.fit_period, self.config.test_period, self.config.optimiser.stability_days
+        if extra is None:
+            extra = (test.last_day() - fit.last_day()).days if test is not None else DEFAULT_STABILITY_DAYS
+        return fit.days() + extra
+
     def penalty(self, frames: Sequence[pd.DataFrame]) -> float:
-        """The stability penalty of a point's replications over the fit period."""
-        fit = self.config.fit_period
-        return stability_penalty(frames, fit.first_day(), fit.last_day(), self.beds())
+        """The stability penalty of a point's replications over all the days they simulate."""
+        first = self.config.fit_period.first_day()
+        return stability_penalty(frames, first, first + dt.timedelta(days=self.search_days() - 1), self.beds(),
+                                 SEARCH_MARGIN)
 
     def beds(self) -> int:
         """Core acute beds at the start of the fit period (a bed schedule's value then)."""
@@ -491,13 +516,18 @@ class Evaluator:
     replications: int
     cache: dict[tuple[float, ...], tuple[float, dict[str, pd.DataFrame]]] = field(default_factory=dict)
     history: list[tuple[tuple[float, ...], float]] = field(default_factory=list)
+    penalised: set[tuple[float, ...]] = field(default_factory=set)  # points whose queues failed the stability check
 
     def many(self, points: Sequence[tuple[float, ...]]) -> list[float]:
         todo = list(dict.fromkeys(p for p in points if p not in self.cache))
-        jobs = [(self.problem.scenario(p), self.seed, range(self.replications)) for p in todo]
+        days = self.problem.search_days()
+        jobs = [(self.problem.scenario(p, days), self.seed, range(self.replications)) for p in todo]
         for point, frames in zip(todo, self.simulator.run(jobs), strict=True):
             simulated = monthly_by_rep(frames)
-            self.cache[point] = (self.problem.loss(simulated)[0] + self.problem.penalty(frames), simulated)
+            penalty = self.problem.penalty(frames)
+            if penalty:
+                self.penalised.add(point)
+            self.cache[point] = (self.problem.loss(simulated)[0] + penalty, simulated)
             self.history.append((point, self.cache[point][0]))
         return [self.cache[p][0] for p in points]
 
@@ -507,6 +537,10 @@ class Evaluator:
     def best(self) -> tuple[tuple[float, ...], float]:
         point = min(self.cache, key=lambda p: self.cache[p][0])
         return point, self.cache[point][0]
+
+    def ranked(self, n: int) -> list[tuple[float, ...]]:
+        """The ``n`` best points seen whose objective carries no stability penalty, best first."""
+        return sorted((p for p in self.cache if p not in self.penalised), key=lambda p: self.cache[p][0])[:n]
 
 
 STALL_TOLERANCE = 1e-3  # a relative improvement smaller than this does not reset the patience count

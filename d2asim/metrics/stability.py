@@ -50,10 +50,11 @@ def queue_trend(values: np.ndarray) -> dict[str, float]:
             "at_end": float(values[-1]) if len(values) else 0.0, "slope_per_day": slope}
 
 
-def is_growing(trend: dict[str, float]) -> bool:
-    """The growth test of the module docstring."""
+def is_growing(trend: dict[str, float], margin: float = 1.0) -> bool:
+    """The growth test of the module docstring; ``margin`` < 1 makes it stricter (a rise of
+    ``margin`` x 10 people and 1 + ``margin`` x (2 - 1) times the first third fails)."""
     first, middle, last = trend["first_third_mean"], trend["middle_third_mean"], trend["last_third_mean"]
-    return (last - first >= GROWTH_MIN_PATIENTS and last >= GROWTH_MIN_RATIO * first
+    return (last - first >= margin * GROWTH_MIN_PATIENTS and last >= (1 + margin * (GROWTH_MIN_RATIO - 1)) * first
             and first <= middle <= last)
 
 

@@ -272,9 +272,20 @@ def findings(document: dict[str, Any]) -> list[str]:
                    "(see 3. Fit).")
     stable = document.get("stability")
     if stable and not stable["stable"]:
-        out.append(f"**Warning:** the fitted scenario's admission queue grows ({stable['queue_first_month']:.3g} -> "
-                   f"{stable['queue_last_month']:.3g} patients; {stable['replications_unstable']} of "
-                   f"{stable['replications']} replications): the fit is not usable as it stands.")
+        failing = {name: n for name, n in stable.get("replications_failing_by_queue", {}).items() if n}
+        reruns = stable.get("candidates_rerun", 1)
+        out.append("**Warning:** the fitted scenario's queues grow ("
+                   + ", ".join(f"{name.replace('_', ' ')} in {n} of {stable['replications']} replications"
+                               for name, n in failing.items())
+                   + f"; admission queue {stable['queue_first_month']:.3g} -> {stable['queue_last_month']:.3g} "
+                   "patients)"
+                   + (f", and so did the next {reruns - 1} best search points' reruns" if reruns > 1 else "")
+                   + ": the fit is not usable as it stands.")
+    elif stable and stable.get("chosen_rank"):
+        out.append(f"The search's best point{'s' if stable['chosen_rank'] > 1 else ''} failed the stability check "
+                   f"on rerun; the fitted scenario is the search's number {stable['chosen_rank'] + 1} (objective "
+                   f"{stable['candidate_objectives'][stable['chosen_rank']]:.4g} against "
+                   f"{stable['candidate_objectives'][0]:.4g}), the best whose rerun is stable.")
     return out
 
 
