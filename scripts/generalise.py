@@ -4,7 +4,8 @@ For each trust and each ``FIT/TEST`` window (rolling origins): ``d2asim calibrat
 --trust CODE --fit FIT --test TEST`` (``--budget``: small, quick or full), then one row per
 backtest series: MAE, the best naive forecast and its MAE, MASE, 80% and 90% coverage,
 the same forecast anchored at the origin (``backtest_anchored``: MAE, MASE, 90% coverage),
-plus the run's stability and verdict. Writes ``OUT/generalisation.csv`` and
+plus the run's stability (``rerun_rank``: which search point the fit kept, 0 the best,
+more when the better ones' reruns were unstable) and verdict. Writes ``OUT/generalisation.csv`` and
 ``OUT/generalisation.md`` and keeps every run folder under ``OUT/``.
 
     python scripts/generalise.py --out outputs/generalise \\
@@ -49,7 +50,8 @@ def run_one(code: str, fit: str, test: str, out: Path, budget: str, workers: int
                      "coverage_80": m["coverage_80"], "coverage_90": m["coverage_90"],
                      "anchored_mae": anchored.get("mae"), "anchored_mase": anchored.get("mase"),
                      "anchored_coverage_90": anchored.get("coverage_90"),
-                     "stable": doc["stability"]["stable"], "fit_for_planning": doc["verdict"]["fit_for_planning"],
+                     "stable": doc["stability"]["stable"], "rerun_rank": doc["stability"].get("chosen_rank", 0),
+                     "fit_for_planning": doc["verdict"]["fit_for_planning"],
                      "seconds": round(seconds)})
     return rows
 
@@ -73,7 +75,8 @@ def summary(table: pd.DataFrame) -> str:
                      f"origin: MASE < 1 in {int((rows['anchored_mase'] < 1).sum())}, median 90% coverage "
                      f"{rows['anchored_coverage_90'].median():.0%}")
     runs = table.drop_duplicates(["trust", "fit"])
-    lines.append(f"stable reruns: {int(runs['stable'].sum())} of {len(runs)}; fit for planning: "
+    lines.append(f"stable reruns: {int(runs['stable'].sum())} of {len(runs)} ({int((runs['rerun_rank'] > 0).sum())} "
+                 f"after the search's best point's rerun failed); fit for planning: "
                  f"{int(runs['fit_for_planning'].sum())} of {len(runs)}")
     return "\n".join(lines)
 
