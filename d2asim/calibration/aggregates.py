@@ -300,3 +300,17 @@ def bed_schedule(monthly: pd.Series) -> dict[str, Any]:
             last = beds
     return {"base": base, "changes": changes}
 
+
+
+def admissions_schedule(per_day: float, monthly_beds: pd.Series, fit_months: pd.Index) -> dict[str, Any]:
+    """``arrivals.non_elective.per_day`` following the bed base: ``per_day`` x each month's
+    beds available / their mean over ``fit_months`` (``YYYY-MM``), as a dated schedule (the
+    first month's value as the base, a change on the 1st of every later month), so the
+    fit months' mean stays ``per_day``."""
+    beds = monthly_beds.sort_index().dropna()
+    beds = beds[beds >= 1]
+    level = float(beds.reindex(fit_months).dropna().mean())
+    if not beds.size or not level > 0:
+        raise ValueError("no fit month with beds available")
+    values = [(month, round(per_day * float(v) / level, 4)) for month, v in beds.items()]
+    return {"base": values[0][1], "changes": [{"from": f"{m}-01", "value": v} for m, v in values[1:]]}

@@ -28,6 +28,7 @@ from d2asim.calibration import backtest as bt
 from d2asim.calibration.aggregates import (
     BED_BASE,
     Observed,
+    admissions_schedule,
     bed_schedule,
     check_enough,
     data_loss,
@@ -57,6 +58,7 @@ from d2asim.scenario.schedule import describe
 from d2asim.scenario.schema import Scenario
 from d2asim.version import __version__
 
+ADMISSIONS = "arrivals.non_elective.per_day"
 QUICK = {"design_points": 8, "max_evaluations": 30, "replications": 2, "final_replications": 8, "refits": 0,
          "curvature_replications": 2, "parameter_draws": 4, "draw_replications": 1}
 
@@ -320,14 +322,32 @@ def follow_bed_base(base: Scenario, observed: Observed, config: CalibrationConfi
     """The base with the fitted trust's core beds (``acute.beds``, or ``trusts.NAME.beds``
     of a system-form base) following the observed monthly beds available
     (:func:`bed_schedule`; recorded in ``fixed``), so a fit and its backtest run on the
-    trust's real bed base. Unchanged without that series, or when the config sets or
-    fits those beds itself."""
+    trust's real bed base; with ``admissions_follow_beds``, admissions a day follow it too
+    (:func:`admissions_schedule`). Unchanged without that series, or when the config sets
+    or fits those beds itself."""
     beds = f"trusts.{config.trust}.beds" if base.is_system else "acute.beds"
     if BED_BASE not in observed.series or beds in fixed or beds in config.parameters:
         return base
-    fixed[beds] = bed_schedule(observed.monthly(BED_BASE))
-    return validate_mapping(set_paths(scenario_to_dict(base), {beds: fixed[beds]}),
-                            f"{config_path}: the observed bed base")
+    following = {beds: bed_schedule(observed.monthly(BED_BASE))}
+    if config.admissions_follow_beds:
+        following[ADMISSIONS] = _admissions_following(base, observed, config, config_path)
+    fixed.update(following)
+    return validate_mapping(set_paths(scenario_to_dict(base), following), f"{config_path}: the observed bed base")
+
+
+def _admissions_following(base: Scenario, observed: Observed, config: CalibrationConfig,
+                          config_path: Path) -> dict[str, Any]:
+    """The single-site base's admissions a day as a schedule following the bed base."""
+    if base.is_system:
+        raise ScenarioError([f"{config_path}: admissions_follow_beds: needs a single-site base scenario (this one "
+                             "has trusts: give each borough's admissions a dated schedule instead)"])
+    value = get_path(scenario_to_dict(base), ADMISSIONS)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError([f"{config_path}: admissions_follow_beds: the base scenario's {ADMISSIONS} must be a "
+                             f"number (got {value!r})"])
+    fit = config.fit_period
+    fit_months = pd.Index(pd.period_range(fit.start, fit.end, freq="M").strftime("%Y-%m"))
+    return admissions_schedule(float(value), observed.monthly(BED_BASE), fit_months)
 
 
 def plan(config_path: Path, quick: bool = False) -> Plan:

@@ -186,7 +186,8 @@ class Parameter(Strict):
     ``step`` multiplies numeric fields from a date (a level shift the data show)."""
 
     path: str | None = Field(None, description="dotted scenario field, e.g. services.NAME.capacity")
-    scale: list[str] | None = Field(None, description="dotted paths of distributions (or mappings of them)")
+    scale: list[str] | None = Field(
+        None, description="dotted paths of distributions (or mappings of them), numbers or dated schedules")
     pathway_share: Literal["P1", "P2", "P3"] | None = Field(
         None, description="share of discharge-ready patients on this pathway (P0 is the rest)")
     step: Step | None = Field(None, description="a multiplier of numeric fields from a date")
@@ -269,6 +270,10 @@ class CalibrationConfig(Strict):
     overrides: dict[str, Any] = Field(default_factory=dict, description="fixed dotted overrides of the base")
     spells: dict[str, Any] | None = Field(None, description="patient-level spells fitted before the aggregates")
     optimiser: Optimiser = Field(default_factory=Optimiser)
+    admissions_follow_beds: bool = Field(
+        False, description="with the observed bed base (beds_available): admissions a day follow it too, "
+        "arrivals.non_elective.per_day x each month's beds / the fit months' mean beds (trusts run their beds "
+        "at a near-constant occupancy)")
 
     @model_validator(mode="after")
     def _references(self) -> CalibrationConfig:

@@ -309,12 +309,21 @@ def scale_distribution(dist: dict[str, Any], factor: float) -> dict[str, Any]:
     return out
 
 
-def _scaled(node: Any, factor: float) -> Any:
+def scaled(node: Any, factor: float) -> Any:
+    """A distribution, a number or a dated schedule of numbers (or a mapping of them)
+    times ``factor``."""
     if isinstance(node, dict) and "type" in node:
         return scale_distribution(node, factor)
+    if isinstance(node, bool):
+        raise ValueError("is not a number, a schedule or a distribution")
+    if isinstance(node, int | float):
+        return round(node * factor, 6)
+    if isinstance(node, dict) and "changes" in node:
+        return {**node, "base": scaled(node["base"], factor),
+                "changes": [{**c, "value": scaled(c["value"], factor)} for c in node["changes"]]}
     if isinstance(node, dict):
-        return {k: _scaled(v, factor) for k, v in node.items()}
-    raise ValueError("is not a distribution or a mapping of distributions")
+        return {k: scaled(v, factor) for k, v in node.items()}
+    raise ValueError("is not a number, a schedule or a distribution")
 
 
 def set_paths(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -404,9 +413,10 @@ class Problem:
         out = {}
         for target in p.scale or []:
             try:
-                out[target] = _scaled(get_path(self._base_dict, target), value)
+                out[target] = scaled(get_path(self._base_dict, target), value)
             except ValueError:
-                raise ValueError(f"{target!r} is not a distribution or a mapping of distributions") from None
+                raise ValueError(f"{target!r} is not a number, a dated schedule, a distribution or a mapping "
+                                 "of them") from None
         return out
 
     def overrides(self, values: Sequence[float]) -> dict[str, Any]:

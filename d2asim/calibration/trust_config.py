@@ -6,7 +6,9 @@ never sees the test period). The config reads the national extracts (paths relat
 the run folder) with the NHS England presets, matches the same targets as the bundled
 ``calibration/rke.yaml`` and fits:
 
-- admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy);
+- admissions a day, within 0.8-1.3 x the init value (Little's law at a capped occupancy),
+  following the observed bed base month by month (``admissions_follow_beds``: trusts run
+  their beds at a near-constant occupancy, so admissions rise and fall with the beds);
 - a length-of-stay scale (0.7-1.4) and an on-ward assessment scale (0.3-2.5);
 - when init needed them, a scale of P0's multi-day waits for other reasons (0.3-3), which
   sets the level of NCTR that the P1-P3 assessments and queues do not explain;
@@ -30,7 +32,7 @@ from typing import Any
 import yaml
 
 from d2asim.calibration import trust_data as td
-from d2asim.calibration.init_scenario import PATHWAY_SERVICES, external_per_day, scenario_text, size, trust_calendar
+from d2asim.calibration.init_scenario import PATHWAY_SERVICES, scenario_text, size
 from d2asim.calibration.steps import LevelShift, level_shift
 
 SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE, STEP_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3), (0.2, 5.0)
@@ -62,9 +64,11 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
     base = scenario_text(trust, td.load_boroughs(boroughs, data_dir), f"{code.lower()}_init")
     s = size(trust)
     parameters: dict[str, Any] = {
-        # per_day as init writes it (its month profile and growth stay fixed: init's, from the fit months)
-        "arrivals.non_elective.per_day": {"bounds": _around(external_per_day(s, trust_calendar(trust)),
-                                                            ARRIVALS_RANGE, 2), "label": "admissions a day"},
+        # init's per_day, following the bed base (admissions_follow_beds; init's month profile and
+        # growth stay fixed: from the fit months)
+        "admissions_scale": {"scale": ["arrivals.non_elective.per_day"], "bounds": list(ARRIVALS_RANGE),
+                             "label": "multiplier of admissions a day (init's Little's-law value, following the "
+                                      "bed base)"},
         "los_scale": {"scale": ["acute.time_to_discharge_ready_days"], "bounds": [0.7, 1.4],
                       "label": "multiplier of every pathway's time to discharge ready (LoS scale)"},
         "assessment_scale": {"scale": [f"pathways.settings.{p}.assessment.delay_days" for p in ("P1", "P2", "P3")],
@@ -113,6 +117,9 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
                for p in ("P1", "P2", "P3") if s.shares[p] > 0},
         },
         "parameters": parameters,
+        # The hospital fills the beds it has: fit-year occupancy rate x the test year's beds
+        # beats every naive forecast of occupancy in 23 of 24 windows (docs/calibration.md).
+        "admissions_follow_beds": True,
         # 180 days of warm-up: init starts the services near their offered load (initial_state).
         "optimiser": {"loss": "huber", "seed": 20220401, "warmup_days": 180},
     }
