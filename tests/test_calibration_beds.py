@@ -13,6 +13,7 @@ from d2asim.calibration.aggregates import admissions_schedule, bed_schedule
 from d2asim.calibration.command import plan
 from d2asim.calibration.simfit import scaled
 from d2asim.runner import run_replication
+from d2asim.scenario.errors import ScenarioError
 from d2asim.scenario.loader import with_overrides
 from d2asim.scenario.schedule import Schedule, value_on
 
@@ -120,3 +121,16 @@ def test_with_admissions_following_the_fit_scales_the_schedule_and_occupancy_fol
     # the larger bed base is filled too (with admissions fixed this seed gives 0.896 at 260
     # beds against 1.051 at 200, escalation beds included; following them, 0.985 and 0.912)
     assert rate[260] > rate[200]
+
+
+def test_fitting_admissions_as_one_number_while_they_follow_the_beds_is_a_one_line_error(tmp_path: Path) -> None:
+    path = _config_with_beds(tmp_path, "2022-10-01", 200, 260)
+    config = yaml.safe_load(path.read_text())
+    assert "arrivals.non_elective.per_day" in config["parameters"]  # rke.yaml fits the number itself
+    config["admissions_follow_beds"] = True
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ScenarioError) as caught:
+        plan(path)
+    assert caught.value.lines == [f"{path}: parameters.arrivals.non_elective.per_day: would replace the admissions "
+                                  "schedule that admissions_follow_beds makes with one number; fit a scale of it "
+                                  "instead (scale: [arrivals.non_elective.per_day])"]

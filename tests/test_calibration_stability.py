@@ -117,3 +117,23 @@ def test_a_stable_best_fit_is_kept_without_rerunning_others_and_none_stable_keep
     point, frames, record = stable_rerun(_Problem(), runs, _Points(), _options(1), DAYS, lambda _m: None)
     assert point == (1.0,) and not stability(frames, BEDS)["stable"]
     assert record == {"candidates_rerun": 2, "chosen_rank": 0, "candidate_objectives": [2.0, 2.5]}
+
+
+def _document(checked: dict[str, object]) -> dict[str, object]:
+    return {"objective": {"start": 3.0, "found": 2.5, "final": 2.4}, "optimiser": {"final_replications": 8},
+            "parameters": {}, "stability": checked}
+
+
+def test_the_report_says_which_search_point_was_kept_and_which_queues_grew() -> None:
+    from d2asim.report.calibration_report import findings
+    growing = np.linspace(2.0, 40.0, DAYS)
+    kept = {**stability([frame()], BEDS), "candidates_rerun": 3, "chosen_rank": 2,
+            "candidate_objectives": [2.0, 2.2, 2.5]}
+    assert ("the fitted scenario is the search's number 3 (objective 2.5 against 2), the best whose rerun is "
+            "stable") in " ".join(findings(_document(kept)))
+    failed = {**stability([frame(), frame(waiting_p3=growing)], BEDS), "candidates_rerun": 4, "chosen_rank": 0,
+              "candidate_objectives": [2.0, 2.2, 2.5, 2.6]}
+    text = " ".join(findings(_document(failed)))
+    assert "queues grow (waiting p3 in 1 of 2 replications;" in text
+    assert "and so did the next 3 best search points' reruns: the fit is not usable" in text
+    assert "search's number" not in " ".join(findings(_document(stability([frame()], BEDS))))

@@ -341,6 +341,11 @@ def _admissions_following(base: Scenario, observed: Observed, config: Calibratio
     if base.is_system:
         raise ScenarioError([f"{config_path}: admissions_follow_beds: needs a single-site base scenario (this one "
                              "has trusts: give each borough's admissions a dated schedule instead)"])
+    fitted = [name for name in config.parameters if config.parameter_path(name) == ADMISSIONS]
+    if fitted:
+        raise ScenarioError([f"{config_path}: parameters.{fitted[0]}: would replace the admissions schedule that "
+                             "admissions_follow_beds makes with one number; fit a scale of it instead "
+                             f"(scale: [{ADMISSIONS}])"])
     value = get_path(scenario_to_dict(base), ADMISSIONS)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError([f"{config_path}: admissions_follow_beds: the base scenario's {ADMISSIONS} must be a "
