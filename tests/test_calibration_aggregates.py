@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from helpers import p1_only_scenario
 
 from d2asim.calibration.aggregates import check_enough, load_observed
-from d2asim.calibration.backtest import band, monthly_scores, score
+from d2asim.calibration.backtest import band, discrepancy_sd, monthly_scores, score
 from d2asim.calibration.command import calibrate
 from d2asim.calibration.config import load_config
 from d2asim.calibration.simfit import ModelSpec, Simulator, scale_distribution
@@ -188,6 +188,22 @@ def test_backtest_metrics_by_hand() -> None:
     assert band(table).loc[0].tolist() == pytest.approx([10.0, 1.0, 2.0, 18.0, 19.0])
     ensemble = pd.DataFrame([[0.0, 40.0], [5.0, 5.0]])
     assert band(table, ensemble).loc[0].tolist() == pytest.approx([10.0, 2.0, 4.0, 36.0, 38.0])
+
+
+def test_the_model_discrepancy_is_the_fit_error_beyond_the_members_own_spread() -> None:
+    months = [f"2022-{m:02d}" for m in range(1, 13)]
+    level = pd.Series(50.0, index=months)
+    members = pd.DataFrame({0: level - 2, 1: level, 2: level + 2})  # variance 4 across members
+    observed = level + np.sqrt(13.0) * np.tile([1.0, -1.0], 6)  # mean squared error 13
+    assert discrepancy_sd(observed, members, members) == pytest.approx(3.0)  # sqrt(13 - 4)
+    assert discrepancy_sd(level + 1.0, members, members) == 0.0  # the spread explains it all
+    assert discrepancy_sd(observed.iloc[:2], members, members) == 0.0  # too few months to say
+    one = pd.DataFrame({0: level})
+    widened = band(one, one, discrepancy_sd=3.0).iloc[0]
+    # a single member spread by N(0, 3^2) on a 100-point quantile grid: within 3% of +-1.645 x 3
+    assert widened["sim_mean"] == 50.0 and widened["sim_p95"] - 50 == pytest.approx(3 * 1.645, rel=0.03)
+    assert 50 - widened["sim_p5"] == pytest.approx(widened["sim_p95"] - 50)
+    assert widened["sim_p90"] - 50 == pytest.approx(3 * 1.2816, rel=0.03)
 
 
 def test_monthly_scores_score_every_naive_forecast(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from d2asim.calibration.aggregates import Observed, in_period
 from d2asim.calibration.config import CalibrationConfig, Period
@@ -63,14 +64,37 @@ Z90 = 1.6449  # two-sided 90% normal quantile
 BAND_COLUMNS = ("sim_mean", "sim_p5", "sim_p10", "sim_p90", "sim_p95")
 
 
-def band(table: pd.DataFrame, ensemble: pd.DataFrame | None = None) -> pd.DataFrame:
+#: Standard-normal quantiles at (i + 0.5) / 100: each member's value spread by the model
+#: discrepancy (deterministic, so the same run gives the same bands).
+DISCREPANCY_GRID = stats.norm.ppf((np.arange(100) + 0.5) / 100)
+
+
+def band(table: pd.DataFrame, ensemble: pd.DataFrame | None = None, discrepancy_sd: float = 0.0) -> pd.DataFrame:
     """Rows of ``table`` (replications in columns): the mean, and the 5th, 10th, 90th and
-    95th percentiles across ``ensemble`` (default: ``table`` itself)."""
+    95th percentiles across ``ensemble`` (default: ``table`` itself), each member spread by
+    a normal model discrepancy of ``discrepancy_sd`` (:func:`discrepancy_sd`)."""
     values = table.to_numpy(dtype=float)
     spread = values if ensemble is None else ensemble.reindex(table.index).to_numpy(dtype=float)
+    if discrepancy_sd > 0:
+        spread = (spread[:, :, None] + discrepancy_sd * DISCREPANCY_GRID).reshape(len(spread), -1)
     q = np.percentile(spread, [5, 10, 90, 95], axis=1)
     return pd.DataFrame({"sim_mean": values.mean(axis=1), "sim_p5": q[0], "sim_p10": q[1], "sim_p90": q[2],
                          "sim_p95": q[3]}, index=table.index)
+
+
+def discrepancy_sd(observed: pd.Series, table: pd.DataFrame, ensemble: pd.DataFrame) -> float:
+    """How far the observed series strays from the model beyond what the model's own spread
+    explains, over the fit period: ``sqrt(max(0, mean((O - S)^2) - mean(var_members)))``,
+    where ``S`` is the mean of ``table``'s replications and ``var_members`` the variance
+    across ``ensemble``'s members, on the points of ``observed`` (0 with fewer than 3)."""
+    mean = table.mean(axis=1).reindex(observed.index)
+    members = ensemble.reindex(observed.index)
+    seen = observed.notna() & mean.notna()
+    if seen.sum() < 3:
+        return 0.0
+    squared = float(((observed[seen] - mean[seen]) ** 2).mean())
+    own = float(members[seen].var(axis=1, ddof=1).mean()) if members.shape[1] > 1 else 0.0
+    return math.sqrt(max(0.0, squared - own))
 
 
 def score(observed: pd.Series, sim: pd.DataFrame, naive: float | None = None,
@@ -103,18 +127,31 @@ def score(observed: pd.Series, sim: pd.DataFrame, naive: float | None = None,
 
 
 def series_table(config: CalibrationConfig, observed: Observed, simulated: dict[str, pd.DataFrame],
-                 ensemble: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                 ensemble: dict[str, pd.DataFrame] | None = None,
+                 discrepancy: dict[str, float] | None = None) -> pd.DataFrame:
     """Long table: target, month, period (fit/test/-), observed, sim_mean and the bands
-    (``ensemble``: months x members of the predictive ensemble, default ``simulated``)."""
+    (``ensemble``: months x members of the predictive ensemble, default ``simulated``;
+    ``discrepancy``: each target's model discrepancy sd, :func:`monthly_discrepancy`)."""
     rows = []
     for target in config.targets:
         obs = observed.monthly(config.observed_name(target), config.min_days_per_month)
         spread = None if ensemble is None else ensemble[target]
-        frame = band(simulated[target], spread).join(obs.rename("observed"), how="left")
+        frame = band(simulated[target], spread, (discrepancy or {}).get(target, 0.0))
+        frame = frame.join(obs.rename("observed"), how="left")
         frame["period"] = [_period_of(m, config) for m in frame.index]
         rows.append(frame.rename_axis("month").reset_index().assign(target=target))
     table = pd.concat(rows, ignore_index=True)
     return table[["target", "month", "period", "observed", *BAND_COLUMNS]]
+
+
+def monthly_discrepancy(config: CalibrationConfig, observed: Observed, simulated: dict[str, pd.DataFrame],
+                        ensemble: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Each target's model discrepancy sd (:func:`discrepancy_sd`) over the fit months."""
+    fit = config.fit_period
+    return {target: discrepancy_sd(in_period(observed.monthly(config.observed_name(target),
+                                                              config.min_days_per_month), fit.start, fit.end),
+                                   simulated[target], ensemble[target])
+            for target in config.targets}
 
 
 def _period_of(month: str, config: CalibrationConfig) -> str:
@@ -172,9 +209,24 @@ def drift(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def _daily_band(target: str, frames: Sequence[pd.DataFrame], ensemble: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def _daily_band(target: str, frames: Sequence[pd.DataFrame], ensemble: Sequence[pd.DataFrame],
+                fit_days: pd.Series | None) -> pd.DataFrame:
+    """The daily band of ``target``, spread by the model discrepancy over ``fit_days``
+    (the observed daily series in the fit period; None: not observed daily)."""
     table = pd.concat([f[target] for f in frames], axis=1)
-    return band(table, pd.concat([f[target] for f in [*frames, *ensemble]], axis=1))
+    members = pd.concat([f[target] for f in [*frames, *ensemble]], axis=1)
+    sd = 0.0 if fit_days is None else discrepancy_sd(fit_days, table, members)
+    return band(table, members, sd)
+
+
+def _fit_days(config: CalibrationConfig, observed: Observed, target: str) -> pd.Series | None:
+    """A daily target's observed series over the fit period (None for a monthly one)."""
+    name = config.observed_name(target)
+    if observed.frequency[name] != "daily":
+        return None
+    obs = observed.series[name]
+    return obs[(obs.index >= pd.Timestamp(config.fit_period.first_day()))
+               & (obs.index <= pd.Timestamp(config.fit_period.last_day()))]
 
 
 def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
@@ -186,20 +238,19 @@ def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence
         return {}
     out = {}
     for target in config.targets:
-        name = config.observed_name(target)
-        if observed.frequency[name] != "daily":
+        fit = _fit_days(config, observed, target)
+        if fit is None:
             continue
-        obs = observed.series[name]
-        fit = obs[(obs.index >= pd.Timestamp(config.fit_period.first_day()))
-                  & (obs.index <= pd.Timestamp(config.fit_period.last_day()))]
+        obs = observed.series[config.observed_name(target)]
         in_test = obs[(obs.index >= pd.Timestamp(test.first_day())) & (obs.index <= pd.Timestamp(test.last_day()))]
+        daily = _daily_band(target, frames, ensemble, fit)
         if fit.empty:
-            out[target] = score(in_test, _daily_band(target, frames, ensemble))
+            out[target] = score(in_test, daily)
             continue
         last_4_weeks = fit[fit.index > fit.index.max() - pd.Timedelta(days=28)]
         others = {"last_value": pd.Series(float(fit.iloc[-1]), index=in_test.index),
                   "mean_last_4_weeks": pd.Series(float(last_4_weeks.mean()), index=in_test.index)}
-        out[target] = score(in_test, _daily_band(target, frames, ensemble), float(fit.mean()), others)
+        out[target] = score(in_test, daily, float(fit.mean()), others)
     return out
 
 
@@ -208,10 +259,10 @@ def daily_table(config: CalibrationConfig, observed: Observed, frames: Sequence[
     """Long table per simulated day: target, date, observed (daily targets), sim_mean and the bands."""
     parts = []
     for target in config.targets:
-        frame = _daily_band(target, frames, ensemble)
+        fit = _fit_days(config, observed, target)
+        frame = _daily_band(target, frames, ensemble, fit)
         name = config.observed_name(target)
-        daily = observed.frequency[name] == "daily"
-        frame["observed"] = observed.series[name].reindex(frame.index) if daily else np.nan
+        frame["observed"] = observed.series[name].reindex(frame.index) if fit is not None else np.nan
         parts.append(frame.rename_axis("date").reset_index().assign(target=target))
     return pd.concat(parts, ignore_index=True)[["target", "date", "observed", *BAND_COLUMNS]]
 

@@ -252,7 +252,10 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
         "predictive_bands": {"parameter_draws": [dict(zip(problem.names, d, strict=True)) for d in out.draws],
                              "members": len(out.frames) + len(out.ensemble),
                              "method": "percentiles over the final replications of the fitted scenario and "
-                                       f"{opt.draw_replications} replication(s) of each parameter draw"},
+                                       f"{opt.draw_replications} replication(s) of each parameter draw, each "
+                                       "spread by a normal model discrepancy (model_discrepancy_sd: the fit "
+                                       "period's root-mean-square error beyond the members' own variance; the "
+                                       "daily bands' from the fit days)"},
         "error_scales": {"kind": opt.error_scale, "by_target": problem.scales},
         **bt.monthly_scores(config, table),
         "backtest_daily": bt.daily_scores(config, observed, out.frames, out.ensemble),
@@ -388,8 +391,11 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
     folder = folder or new_run_dir(config.run_name(), run_dir)
     out = fit(problem, opt, p.total_days(), workers or os.cpu_count() or 1, progress)
     progress("writing the run folder, scenario and report")
-    table = bt.series_table(config, p.observed, out.simulated, monthly_by_rep(out.frames + out.ensemble))
+    members = monthly_by_rep(out.frames + out.ensemble)
+    discrepancy = bt.monthly_discrepancy(config, p.observed, out.simulated, members)
+    table = bt.series_table(config, p.observed, out.simulated, members, discrepancy)
     document = document_of(config, p.config_path, p.base_path, p.fixed, p.observed, problem, opt, quick, out, table)
+    document["predictive_bands"]["model_discrepancy_sd"] = discrepancy
     document["config"], document["base_scenario"] = _relative(p.config_path, folder), _relative(p.base_path, folder)
     if command:
         document["command"] = command
