@@ -68,6 +68,12 @@ def test_a_config_that_fits_or_sets_the_beds_keeps_its_own(tmp_path: Path) -> No
     path.write_text(yaml.safe_dump(config))
     p = plan(path)
     assert p.base.acute.beds == 250 and p.fixed["acute.beds"] == 250
+    config["admissions_follow_beds"] = True  # with no bed base to follow: said so, not ignored
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ScenarioError) as caught:
+        plan(path)
+    assert caught.value.lines == [f"{path}: admissions_follow_beds: needs the observed bed base (a beds_available "
+                                  "series, and acute.beds neither set in overrides nor fitted)"]
 
 
 @pytest.mark.parametrize("months", [{}, {"2022-04": float("nan")}])

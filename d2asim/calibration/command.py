@@ -330,6 +330,9 @@ def follow_bed_base(base: Scenario, observed: Observed, config: CalibrationConfi
     or fits those beds itself."""
     beds = f"trusts.{config.trust}.beds" if base.is_system else "acute.beds"
     if BED_BASE not in observed.series or beds in fixed or beds in config.parameters:
+        if config.admissions_follow_beds:
+            raise ScenarioError([f"{config_path}: admissions_follow_beds: needs the observed bed base (a "
+                                 f"{BED_BASE} series, and {beds} neither set in overrides nor fitted)"])
         return base
     following = {beds: bed_schedule(observed.monthly(BED_BASE))}
     if config.admissions_follow_beds:
