@@ -118,7 +118,7 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         },
         "parameters": parameters,
         # The hospital fills the beds it has: fit-year occupancy rate x the test year's beds
-        # beats every naive forecast of occupancy in 23 of 24 windows (docs/calibration.md).
+        # beats the best naive forecast of occupancy in 23 of 24 windows (docs/calibration.md).
         "admissions_follow_beds": True,
         # 180 days of warm-up: init starts the services near their offered load (initial_state).
         "optimiser": {"loss": "huber", "seed": 20220401, "warmup_days": 180},
