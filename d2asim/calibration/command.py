@@ -210,12 +210,14 @@ def stable_rerun(problem: Problem, sim: Simulator, evaluator: Evaluator, opt: Op
     best = evaluator.best()[0]
     ranked = [best, *(p for p in evaluator.ranked(opt.stable_candidates + 1) if p != best)][:opt.stable_candidates + 1]
     runs = sim.run([(problem.scenario(best, total_days), opt.seed, range(opt.final_replications))])
-    if not bt.stability(runs[0], problem.beds())["stable"] and len(ranked) > 1:
+    stable = [bt.stability(runs[0], problem.beds())["stable"]]
+    if not stable[0] and len(ranked) > 1:
         progress(f"final rerun unstable: rerunning the next {len(ranked) - 1} search points")
-        runs += sim.run([(problem.scenario(p, total_days), opt.seed, range(opt.final_replications))
-                         for p in ranked[1:]])
-    stable = [k for k, frames in enumerate(runs) if bt.stability(frames, problem.beds())["stable"]]
-    chosen = stable[0] if stable else 0
+        more = sim.run([(problem.scenario(p, total_days), opt.seed, range(opt.final_replications))
+                        for p in ranked[1:]])
+        runs += more
+        stable += [bt.stability(frames, problem.beds())["stable"] for frames in more]
+    chosen = stable.index(True) if True in stable else 0
     record = {"candidates_rerun": len(runs), "chosen_rank": chosen,
               "candidate_objectives": [evaluator.cache[p][0] for p in ranked[:len(runs)]]}
     return ranked[chosen], runs[chosen], record
