@@ -147,9 +147,8 @@ def series_table(config: CalibrationConfig, observed: Observed, simulated: dict[
 def monthly_discrepancy(config: CalibrationConfig, observed: Observed, simulated: dict[str, pd.DataFrame],
                         ensemble: dict[str, pd.DataFrame]) -> dict[str, float]:
     """Each target's model discrepancy sd (:func:`discrepancy_sd`) over the fit months."""
-    fit = config.fit_period
-    return {target: discrepancy_sd(in_period(observed.monthly(config.observed_name(target),
-                                                              config.min_days_per_month), fit.start, fit.end),
+    return {target: discrepancy_sd(observed_in(observed.monthly(config.observed_name(target),
+                                                                config.min_days_per_month), config.fit_period),
                                    simulated[target], ensemble[target])
             for target in config.targets}
 

@@ -47,7 +47,7 @@ from d2asim.calibration.simfit import (
     specs_from,
 )
 from d2asim.calibration.trust_config import CONFIG_FILE, trust_inputs, write_inputs
-from d2asim.calibration.trust_data import DATA_DIR, parse_period
+from d2asim.calibration.trust_data import DATA_DIR, months_between, parse_period
 from d2asim.cli.common import reports_bad_input
 from d2asim.report.calibration_report import CHARTS_DIR, data_loss_text, write_report
 from d2asim.report.command import report_option, report_summary
@@ -358,8 +358,7 @@ def _admissions_following(base: Scenario, observed: Observed, config: Calibratio
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError([f"{config_path}: admissions_follow_beds: the base scenario's {ADMISSIONS} must be a "
                              f"number (got {value!r})"])
-    fit = config.fit_period
-    fit_months = pd.Index(pd.period_range(fit.start, fit.end, freq="M").strftime("%Y-%m"))
+    fit_months = pd.Index(months_between(config.fit_period.start, config.fit_period.end))
     return admissions_schedule(float(value), observed.monthly(BED_BASE), fit_months)
 
 
