@@ -7,19 +7,26 @@ script asks how hard that is, with forecasts that use only what is known at the 
 (the fit months, and the test months' bed base, which a trust plans):
 
 - ``last_3`` / ``last_6``: the mean of the last 3 / 6 fit months;
+- ``naive_mean``: the mean of the three naive forecasts (a forecast combination);
 - ``rate_x_beds``: the fit months' mean of series / beds available, times each test
   month's beds available (occupancy: the hospital fills the beds it has).
 
 For each trust, window and series (NCTR remaining, adult G&A beds occupied) it prints
 each forecast's MAE over the best naive forecast's (below 1: better), and how many
-windows each beats it in. Data: the bundled national extracts (``calibration/data``).
+windows each beats it in. ``--all`` does so for every trust in the national extracts
+and every rolling origin with 12 complete fit months and 12 complete test months
+(monthly means of at least ``MIN_DAYS`` valid days), and prints only the counts and
+which naive forecast was best how often. Data: the bundled national extracts
+(``calibration/data``).
 
     python scripts/simple_forecasts.py [--trusts RKE,RAP] [--windows FIT/TEST,...]
+    python scripts/simple_forecasts.py --all
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,24 +35,38 @@ from d2asim.calibration import trust_data as td
 
 TRUSTS = "RKE,R1F,RCD,RA9,RJC,RQW,RFF,RJR,RAP,RHW,RH5,RWG"  # scripts/generalise.py's twelve
 WINDOWS = "2022-04:2023-03/2023-04:2024-03,2022-10:2023-09/2023-10:2024-09"
+SERIES = ("nctr_remaining", "acute_occupancy")
+FORECASTS = ("last_3", "last_6", "naive_mean", "rate_x_beds")
+NAIVE = ("fit_mean", "last_month", "same_month_last_year")
+MIN_DAYS = 10  # calibrate's default min_days_per_month
+YEAR = 12  # months in a fit and in a test period with --all
 
 
-def monthly_series(code: str) -> pd.DataFrame:
-    """Monthly means (``YYYY-MM`` index): NCTR remaining, beds occupied and available."""
-    day = td.daily_series(code)
-    remaining = (day["nctr"] - day["discharged"]).resample("MS").mean()
+def _daily(file: str, column: str) -> pd.DataFrame:
+    """One national daily file: trust code x day (NaN: blank or 0, i.e. not submitted)."""
+    rows = td._read(td.DATA_DIR / file)
+    values = pd.to_numeric(rows[column], errors="coerce")
+    frame = pd.DataFrame({"code": rows["nhs_trust22_code"], "date": pd.to_datetime(rows["date"]), "v": values})
+    frame = frame.drop_duplicates(["code", "date"])
+    return frame.pivot(index="date", columns="code", values="v").where(lambda v: v > 0)
+
+
+def national_series() -> dict[str, pd.DataFrame]:
+    """Monthly means (``YYYY-MM`` rows, trust codes in columns): NCTR remaining (months of
+    at least ``MIN_DAYS`` valid days), beds occupied and available."""
+    day = _daily(td.NCTR_FILE, "do_not_meet_criteria_to_reside") - _daily(td.DISCHARGED_FILE, "discharged_total")
+    month = day.resample("MS")
+    remaining = month.mean().where(month.count() >= MIN_DAYS)
     remaining.index = remaining.index.strftime("%Y-%m")
     beds = pd.read_csv(td.DATA_DIR / td.BEDS_FILE)
-    beds = beds[beds["nhs_trust22_code"] == code]
-    beds.index = pd.to_datetime(beds["date"], format="%B %Y").dt.strftime("%Y-%m")
-    return pd.DataFrame({"nctr_remaining": remaining,
-                         "acute_occupancy": beds["adult_general_acute_beds_occupied"],
-                         "beds": beds["adult_general_acute_beds_available"]}).sort_index()
+    beds["month"] = pd.to_datetime(beds["date"], format="%B %Y").dt.strftime("%Y-%m")
+    beds = beds.drop_duplicates(["nhs_trust22_code", "month"])
 
+    def pivot(column: str) -> pd.DataFrame:
+        return beds.pivot(index="month", columns="nhs_trust22_code", values=column).sort_index()
 
-def _months(period: str) -> list[str]:
-    first, last = period.split(":")
-    return td.months_between(first, last)
+    return {"nctr_remaining": remaining.sort_index(), "acute_occupancy": pivot("adult_general_acute_beds_occupied"),
+            "beds": pivot("adult_general_acute_beds_available")}
 
 
 def scores(series: pd.Series, beds: pd.Series, fit: list[str], test: list[str]) -> dict[str, float]:
@@ -57,33 +78,91 @@ def scores(series: pd.Series, beds: pd.Series, fit: list[str], test: list[str]) 
     def mae(forecast: np.ndarray | float) -> float:
         return float(np.nanmean(np.abs(observed.to_numpy() - forecast)))
 
-    naive = {"fit_mean": mae(float(seen.mean())), "last_month": mae(float(seen.iloc[-1])),
-             "same_month_last_year": mae(year_before)}
+    naive_forecasts: dict[str, np.ndarray | float] = {
+        "fit_mean": float(seen.mean()), "last_month": float(seen.iloc[-1]), "same_month_last_year": year_before}
+    naive = {name: mae(forecast) for name, forecast in naive_forecasts.items()}
     return {**naive, "best_naive": min(naive.values()), "last_3": mae(float(seen.iloc[-3:].mean())),
-            "last_6": mae(float(seen.iloc[-6:].mean())), "rate_x_beds": mae(rate * beds.reindex(test).to_numpy())}
+            "last_6": mae(float(seen.iloc[-6:].mean())),
+            "naive_mean": mae(np.mean([np.broadcast_to(f, len(test)) for f in naive_forecasts.values()], axis=0)),
+            "rate_x_beds": mae(rate * beds.reindex(test).to_numpy())}
+
+
+def rolling_windows(series: pd.Series, beds: pd.Series) -> Iterator[tuple[list[str], list[str]]]:
+    """Every (fit, test) pair of ``YEAR`` consecutive months each, the test right after the
+    fit, where the series has every fit and test month and the 12 months before the test
+    (same month last year), and the trust has adult G&A beds in every month."""
+    known = series.notna() & (beds.reindex(series.index) > 0)
+    months = list(series.index)
+    for end in range(YEAR, len(months) - YEAR + 1):
+        fit, test = months[end - YEAR:end], months[end:end + YEAR]
+        if td.months_between(fit[0], test[-1]) == fit + test and known.reindex(fit + test).all():
+            yield fit, test
+
+
+def _ratios(s: dict[str, float]) -> dict[str, float]:
+    return {k: s[k] / s["best_naive"] for k in FORECASTS}
+
+
+def _counts(table: pd.DataFrame) -> str:
+    return "; ".join(f"{k} beats it in {int((table[k] < 1).sum())} of {len(table)} ({(table[k] < 1).mean():.0%}; "
+                     f"median ratio {table[k].median():.2f})" for k in FORECASTS)
+
+
+def every_trust() -> pd.DataFrame:
+    """``--all``: a row per series, trust and rolling origin of the national extracts, with
+    each forecast's MAE over the best naive forecast's and the best naive's name."""
+    data = national_series()
+    rows = []
+    for name in SERIES:
+        for code in data[name].columns.intersection(data["beds"].columns):
+            series, beds = data[name][code], data["beds"][code]
+            for fit, test in rolling_windows(series, beds):
+                s = scores(series, beds, fit, test)
+                if s["best_naive"] > 0:
+                    rows.append({"series": name, "trust": code, "origin": fit[-1],
+                                 "best": min(NAIVE, key=lambda k: s[k]), **_ratios(s)})
+    return pd.DataFrame(rows)
+
+
+def print_every_trust(table: pd.DataFrame) -> None:
+    print("MAE of each forecast / MAE of the best naive forecast (chosen on the test months), every trust and "
+          f"rolling origin with {YEAR} fit and {YEAR} test months")
+    for name, group in table.groupby("series", sort=False):
+        best = group["best"].value_counts(normalize=True)
+        print(f"{name}: {len(group)} windows, {group['trust'].nunique()} trusts, origins {group['origin'].min()}.."
+              f"{group['origin'].max()}; best naive: " + ", ".join(f"{k} {v:.0%}" for k, v in best.items()))
+        print(f"  {_counts(group)}")
+
+
+def listed(trusts: str, windows: str) -> None:
+    """The listed trusts and windows, a row each."""
+    data = national_series()
+    rows = []
+    for code in trusts.upper().split(","):
+        for window in windows.split(","):
+            fit, test = (td.months_between(*p.split(":")) for p in window.split("/"))
+            for name in SERIES:
+                s = scores(data[name][code], data["beds"][code], fit, test)
+                rows.append({"trust": code, "fit": f"{fit[0]}:{fit[-1]}", "series": name,
+                             **{k: round(v, 2) for k, v in _ratios(s).items()},
+                             "best_naive_mae": round(s["best_naive"], 1)})
+    table = pd.DataFrame(rows)
+    print("MAE of each forecast / MAE of the best naive forecast (chosen on the test months)")
+    print(table.to_string(index=False))
+    for name, group in table.groupby("series", sort=False):
+        print(f"{name}: {_counts(group)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trusts", default=TRUSTS)
     parser.add_argument("--windows", default=WINDOWS, help="FIT/TEST,... (months START:END)")
+    parser.add_argument("--all", action="store_true", help="every trust and rolling origin (ignores the others)")
     args = parser.parse_args()
-    rows = []
-    for code in args.trusts.upper().split(","):
-        data = monthly_series(code)
-        for window in args.windows.split(","):
-            fit, test = (_months(p) for p in window.split("/"))
-            for name in ("nctr_remaining", "acute_occupancy"):
-                s = scores(data[name], data["beds"], fit, test)
-                rows.append({"trust": code, "fit": f"{fit[0]}:{fit[-1]}", "series": name,
-                             **{k: round(s[k] / s["best_naive"], 2) for k in ("last_3", "last_6", "rate_x_beds")},
-                             "best_naive_mae": round(s["best_naive"], 1)})
-    table = pd.DataFrame(rows)
-    print("MAE of each forecast / MAE of the best naive forecast (chosen on the test months)")
-    print(table.to_string(index=False))
-    for name, group in table.groupby("series", sort=False):
-        print(f"{name}: " + "; ".join(f"{k} beats it in {int((group[k] < 1).sum())} of {len(group)} "
-                                      f"(median {group[k].median():.2f})" for k in ("last_3", "last_6", "rate_x_beds")))
+    if args.all:
+        print_every_trust(every_trust())
+    else:
+        listed(args.trusts, args.windows)
 
 
 if __name__ == "__main__":
