@@ -228,10 +228,18 @@ def _fit_days(config: CalibrationConfig, observed: Observed, target: str) -> pd.
                & (obs.index <= pd.Timestamp(config.fit_period.last_day()))]
 
 
-def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
-                 ensemble: Sequence[pd.DataFrame] = ()) -> dict[str, Any]:
-    """Day-by-day backtest of the targets observed daily (test period); ``ensemble``:
-    the replications of the parameter draws, added to ``frames`` for the bands."""
+def daily_bands(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
+                ensemble: Sequence[pd.DataFrame] = ()) -> dict[str, pd.DataFrame]:
+    """Each target's band per simulated day (:func:`band`) over ``frames`` (the fitted
+    scenario's final replications) and ``ensemble`` (the replications of the parameter
+    draws), spread by the model discrepancy over the fit days when observed daily."""
+    return {target: _daily_band(target, frames, ensemble, _fit_days(config, observed, target))
+            for target in config.targets}
+
+
+def daily_scores(config: CalibrationConfig, observed: Observed, bands: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Day-by-day backtest of the targets observed daily (test period) on their
+    :func:`daily_bands`."""
     test = config.test_period
     if test is None:
         return {}
@@ -242,26 +250,24 @@ def daily_scores(config: CalibrationConfig, observed: Observed, frames: Sequence
             continue
         obs = observed.series[config.observed_name(target)]
         in_test = obs[(obs.index >= pd.Timestamp(test.first_day())) & (obs.index <= pd.Timestamp(test.last_day()))]
-        daily = _daily_band(target, frames, ensemble, fit)
         if fit.empty:
-            out[target] = score(in_test, daily)
+            out[target] = score(in_test, bands[target])
             continue
         last_4_weeks = fit[fit.index > fit.index.max() - pd.Timedelta(days=28)]
         others = {"last_value": pd.Series(float(fit.iloc[-1]), index=in_test.index),
                   "mean_last_4_weeks": pd.Series(float(last_4_weeks.mean()), index=in_test.index)}
-        out[target] = score(in_test, daily, float(fit.mean()), others)
+        out[target] = score(in_test, bands[target], float(fit.mean()), others)
     return out
 
 
-def daily_table(config: CalibrationConfig, observed: Observed, frames: Sequence[pd.DataFrame],
-                ensemble: Sequence[pd.DataFrame] = ()) -> pd.DataFrame:
-    """Long table per simulated day: target, date, observed (daily targets), sim_mean and the bands."""
+def daily_table(config: CalibrationConfig, observed: Observed, bands: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Long table per simulated day: target, date, observed (daily targets), sim_mean and
+    the :func:`daily_bands`."""
     parts = []
     for target in config.targets:
-        fit = _fit_days(config, observed, target)
-        frame = _daily_band(target, frames, ensemble, fit)
-        name = config.observed_name(target)
-        frame["observed"] = observed.series[name].reindex(frame.index) if fit is not None else np.nan
+        frame = bands[target].copy()
+        daily = _fit_days(config, observed, target) is not None
+        frame["observed"] = observed.series[config.observed_name(target)].reindex(frame.index) if daily else np.nan
         parts.append(frame.rename_axis("date").reset_index().assign(target=target))
     return pd.concat(parts, ignore_index=True)[["target", "date", "observed", *BAND_COLUMNS]]
 

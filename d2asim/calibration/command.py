@@ -223,9 +223,26 @@ def stable_rerun(problem: Problem, sim: Simulator, evaluator: Evaluator, opt: Op
     return ranked[chosen], runs[chosen], record
 
 
+@dataclass
+class Bands:
+    """A fit's predictive bands (:func:`backtest.band`), per month and per simulated day."""
+
+    monthly: pd.DataFrame  # backtest.series_table: observed, mean and bands per target and month
+    discrepancy: dict[str, float]  # each target's monthly model discrepancy sd (backtest.monthly_discrepancy)
+    daily: dict[str, pd.DataFrame]  # backtest.daily_bands: per target, a row per simulated day
+
+
+def bands_of(config: CalibrationConfig, observed: Observed, out: FitOutcome) -> Bands:
+    """The bands of ``out``'s final replications and parameter draws."""
+    members = monthly_by_rep(out.frames + out.ensemble)
+    discrepancy = bt.monthly_discrepancy(config, observed, out.simulated, members)
+    return Bands(bt.series_table(config, observed, out.simulated, members, discrepancy), discrepancy,
+                 bt.daily_bands(config, observed, out.frames, out.ensemble))
+
+
 def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, fixed: dict[str, Any],
                 observed: Observed, problem: Problem, opt: Optimiser, quick: bool, out: FitOutcome,
-                table: pd.DataFrame) -> dict[str, Any]:
+                bands: Bands) -> dict[str, Any]:
     """The calibration.json content (run time added by the caller)."""
     final_objective, by_target = problem.loss(out.simulated)
     return {
@@ -257,11 +274,12 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
                                        f"{opt.draw_replications} replication(s) of each parameter draw, each "
                                        "spread by a normal model discrepancy (model_discrepancy_sd: the fit "
                                        "period's root-mean-square error beyond the members' own variance; the "
-                                       "daily bands' from the fit days)"},
+                                       "daily bands' from the fit days)",
+                             "model_discrepancy_sd": bands.discrepancy},
         "error_scales": {"kind": opt.error_scale, "by_target": problem.scales},
-        **bt.monthly_scores(config, table),
-        "backtest_daily": bt.daily_scores(config, observed, out.frames, out.ensemble),
-        "simulated_drift": bt.drift(table),
+        **bt.monthly_scores(config, bands.monthly),
+        "backtest_daily": bt.daily_scores(config, observed, bands.daily),
+        "simulated_drift": bt.drift(bands.monthly),
         "stability": {**bt.stability(out.frames, problem.beds()), **out.rerun,
                       "search_days": problem.search_days()},
     }
@@ -395,17 +413,14 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
     folder = folder or new_run_dir(config.run_name(), run_dir)
     out = fit(problem, opt, p.total_days(), workers or os.cpu_count() or 1, progress)
     progress("writing the run folder, scenario and report")
-    members = monthly_by_rep(out.frames + out.ensemble)
-    discrepancy = bt.monthly_discrepancy(config, p.observed, out.simulated, members)
-    table = bt.series_table(config, p.observed, out.simulated, members, discrepancy)
-    document = document_of(config, p.config_path, p.base_path, p.fixed, p.observed, problem, opt, quick, out, table)
-    document["predictive_bands"]["model_discrepancy_sd"] = discrepancy
+    bands = bands_of(config, p.observed, out)
+    document = document_of(config, p.config_path, p.base_path, p.fixed, p.observed, problem, opt, quick, out, bands)
     document["config"], document["base_scenario"] = _relative(p.config_path, folder), _relative(p.base_path, folder)
     if command:
         document["command"] = command
     document["verdict"] = bt.verdict(document)
-    table.to_csv(folder / "series_monthly.csv", index=False)
-    bt.daily_table(config, p.observed, out.frames, out.ensemble).to_csv(folder / "series_daily.csv", index=False)
+    bands.monthly.to_csv(folder / "series_monthly.csv", index=False)
+    bt.daily_table(config, p.observed, bands.daily).to_csv(folder / "series_daily.csv", index=False)
     overrides = {**p.fixed, **problem.overrides(out.best)}
     fitted = problem.scenario(out.best).model_copy(update={"run": p.base.run})  # the base's run settings
     write_scenario(folder / "scenario.yaml", p.base_path, overrides, fitted, document, False, config.run_name(),
@@ -415,7 +430,7 @@ def calibrate(config_path: Path, scenario_out: Path | None = None, run_dir: Path
         document["scenario_out"] = _relative(scenario_out, folder)
     document["run_seconds"] = round(time.perf_counter() - began, 1)
     document["cpu_seconds"] = round(_cpu_seconds() - cpu_began, 1)  # the workers have ended: counted
-    write_report(folder, document, table, html=report)
+    write_report(folder, document, bands.monthly, html=report)
     bt.write_json(folder / "calibration.json", document)
     return folder, document
 
