@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from d2asim.calibration import trust_data as td
+from d2asim.calibration.reference_class import NATIONAL_SERIES
 
 TRUSTS = "RKE,R1F,RCD,RA9,RJC,RQW,RFF,RJR,RAP,RHW,RH5,RWG"  # scripts/generalise.py's twelve
 WINDOWS = "2022-04:2023-03/2023-04:2024-03,2022-10:2023-09/2023-10:2024-09"
@@ -42,31 +43,11 @@ MIN_DAYS = 10  # calibrate's default min_days_per_month
 YEAR = 12  # months in a fit and in a test period with --all
 
 
-def _daily(file: str, column: str) -> pd.DataFrame:
-    """One national daily file: trust code x day (NaN: blank or 0, i.e. not submitted)."""
-    rows = td._read(td.DATA_DIR / file)
-    values = pd.to_numeric(rows[column], errors="coerce")
-    frame = pd.DataFrame({"code": rows["nhs_trust22_code"], "date": pd.to_datetime(rows["date"]), "v": values})
-    frame = frame.drop_duplicates(["code", "date"])
-    return frame.pivot(index="date", columns="code", values="v").where(lambda v: v > 0)
-
-
 def national_series() -> dict[str, pd.DataFrame]:
-    """Monthly means (``YYYY-MM`` rows, trust codes in columns): NCTR remaining (months of
-    at least ``MIN_DAYS`` valid days), beds occupied and available."""
-    day = _daily(td.NCTR_FILE, "do_not_meet_criteria_to_reside") - _daily(td.DISCHARGED_FILE, "discharged_total")
-    month = day.resample("MS")
-    remaining = month.mean().where(month.count() >= MIN_DAYS)
-    remaining.index = remaining.index.strftime("%Y-%m")
-    beds = pd.read_csv(td.DATA_DIR / td.BEDS_FILE)
-    beds["month"] = pd.to_datetime(beds["date"], format="%B %Y").dt.strftime("%Y-%m")
-    beds = beds.drop_duplicates(["nhs_trust22_code", "month"])
-
-    def pivot(column: str) -> pd.DataFrame:
-        return beds.pivot(index="month", columns="nhs_trust22_code", values=column).sort_index()
-
-    return {"nctr_remaining": remaining.sort_index(), "acute_occupancy": pivot("adult_general_acute_beds_occupied"),
-            "beds": pivot("adult_general_acute_beds_available")}
+    """Monthly means (``YYYY-MM`` rows, trust codes in columns) of ``SERIES`` and ``beds``
+    (adult G&A beds available), from :func:`trust_data.national_monthly`."""
+    national = td.national_monthly(min_days=MIN_DAYS)
+    return {**{name: national[NATIONAL_SERIES[name]] for name in SERIES}, "beds": national["beds_available"]}
 
 
 def scores(series: pd.Series, beds: pd.Series, fit: list[str], test: list[str]) -> dict[str, float]:

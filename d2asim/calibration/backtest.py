@@ -47,6 +47,7 @@ from scipy import stats
 
 from d2asim.calibration.aggregates import Observed, in_period
 from d2asim.calibration.config import CalibrationConfig, Period
+from d2asim.calibration.reference_class import HALF_YEAR
 from d2asim.calibration.simfit import (
     QUEUE,
     WAITING_CHECKS,
@@ -69,17 +70,45 @@ BAND_COLUMNS = ("sim_mean", "sim_p5", "sim_p10", "sim_p90", "sim_p95")
 DISCREPANCY_GRID = stats.norm.ppf((np.arange(100) + 0.5) / 100)
 
 
-def band(table: pd.DataFrame, ensemble: pd.DataFrame | None = None, discrepancy_sd: float = 0.0) -> pd.DataFrame:
+def band(table: pd.DataFrame, ensemble: pd.DataFrame | None = None,
+         discrepancy_sd: float | np.ndarray = 0.0) -> pd.DataFrame:
     """Rows of ``table`` (replications in columns): the mean, and the 5th, 10th, 90th and
     95th percentiles across ``ensemble`` (default: ``table`` itself), each member spread by
-    a normal model discrepancy of ``discrepancy_sd`` (:func:`discrepancy_sd`)."""
+    a normal model discrepancy of ``discrepancy_sd`` (one number, or one per row:
+    :func:`spread_sd`)."""
     values = table.to_numpy(dtype=float)
     spread = values if ensemble is None else ensemble.reindex(table.index).to_numpy(dtype=float)
-    if discrepancy_sd > 0:
-        spread = (spread[:, :, None] + discrepancy_sd * DISCREPANCY_GRID).reshape(len(spread), -1)
+    sd = np.broadcast_to(np.asarray(discrepancy_sd, dtype=float), (len(spread),))
+    if np.any(sd > 0):
+        spread = (spread[:, :, None] + sd[:, None, None] * DISCREPANCY_GRID).reshape(len(spread), -1)
     q = np.percentile(spread, [5, 10, 90, 95], axis=1)
     return pd.DataFrame({"sim_mean": values.mean(axis=1), "sim_p5": q[0], "sim_p10": q[1], "sim_p90": q[2],
                          "sim_p95": q[3]}, index=table.index)
+
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def level_sd(level_change_sd: float | None, fit: Period, times: pd.DatetimeIndex) -> np.ndarray:
+    """Relative sd of the level at each of ``times``: 0 up to the fit period's last day;
+    after it a random walk from the fit period's centre, ``level_change_sd * sqrt(months
+    from the centre / 6)`` (:mod:`d2asim.calibration.reference_class`)."""
+    if not level_change_sd:
+        return np.zeros(len(times))
+    first, last = pd.Timestamp(fit.first_day()), pd.Timestamp(fit.last_day())
+    months = (times - (first + (last - first) / 2)).days.to_numpy() / DAYS_PER_MONTH
+    return np.where(times > last, level_change_sd * np.sqrt(np.maximum(months, 0.0) / HALF_YEAR), 0.0)
+
+
+def month_middles(months: pd.Index) -> pd.DatetimeIndex:
+    """The 15th of each ``YYYY-MM`` month: where a monthly mean sits in time."""
+    return pd.DatetimeIndex(pd.to_datetime(months, format="%Y-%m") + pd.Timedelta(days=14))
+
+
+def spread_sd(table: pd.DataFrame, discrepancy_sd: float, level: np.ndarray) -> np.ndarray:
+    """Per row of ``table`` (replications in columns): the model discrepancy and the level
+    change (``level``, relative: :func:`level_sd`, times the row's mean) in quadrature."""
+    return np.sqrt(discrepancy_sd**2 + (table.to_numpy(dtype=float).mean(axis=1) * level) ** 2)
 
 
 def discrepancy_sd(observed: pd.Series, table: pd.DataFrame, ensemble: pd.DataFrame) -> float:
@@ -136,7 +165,10 @@ def series_table(config: CalibrationConfig, observed: Observed, simulated: dict[
     for target in config.targets:
         obs = observed.monthly(config.observed_name(target), config.min_days_per_month)
         spread = None if ensemble is None else ensemble[target]
-        frame = band(simulated[target], spread, (discrepancy or {}).get(target, 0.0))
+        level = level_sd(config.targets[target].level_change_sd, config.fit_period,
+                         month_middles(simulated[target].index))
+        frame = band(simulated[target], spread, spread_sd(simulated[target], (discrepancy or {}).get(target, 0.0),
+                                                          level))
         frame = frame.join(obs.rename("observed"), how="left")
         frame["period"] = [_period_of(m, config) for m in frame.index]
         rows.append(frame.rename_axis("month").reset_index().assign(target=target))
@@ -208,14 +240,16 @@ def drift(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def _daily_band(target: str, frames: Sequence[pd.DataFrame], ensemble: Sequence[pd.DataFrame],
-                fit_days: pd.Series | None) -> pd.DataFrame:
+def _daily_band(config: CalibrationConfig, target: str, frames: Sequence[pd.DataFrame],
+                ensemble: Sequence[pd.DataFrame], fit_days: pd.Series | None) -> pd.DataFrame:
     """The daily band of ``target``, spread by the model discrepancy over ``fit_days``
-    (the observed daily series in the fit period; None: not observed daily)."""
+    (the observed daily series in the fit period; None: not observed daily) and the
+    target's level change."""
     table = pd.concat([f[target] for f in frames], axis=1)
     members = pd.concat([f[target] for f in [*frames, *ensemble]], axis=1)
     sd = 0.0 if fit_days is None else discrepancy_sd(fit_days, table, members)
-    return band(table, members, sd)
+    level = level_sd(config.targets[target].level_change_sd, config.fit_period, pd.DatetimeIndex(table.index))
+    return band(table, members, spread_sd(table, sd, level))
 
 
 def _fit_days(config: CalibrationConfig, observed: Observed, target: str) -> pd.Series | None:
@@ -233,7 +267,7 @@ def daily_bands(config: CalibrationConfig, observed: Observed, frames: Sequence[
     """Each target's band per simulated day (:func:`band`) over ``frames`` (the fitted
     scenario's final replications) and ``ensemble`` (the replications of the parameter
     draws), spread by the model discrepancy over the fit days when observed daily."""
-    return {target: _daily_band(target, frames, ensemble, _fit_days(config, observed, target))
+    return {target: _daily_band(config, target, frames, ensemble, _fit_days(config, observed, target))
             for target in config.targets}
 
 

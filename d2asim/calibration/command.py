@@ -274,8 +274,13 @@ def document_of(config: CalibrationConfig, config_path: Path, base_path: Path, f
                                        f"{opt.draw_replications} replication(s) of each parameter draw, each "
                                        "spread by a normal model discrepancy (model_discrepancy_sd: the fit "
                                        "period's root-mean-square error beyond the members' own variance; the "
-                                       "daily bands' from the fit days)",
-                             "model_discrepancy_sd": bands.discrepancy},
+                                       "daily bands' from the fit days) and, after the fit period, by the level "
+                                       "change (level_change_sd x sqrt(months from the fit period's centre / 6) "
+                                       "of the member's mean, in quadrature with the discrepancy: "
+                                       "d2asim.calibration.reference_class)",
+                             "model_discrepancy_sd": bands.discrepancy,
+                             "level_change_sd": {n: t.level_change_sd for n, t in config.targets.items()
+                                                 if t.level_change_sd}},
         "error_scales": {"kind": opt.error_scale, "by_target": problem.scales},
         **bt.monthly_scores(config, bands.monthly),
         "backtest_daily": bt.daily_scores(config, observed, bands.daily),

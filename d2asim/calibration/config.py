@@ -158,6 +158,9 @@ class Target(Strict):
     min_los_days: float | None = Field(None, ge=0, description="stocks in acute beds: only stays this long, days")
     weight: float = Field(1.0, gt=0, description="weight in the objective")
     label: str = Field("", description="plain words for the report")
+    level_change_sd: float | None = Field(
+        None, ge=0, le=1, description="how far the level moves in half a year, as a relative sd (calibrate --trust: "
+        "from every trust, d2asim.calibration.reference_class); widens the bands after the fit period")
 
     @model_validator(mode="after")
     def _stock_options(self) -> Target:

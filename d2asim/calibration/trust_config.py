@@ -20,6 +20,10 @@ the run folder) with the NHS England presets, matches the same targets as the bu
   below the offered load (the people init starts in the service);
 - the P1, P2 and P3 shares of discharge-ready patients (0.5-1.6 x the init value; P0 is
   the rest), so that the observed P1-P3 flows can be followed.
+
+NCTR remaining and occupancy get ``level_change_sd``: how far every trust's level per bed
+moved in the fit period's last half year (:mod:`d2asim.calibration.reference_class`),
+which widens their bands after the fit period.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import yaml
 
 from d2asim.calibration import trust_data as td
 from d2asim.calibration.init_scenario import PATHWAY_SERVICES, scenario_text, size
+from d2asim.calibration.reference_class import trust_level_changes
 from d2asim.calibration.steps import LevelShift, level_shift
 
 SHARE_RANGE, CAPACITY_RANGE, ARRIVALS_RANGE, STEP_RANGE = (0.5, 1.6), (0.7, 1.4), (0.8, 1.3), (0.2, 5.0)
@@ -99,6 +104,7 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         if share > 0:
             parameters[f"share_{pathway}"] = {"pathway_share": pathway, "bounds": _around(share, SHARE_RANGE, 5),
                                               "label": f"share of discharge-ready patients on {pathway}"}
+    level = trust_level_changes(td.months_between(*fit), data_dir)
     config: dict[str, Any] = {
         "name": f"calibration-{code}", "trust": code,
         "description": f"{trust.name} ({code}): `d2asim calibrate --trust` from the national extracts.",
@@ -107,9 +113,9 @@ def trust_inputs(code: str, fit: tuple[str, str], test: tuple[str, str] | None, 
         "fit_period": {"start": fit[0], "end": fit[1]},
         "targets": {
             "nctr_remaining": {"model": "nctr", "at_hour": 23.99, "weight": 2,
-                               "label": "NCTR patients remaining at 23:59"},
+                               "label": "NCTR patients remaining at 23:59", **_level(level, "nctr_remaining")},
             "acute_occupancy": {"observed": "beds_occupied", "model": "acute_occupied", "at_hour": 8, "weight": 2,
-                                "label": "Adult G&A beds occupied at 08:00"},
+                                "label": "Adult G&A beds occupied at 08:00", **_level(level, "acute_occupancy")},
             **{f"discharges_{p}": {"model": f"discharges_{p}", "weight": 1, "label": f"{p} discharges a day"}
                for p in ("P1", "P2", "P3") if s.shares[p] > 0},
             **{f"los14_waiting_{p}": {"model": f"waiting_{p.lower()}", "at_hour": 23.99, "min_los_days": 14,
@@ -135,6 +141,10 @@ def nctr_step(code: str, fit: tuple[str, str], data_dir: Path = td.DATA_DIR) -> 
     remaining = (day["nctr"] - day["discharged"]).resample("MS").mean()
     remaining.index = remaining.index.strftime("%Y-%m")
     return level_shift(remaining.loc[fit[0]:fit[1]])
+
+
+def _level(level: dict[str, float], target: str) -> dict[str, float]:
+    return {"level_change_sd": level[target]} if target in level else {}
 
 
 def _around(value: float, factors: tuple[float, float], digits: int) -> list[float]:

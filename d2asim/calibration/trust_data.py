@@ -255,3 +255,35 @@ def latest_complete_period(code: str, data_dir: Path = DATA_DIR) -> tuple[str, s
                              f"{PATHWAY_FILE} ({LIST_HINT})"])
     end = months[-1]
     return str(pd.Period(end, freq="M") - 11), end
+
+
+def _national_daily(data_dir: Path, file: str, column: str) -> pd.DataFrame:
+    """One daily national file: day x trust code (NaN: blank or 0, i.e. not submitted)."""
+    rows = _read(data_dir / file)
+    frame = pd.DataFrame({"code": rows["nhs_trust22_code"], "date": pd.to_datetime(rows["date"]),
+                          "value": _numbers(rows, column)}).drop_duplicates(["code", "date"])
+    return frame.pivot(index="date", columns="code", values="value").where(lambda v: v > 0)
+
+
+@cache
+def national_monthly(data_dir: Path = DATA_DIR, min_days: int = 10) -> dict[str, pd.DataFrame]:
+    """Every trust's monthly series (``YYYY-MM`` rows, trust codes in columns):
+    ``nctr_remaining`` (NCTR minus NCTR discharged, the mean over months of at least
+    ``min_days`` valid days), ``beds_occupied`` and ``beds_available`` (adult G&A; NaN
+    where not published or 0)."""
+    day = (_national_daily(data_dir, NCTR_FILE, "do_not_meet_criteria_to_reside")
+           - _national_daily(data_dir, DISCHARGED_FILE, "discharged_total"))
+    month = day.resample("MS")
+    remaining = month.mean().where(month.count() >= min_days)
+    remaining.index = remaining.index.strftime("%Y-%m")
+    beds = _read(data_dir / BEDS_FILE)
+    beds = beds.assign(month=pd.to_datetime(beds["date"], format="%B %Y").dt.strftime("%Y-%m"))
+    beds = beds.drop_duplicates(["nhs_trust22_code", "month"])
+
+    def pivot(column: str) -> pd.DataFrame:
+        values = beds.assign(value=_numbers(beds, column))
+        return values.pivot(index="month", columns="nhs_trust22_code", values="value").sort_index().where(
+            lambda v: v > 0)
+
+    return {"nctr_remaining": remaining.sort_index(), "beds_occupied": pivot("adult_general_acute_beds_occupied"),
+            "beds_available": pivot("adult_general_acute_beds_available")}

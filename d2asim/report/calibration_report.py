@@ -227,10 +227,14 @@ def chart_caption(target: str, kind: str, document: dict[str, Any]) -> Caption:
         finding = f"Observed and simulated {label}, {'monthly means' if kind == 'monthly' else 'each day'}."
     reps = document["optimiser"]["final_replications"]
     what = "monthly mean per day" if kind == "monthly" else "daily value"
-    members = document.get("predictive_bands", {}).get("members", reps)
+    bands = document.get("predictive_bands", {})
+    level = bands.get("level_change_sd", {}).get(target)
+    spread = (f" and, after the fit period, by how far trusts' levels move (relative sd {level:.1%} a half year)"
+              if level else "")
     note = (f"Points: observed {what}; line: simulated mean of {reps} replications; band: 5–95% of the "
-            f"{members} members of the predictive ensemble' {'monthly means' if kind == 'monthly' else 'daily values'}"
-            " (replications and parameter draws); orange shading: the test period.")
+            f"{bands.get('members', reps)} members of the predictive ensemble's "
+            f"{'monthly means' if kind == 'monthly' else 'daily values'} (replications and parameter draws), each "
+            f"spread by the model discrepancy{spread}; orange shading: the test period.")
     return Caption(finding, note)
 
 
