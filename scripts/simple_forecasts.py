@@ -15,8 +15,10 @@ For each trust, window and series (NCTR remaining, adult G&A beds occupied) it p
 each forecast's MAE over the best naive forecast's (below 1: better), and how many
 windows each beats it in. ``--all`` does so for every trust in the national extracts
 and every rolling origin with 12 complete fit months and 12 complete test months
-(monthly means of at least ``MIN_DAYS`` valid days), and prints only the counts and
-which naive forecast was best how often. Data: the bundled national extracts
+(monthly means of at least ``MIN_DAYS`` valid days), and prints only the counts, which
+naive forecast was best how often, and the coverage of normal bands around
+``rate_x_beds`` with and without the level change of ``calibrate``'s bands
+(:mod:`d2asim.calibration.reference_class`). Data: the bundled national extracts
 (``calibration/data``).
 
     python scripts/simple_forecasts.py [--trusts RKE,RAP] [--windows FIT/TEST,...]
@@ -32,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from d2asim.calibration import trust_data as td
-from d2asim.calibration.reference_class import NATIONAL_SERIES
+from d2asim.calibration.backtest import Z90, level_sd, month_middles
+from d2asim.calibration.config import Period
+from d2asim.calibration.reference_class import NATIONAL_SERIES, level_change_sd
 
 TRUSTS = "RKE,R1F,RCD,RA9,RJC,RQW,RFF,RJR,RAP,RHW,RH5,RWG"  # scripts/generalise.py's twelve
 WINDOWS = "2022-04:2023-03/2023-04:2024-03,2022-10:2023-09/2023-10:2024-09"
@@ -41,6 +45,7 @@ FORECASTS = ("last_3", "last_6", "naive_mean", "rate_x_beds")
 NAIVE = ("fit_mean", "last_month", "same_month_last_year")
 MIN_DAYS = 10  # calibrate's default min_days_per_month
 YEAR = 12  # months in a fit and in a test period with --all
+Z80 = 1.2816  # two-sided 80% normal quantile
 
 
 def national_series() -> dict[str, pd.DataFrame]:
@@ -89,19 +94,41 @@ def _counts(table: pd.DataFrame) -> str:
                      f"median ratio {table[k].median():.2f})" for k in FORECASTS)
 
 
+def band_coverage(series: pd.Series, beds: pd.Series, fit: list[str], test: list[str],
+                  level_change_sd: float | None) -> dict[str, float]:
+    """Coverage of normal 80% and 90% bands around ``rate_x_beds`` over the test months:
+    the fit months' root-mean-square error alone (``*_without``) and with the level change
+    of the bands of ``calibrate`` (``*_with``: :func:`backtest.level_sd`, in quadrature)."""
+    rate = float((series.reindex(fit) / beds.reindex(fit)).mean())
+    error = np.sqrt(np.mean((series.reindex(fit) - rate * beds.reindex(fit)).to_numpy() ** 2))
+    forecast = rate * beds.reindex(test).to_numpy()
+    level = level_sd(level_change_sd, Period(start=fit[0], end=fit[-1]), month_middles(pd.Index(test)))
+    out: dict[str, float] = {}
+    for name, sd in (("without", np.full(len(test), error)), ("with", np.hypot(error, forecast * level))):
+        z = np.abs(series.reindex(test).to_numpy() - forecast) / np.maximum(sd, 1e-12)
+        out |= {f"coverage_90_{name}": float((z <= Z90).mean()), f"coverage_80_{name}": float((z <= Z80).mean())}
+    return out
+
+
 def every_trust() -> pd.DataFrame:
     """``--all``: a row per series, trust and rolling origin of the national extracts, with
-    each forecast's MAE over the best naive forecast's and the best naive's name."""
+    each forecast's MAE over the best naive forecast's, the best naive's name, and the
+    coverage of :func:`band_coverage`'s bands."""
     data = national_series()
     rows = []
     for name in SERIES:
+        rates = data[name] / data["beds"]
+        levels: dict[str, float | None] = {}  # reference_class.level_change_sd by fit window (its last month)
         for code in data[name].columns.intersection(data["beds"].columns):
             series, beds = data[name][code], data["beds"][code]
             for fit, test in rolling_windows(series, beds):
                 s = scores(series, beds, fit, test)
                 if s["best_naive"] > 0:
+                    if fit[-1] not in levels:
+                        levels[fit[-1]] = level_change_sd(rates, fit)
                     rows.append({"series": name, "trust": code, "origin": fit[-1],
-                                 "best": min(NAIVE, key=lambda k: s[k]), **_ratios(s)})
+                                 "best": min(NAIVE, key=lambda k: s[k]), **_ratios(s),
+                                 **band_coverage(series, beds, fit, test, levels[fit[-1]])})
     return pd.DataFrame(rows)
 
 
@@ -113,6 +140,13 @@ def print_every_trust(table: pd.DataFrame) -> None:
         print(f"{name}: {len(group)} windows, {group['trust'].nunique()} trusts, origins {group['origin'].min()}.."
               f"{group['origin'].max()}; best naive: " + ", ".join(f"{k} {v:.0%}" for k, v in best.items()))
         print(f"  {_counts(group)}")
+        print("  bands around rate_x_beds, mean (median) coverage: " + "; ".join(
+            f"{level}% {_mean_median(group[f'coverage_{level}_without'])} without the level change, "
+            f"{_mean_median(group[f'coverage_{level}_with'])} with it" for level in (90, 80)))
+
+
+def _mean_median(values: pd.Series) -> str:
+    return f"{values.mean():.0%} ({values.median():.0%})"
 
 
 def listed(trusts: str, windows: str) -> None:

@@ -1,5 +1,6 @@
 """scripts/simple_forecasts.py: its arithmetic by hand, and the numbers docs/calibration.md
-quotes for every trust and rolling origin of the national extracts."""
+quotes for every trust and rolling origin of the national extracts (forecasts against the
+best naive one, and the coverage of bands with and without the level change)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,11 @@ def test_every_trust_numbers_the_docs_quote(script: ModuleType) -> None:
     beats = {k: float((nctr[k] < 1).mean()) for k in script.FORECASTS}
     assert beats == pytest.approx({"last_3": 0.27, "last_6": 0.26, "naive_mean": 0.14, "rate_x_beds": 0.30}, abs=0.005)
     assert float((occupancy["rate_x_beds"] < 1).mean()) == pytest.approx(0.77, abs=0.005)
+    # the level change of calibrate's bands: normal bands around rate x beds, mean coverage
+    coverage = {(name, level, kind): float(group[f"coverage_{level}_{kind}"].mean())
+                for name, group in table.groupby("series") for level in (90, 80) for kind in ("without", "with")}
+    assert coverage == pytest.approx({
+        ("nctr_remaining", 90, "without"): 0.63, ("nctr_remaining", 90, "with"): 0.89,
+        ("nctr_remaining", 80, "without"): 0.52, ("nctr_remaining", 80, "with"): 0.81,
+        ("acute_occupancy", 90, "without"): 0.73, ("acute_occupancy", 90, "with"): 0.93,
+        ("acute_occupancy", 80, "without"): 0.62, ("acute_occupancy", 80, "with"): 0.86}, abs=0.005)
