@@ -9,12 +9,14 @@ Welch intervals of differences); exact queueing formulas are closed forms.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import math
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -240,3 +242,12 @@ def start_run_with_two_workers(scenario_file: Path, out: Path, reps: int = 120) 
     while time.time() < deadline and len(list(checkpoints.glob("rep-*.npz"))) < 2:
         time.sleep(0.05)
     return proc
+
+
+def load_script(name: str) -> ModuleType:
+    """The module of ``scripts/NAME.py`` (the scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module

@@ -3,7 +3,6 @@ over each naive forecast's), the summary counts them, and --from-folders rebuild
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -11,18 +10,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import load_script
 
 from d2asim.scenario.errors import ScenarioError
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "generalise.py"
 
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generalise", SCRIPT)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_script("generalise")
 
 
 def _series(mae: float, naive: dict[str, float]) -> dict[str, Any]:
